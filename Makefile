@@ -1,0 +1,36 @@
+# Every target sets itself up: a fresh machine needs only python3 (3.11+).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test lint typecheck pytest demo bench bench-server clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# The stamp records which extras are installed; it is redone when pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[$*]"
+	touch $@
+
+test: $(VENV)/.installed-server,dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m coverage erase
+	$(PY) -m coverage run -m pytest
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage report
+
+demo: $(VENV)/.installed-server
+	$(PY) -m heygen_client demo
+
+bench: $(VENV)/.installed-server,bench
+	$(PY) -m benchmarks
+
+bench-server: $(VENV)/.installed-server,bench
+	$(PY) -m benchmarks.server
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache
