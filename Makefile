@@ -14,7 +14,7 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[$*]"
 	touch $@
 
-test: $(VENV)/.installed-server,dev
+test: $(VENV)/.installed-server,dev,bench
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -26,10 +26,10 @@ test: $(VENV)/.installed-server,dev
 demo: $(VENV)/.installed-server
 	$(PY) -m heygen_client demo
 
-bench: $(VENV)/.installed-server,bench
+bench: $(VENV)/.installed-server,dev,bench
 	$(PY) -m benchmarks
 
-bench-server: $(VENV)/.installed-server,bench
+bench-server: $(VENV)/.installed-server,dev,bench
 	$(PY) -m benchmarks.server
 
 clean:
