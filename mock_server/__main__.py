@@ -1,11 +1,83 @@
-"""Command line: ``heygen-mock-server`` / ``python -m mock_server``."""
+"""Command line: ``heygen-mock-server`` / ``python -m mock_server``.
 
+Serves the app with werkzeug's threaded server: one thread per connection,
+so a held long-poll never blocks other requests, and a large listen backlog
+so a thousand clients connecting at once are all accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
 import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from werkzeug.serving import make_server
+
+from mock_server.app import create_app
+from mock_server.config import ServerConfig
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the mock server."""
-    raise NotImplementedError
+def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening TCP socket; werkzeug's own uses a backlog of only 5."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the mock server until interrupted or terminated.
+
+    Args:
+        argv: Flags without the program name; ``None`` means ``sys.argv[1:]``.
+
+    Returns:
+        The exit status.
+    """
+    config = ServerConfig.from_args(argv)
+    logging.basicConfig(
+        level=config.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Our own access line replaces werkzeug's; one line per request is enough.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        sock = bind_socket(config.host, config.port, config.backlog)
+    except OSError as exc:
+        print(
+            f"heygen-mock-server: cannot listen on {config.host}:{config.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    app = create_app(config)
+    with sock:
+        server = make_server(config.host, config.port, app, threaded=True, fd=sock.fileno())
+    host, port = server.socket.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"heygen-mock-server listening on http://{shown}:{port}", flush=True)
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
 
 
 if __name__ == "__main__":

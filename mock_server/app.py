@@ -1,0 +1,132 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from mock_server.clock import Clock, SystemClock
+from mock_server.config import ServerConfig
+from mock_server.faults import FaultInjector, RateLimiter
+from mock_server.routes import RateLimited, ServerState, bp, error_response
+from mock_server.stats import Stats
+from mock_server.store import JobStore
+
+logger = logging.getLogger("mock_server")
+
+#: Largest accepted request body; larger bodies get a JSON 413.
+MAX_CONTENT_LENGTH = 64 * 1024
+#: Endpoints that count as status requests in ``/stats``.
+STATUS_ENDPOINTS = frozenset({"GET /status", "POST /status/batch"})
+
+
+def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the mock server.
+
+    The default job (``GET /status`` without ``job_id``) starts now, at app
+    creation. Under ``gunicorn --preload`` the app is created once, before
+    the workers fork, so every worker serves the same default job.
+
+    Args:
+        config: Settings; ``ServerConfig()`` defaults when ``None``.
+        clock: Time source; the wall clock when ``None``. Pass a
+            ``FakeClock`` in tests so long-polls return without sleeping.
+
+    Returns:
+        The Flask app, with its ``ServerState`` in ``app.extensions["mock_server"]``.
+    """
+    config = config or ServerConfig()
+    clock = clock or SystemClock()
+    # Separate generators: whether faults are on must not change which jobs
+    # end in error under the same seed.
+    store = JobStore(config, clock, random.Random(config.seed))
+    default_job_id, _ = store.create()
+    state = ServerState(
+        config=config,
+        clock=clock,
+        store=store,
+        stats=Stats(started_at=clock.now()),
+        injector=FaultInjector(
+            config, random.Random(None if config.seed is None else f"faults-{config.seed}")
+        ),
+        limiter=RateLimiter(config.rate_limit) if config.rate_limit else None,
+        default_job_id=default_job_id,
+    )
+
+    app = Flask("mock_server")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    # Clients must see the exact seed body, key order included.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["mock_server"] = state
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+        g.arrived_at = clock.now()
+        g.job_id = None
+        g.fault = None
+        g.status_job_ids = []
+
+    @app.after_request
+    def count_and_log(response: Response) -> Response:
+        endpoint = _endpoint_name()
+        status = str(response.status_code)
+        state.stats.record_request(endpoint, status)
+        if endpoint in STATUS_ENDPOINTS:
+            answered = g.fault if g.fault in ("garbage", "drop", "unknown-result") else status
+            state.stats.record_status_request(g.status_job_ids, g.arrived_at, answered)
+        logger.info(
+            "%s %s %s %.1fms job=%s%s",
+            request.method,
+            request.path,
+            status,
+            (time.perf_counter() - g.started) * 1000,
+            g.job_id or "-",
+            f" fault={g.fault}" if g.fault else "",
+        )
+        return response
+
+    @app.errorhandler(RateLimited)
+    def rate_limited(exc: RateLimited) -> Response:
+        return error_response(429, "rate_limited", str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        response = error_response(code, _error_code(exc), exc.description or exc.name)
+        # Keep headers such as Allow on 405.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> Response:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
+
+    return app
+
+
+def _endpoint_name() -> str:
+    """``"GET /jobs/<job_id>"`` style: the route pattern, so ids don't explode the counters."""
+    rule = request.url_rule
+    return f"{request.method} {rule.rule if rule is not None else '<unmatched>'}"
+
+
+def _error_code(exc: HTTPException) -> str:
+    codes = {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "rate_limited",
+        500: "internal_error",
+        503: "unavailable",
+    }
+    return codes.get(exc.code or 500) or exc.name.lower().replace(" ", "_")

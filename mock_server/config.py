@@ -1,0 +1,289 @@
+"""Server settings: one frozen dataclass, filled from flags and environment.
+
+Every command-line flag ``--some-flag`` can also be set with the environment
+variable ``HEYGEN_MOCK_SOME_FLAG``; a flag given on the command line wins.
+Boolean switches (``--no-hints`` ...) take ``1/true/yes/on`` or
+``0/false/no/off`` in the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+ENV_PREFIX = "HEYGEN_MOCK_"
+#: The HMAC key used when none is configured. It is public: it keeps ids
+#: consistent between processes, it does not make them secret.
+DEFAULT_SECRET = "heygen-mock-server-default-secret"
+FAULT_KINDS: tuple[str, ...] = ("500", "503", "garbage", "unknown-result", "drop")
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything the mock server can be told. Immutable; validated on creation.
+
+    Attributes:
+        host: Address to bind.
+        port: Port to listen on; 0 picks a free one.
+        delay: Seconds before a job finishes (the lower bound when
+            ``delay_max`` is set).
+        delay_max: When set, each job's delay is uniform in [delay, delay_max].
+        delay_per_video_second: Extra delay per second of ``video_length``.
+        error_rate: Probability that a job without a forced outcome ends in error.
+        seed: Seed for all randomness; ``None`` draws from the OS.
+        secret: HMAC key that signs job ids; processes sharing it share jobs.
+        hints: Pending answers carry ``Retry-After``, ``progress``, ``remaining_seconds``.
+        long_poll: Status requests honour ``wait``.
+        batch: ``POST /status/batch`` exists.
+        capabilities: ``GET /capabilities`` exists.
+        estimate_noise: Relative error of ``remaining_seconds`` (0.1 = about ±10%).
+        max_wait: Largest long-poll wait; larger waits are clamped to it.
+        max_batch: Most ids in one batch request.
+        max_delay: Largest delay a job may have; larger requested delays are 400.
+        fault_rate: Fraction of status requests answered with an injected fault.
+        fault_kinds: Faults to choose from, uniformly (see ``FAULT_KINDS``).
+        fault_retry_after: ``Retry-After`` seconds on injected 503s.
+        rate_limit: Status and job requests per second per client address;
+            ``None`` is unlimited.
+        latency: Seconds added to every status request.
+        latency_jitter: Extra latency, uniform in [0, latency_jitter].
+        backlog: Listen backlog of the socket (``__main__`` only).
+        log_level: Level of the ``mock_server`` logger (``__main__`` only).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    delay: float = 10.0
+    delay_max: float | None = None
+    delay_per_video_second: float = 0.5
+    error_rate: float = 0.0
+    seed: int | None = None
+    secret: str = DEFAULT_SECRET
+    hints: bool = True
+    long_poll: bool = True
+    batch: bool = True
+    capabilities: bool = True
+    estimate_noise: float = 0.1
+    max_wait: float = 30.0
+    max_batch: int = 1000
+    max_delay: float = 86400.0
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = field(default=("500", "503"))
+    fault_retry_after: int = 1
+    rate_limit: float | None = None
+    latency: float = 0.0
+    latency_jitter: float = 0.0
+    backlog: int = 2048
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        problems = list(self._problems())
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def _problems(self) -> Any:
+        def finite(name: str, value: float, low: float, high: float = math.inf) -> Any:
+            if not (math.isfinite(value) and low <= value <= high):
+                yield f"{name} must be a finite number in [{low}, {high}], got {value!r}"
+
+        yield from finite("delay", self.delay, 0.0, self.max_delay)
+        if self.delay_max is not None:
+            yield from finite("delay_max", self.delay_max, self.delay, self.max_delay)
+        yield from finite("delay_per_video_second", self.delay_per_video_second, 0.0)
+        yield from finite("error_rate", self.error_rate, 0.0, 1.0)
+        yield from finite("estimate_noise", self.estimate_noise, 0.0, 1.0)
+        yield from finite("max_wait", self.max_wait, 0.0)
+        yield from finite("max_delay", self.max_delay, 0.0)
+        yield from finite("fault_rate", self.fault_rate, 0.0, 1.0)
+        yield from finite("latency", self.latency, 0.0)
+        yield from finite("latency_jitter", self.latency_jitter, 0.0)
+        if self.rate_limit is not None:
+            yield from finite("rate_limit", self.rate_limit, 0.0)
+            if self.rate_limit <= 0:
+                yield "rate_limit must be positive"
+        if not 0 <= self.port <= 65535:
+            yield f"port must be in [0, 65535], got {self.port}"
+        if self.max_batch < 1:
+            yield f"max_batch must be at least 1, got {self.max_batch}"
+        if self.fault_retry_after < 0:
+            yield f"fault_retry_after must be >= 0, got {self.fault_retry_after}"
+        if self.backlog < 1:
+            yield f"backlog must be at least 1, got {self.backlog}"
+        bad = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
+        if bad or not self.fault_kinds:
+            yield f"fault_kinds must be a non-empty subset of {','.join(FAULT_KINDS)}"
+        if not self.secret:
+            yield "secret must not be empty"
+        if self.log_level.upper() not in LOG_LEVELS:
+            yield f"log_level must be one of {', '.join(LOG_LEVELS)}"
+
+    @property
+    def plain(self) -> bool:
+        """True when every extra is off: the server is a bare seed server."""
+        return not (self.hints or self.long_poll or self.batch or self.capabilities)
+
+    @classmethod
+    def from_args(
+        cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> ServerConfig:
+        """Build a config from command-line flags, falling back to environment variables.
+
+        Args:
+            argv: Flags without the program name; ``None`` means ``sys.argv[1:]``.
+            environ: Environment to read ``HEYGEN_MOCK_*`` from; ``None`` means ``os.environ``.
+
+        Raises:
+            SystemExit: A flag or environment variable is invalid (argparse's usage error).
+        """
+        parser = build_parser(os.environ if environ is None else environ)
+        args = parser.parse_args(argv)
+        values = vars(args)
+        if values.pop("plain"):
+            values.update(hints=False, long_poll=False, batch=False, capabilities=False)
+        for switch in ("hints", "long_poll", "batch", "capabilities"):
+            values[switch] = not values.pop(f"no_{switch}") and values.get(switch, True)
+        try:
+            return replace(cls(), **values)
+        except ValueError as exc:
+            parser.error(str(exc))
+
+
+def env_name(flag: str) -> str:
+    """``--delay-max`` -> ``HEYGEN_MOCK_DELAY_MAX``."""
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {text!r}")
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
+def _fault_kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(kind.strip() for kind in text.split(",") if kind.strip())
+    bad = [kind for kind in kinds if kind not in FAULT_KINDS]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"fault kinds must be a comma list of {','.join(FAULT_KINDS)}, got {text!r}"
+        )
+    return kinds
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    """The argparse parser; defaults come from ``environ`` where set."""
+    defaults = ServerConfig()
+    parser = argparse.ArgumentParser(
+        prog="heygen-mock-server",
+        description="Simulate HeyGen's video-translation status backend. "
+        f"Every flag can also be set by an environment variable {ENV_PREFIX}<FLAG>, "
+        "e.g. --delay-max -> HEYGEN_MOCK_DELAY_MAX.",
+    )
+
+    def option(flag: str, kind: Any, default: Any, help_text: str, **kwargs: Any) -> None:
+        env = env_name(flag)
+        # argparse runs `type` on string defaults, so a bad environment value
+        # is reported exactly like a bad flag.
+        value = environ.get(env, default)
+        parser.add_argument(
+            flag, type=kind, default=value, help=f"{help_text} [env {env}]", **kwargs
+        )
+
+    def switch(flag: str, help_text: str) -> None:
+        env = env_name(flag)
+        try:
+            default = _bool(environ.get(env, ""))
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"{env}: {exc}")
+        parser.add_argument(
+            flag, action="store_true", default=default, help=f"{help_text} [env {env}]"
+        )
+
+    option("--host", str, defaults.host, "address to bind (default %(default)s)")
+    option("--port", int, defaults.port, "port; 0 picks a free one (default %(default)s)")
+    option("--delay", float, defaults.delay, "seconds before a job finishes (default %(default)s)")
+    option(
+        "--delay-max",
+        float,
+        None,
+        "when given, each job's delay is uniform in [delay, delay-max]",
+    )
+    option(
+        "--delay-per-video-second",
+        float,
+        defaults.delay_per_video_second,
+        "extra delay per second of a job's video_length, with noise (default %(default)s)",
+    )
+    option(
+        "--error-rate",
+        _probability,
+        defaults.error_rate,
+        "probability that a job ends in error (default %(default)s)",
+    )
+    option("--seed", int, None, "seed for all randomness: reproducible runs")
+    option("--secret", str, defaults.secret, "HMAC key for job ids (default: a fixed public one)")
+    switch("--no-hints", "no Retry-After/progress/remaining_seconds on pending answers")
+    switch("--no-long-poll", "ignore ?wait= on status requests")
+    switch("--no-batch", "no POST /status/batch (404)")
+    switch("--no-capabilities", "no GET /capabilities (404)")
+    switch("--plain", "all four --no-* switches: a bare seed server")
+    option(
+        "--estimate-noise",
+        float,
+        defaults.estimate_noise,
+        "relative noise of remaining_seconds (default %(default)s)",
+    )
+    option("--max-wait", float, defaults.max_wait, "largest long-poll wait (default %(default)s)")
+    option("--max-batch", int, defaults.max_batch, "most ids per batch (default %(default)s)")
+    option(
+        "--max-delay", float, defaults.max_delay, "largest accepted delay (default %(default)s)"
+    )
+    option(
+        "--fault-rate",
+        _probability,
+        defaults.fault_rate,
+        "fraction of status requests answered with a fault (default %(default)s)",
+    )
+    option(
+        "--fault-kinds",
+        _fault_kinds,
+        ",".join(defaults.fault_kinds),
+        f"comma list of {','.join(FAULT_KINDS)} (default %(default)s)",
+    )
+    option(
+        "--fault-retry-after",
+        int,
+        defaults.fault_retry_after,
+        "Retry-After seconds on injected 503s (default %(default)s)",
+    )
+    option(
+        "--rate-limit",
+        float,
+        None,
+        "status+job requests per second per client address; excess gets 429",
+    )
+    option("--latency", float, defaults.latency, "seconds added to status requests")
+    option("--latency-jitter", float, defaults.latency_jitter, "extra latency, up to this much")
+    option("--backlog", int, defaults.backlog, "listen backlog (default %(default)s)")
+    option(
+        "--log-level",
+        str.upper,
+        defaults.log_level,
+        "DEBUG, INFO, WARNING, ERROR (default %(default)s)",
+        choices=LOG_LEVELS,
+    )
+    return parser

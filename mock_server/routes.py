@@ -1,0 +1,438 @@
+"""The HTTP endpoints, in one blueprint.
+
+Request flow for status requests (``GET /status``, ``POST /status/batch``):
+rate limit, added latency, injected fault, validation, long-poll wait, answer.
+Every status request, whatever its answer, is logged against the jobs it
+named (see ``Stats``), so tests can check how clients paced themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import BadRequest, NotFound
+
+from mock_server import faults
+from mock_server.clock import Clock
+from mock_server.config import ServerConfig
+from mock_server.faults import FaultInjector, RateLimiter
+from mock_server.jobs import TEXT_FIELDS, Job
+from mock_server.openapi import openapi_document
+from mock_server.stats import Stats
+from mock_server.store import JobStore, progress, retry_after_hint
+
+bp = Blueprint("mock_server", __name__)
+
+#: Longest accepted descriptive text field, in characters.
+MAX_TEXT_LENGTH = 1000
+#: Longest accepted ``video_length``, in seconds (a week of video).
+MAX_VIDEO_LENGTH = 7 * 86400.0
+JOB_FIELDS = frozenset({"delay", "outcome", "video_length", *TEXT_FIELDS})
+# Sleeping in a loop guards against a clock that wakes a hair early.
+_MAX_WAIT_STEPS = 8
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """Everything the routes share, stored in ``app.extensions["mock_server"]``.
+
+    Attributes:
+        config: The settings.
+        clock: Time source.
+        store: Creates and decodes jobs.
+        stats: Request counters.
+        injector: Fault and latency decisions.
+        limiter: Per-client rate limit, when configured.
+        default_job_id: The seed job answered by ``GET /status`` without ``job_id``.
+    """
+
+    config: ServerConfig
+    clock: Clock
+    store: JobStore
+    stats: Stats
+    injector: FaultInjector
+    limiter: RateLimiter | None
+    default_job_id: str
+
+
+def state() -> ServerState:
+    """The current app's ``ServerState``."""
+    return cast(ServerState, current_app.extensions["mock_server"])
+
+
+class RateLimited(Exception):
+    """Raised to answer 429 with ``Retry-After``."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The one error shape: ``{"error": {"code": ..., "message": ...}}``."""
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def bad_request(message: str) -> NoReturn:
+    """Abort with a JSON 400 (rendered by the app's error handler)."""
+    raise BadRequest(message)
+
+
+# -- status requests ---------------------------------------------------------
+
+
+@bp.get("/status")
+def get_status() -> Response:
+    """The seed contract, plus ``job_id``, hints and long-poll."""
+    st = state()
+    job_id = request.args.get("job_id")
+    if job_id is None:
+        job_id = st.default_job_id
+        g.status_job_ids = [job_id]
+        g.include_job_id = False
+    else:
+        g.include_job_id = True
+        g.status_job_ids = []
+    g.job_id = job_id
+    job = st.store.get(job_id)
+    if job is not None:
+        g.status_job_ids = [job_id]
+    early = _status_preamble(st)
+    if early is not None:
+        return early
+    if job is None:
+        raise NotFound(f"unknown job id: {job_id!r}")
+    wait = _wait_seconds(st.config, request.args.get("wait"))
+    if wait > 0 and job.result(st.clock.now()) == "pending":
+        with st.stats.long_poll():
+            _sleep_until(st.clock, [job.finishes_at], st.clock.now() + wait)
+    now = st.clock.now()
+    body, retry_after = _status_body(st, job_id if g.include_job_id else None, job, now)
+    if g.fault == "unknown-result":
+        body["result"] = faults.UNKNOWN_RESULT
+    response = jsonify(body)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.post("/status/batch")
+def post_status_batch() -> Response:
+    """Statuses of many jobs in one request, optionally long-polled."""
+    st = state()
+    if not st.config.batch:
+        raise NotFound("batch status requests are disabled on this server")
+    g.status_job_ids = []
+    payload = _json_object_or_none()
+    raw_ids = payload.get("job_ids") if payload is not None else None
+    if isinstance(raw_ids, list):
+        # Count the request against the known jobs before any fault, so the
+        # per-job log shows faulted requests too.
+        g.status_job_ids = [
+            job_id for job_id in dict.fromkeys(raw_ids) if isinstance(job_id, str)
+        ][: st.config.max_batch]
+        g.status_job_ids = [i for i in g.status_job_ids if st.store.get(i) is not None]
+    early = _status_preamble(st)
+    if early is not None:
+        return early
+    job_ids, wait = _parse_batch(st.config, payload)
+    jobs: dict[str, Job] = {}
+    unknown: list[str] = []
+    for job_id in job_ids:
+        job = st.store.get(job_id)
+        if job is None:
+            unknown.append(job_id)
+        else:
+            jobs[job_id] = job
+    now = st.clock.now()
+    if wait > 0 and jobs and all(job.result(now) == "pending" for job in jobs.values()):
+        with st.stats.long_poll():
+            _sleep_until(st.clock, [job.finishes_at for job in jobs.values()], now + wait)
+        now = st.clock.now()
+    statuses = []
+    for job_id, job in jobs.items():
+        body, retry_after = _status_body(st, job_id, job, now)
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        if g.fault == "unknown-result":
+            body["result"] = faults.UNKNOWN_RESULT
+        statuses.append(body)
+    response = jsonify({"statuses": statuses, "unknown": unknown})
+    hints = [s["retry_after"] for s in statuses if "retry_after" in s]
+    if hints and len(hints) == len(statuses):
+        # Every job still pending: the soonest any of them is worth asking about.
+        response.headers["Retry-After"] = str(min(hints))
+    return response
+
+
+def _status_preamble(st: ServerState) -> Response | None:
+    """Rate limit, latency and faults shared by both status routes.
+
+    Returns:
+        A fault response to send instead of the real answer, or ``None``.
+    """
+    g.fault = None
+    _check_rate_limit(st)
+    st.clock.sleep(st.injector.latency())
+    fault = st.injector.pick_fault()
+    if fault is None:
+        return None
+    st.stats.record_fault(fault)
+    g.fault = fault
+    if fault == "500":
+        return error_response(500, "internal_error", "injected fault: internal server error")
+    if fault == "503":
+        retry = str(st.config.fault_retry_after)
+        return error_response(
+            503,
+            "unavailable",
+            "injected fault: service unavailable",
+            {"Retry-After": retry},
+        )
+    if fault == "garbage":
+        return faults.garbage_response()
+    if fault == "drop":
+        body = {"result": "pending", "job_id": getattr(g, "job_id", None)}
+        return faults.dropped_response(body, request.environ)
+    # "unknown-result": answered normally, with the result replaced at the end.
+    return None
+
+
+def _status_body(
+    st: ServerState, job_id: str | None, job: Job, now: float
+) -> tuple[dict[str, Any], int | None]:
+    """A status answer for one job, and its ``Retry-After`` hint if any."""
+    result = job.result(now)
+    body: dict[str, Any] = {}
+    if job_id is not None:
+        body["job_id"] = job_id
+    body["result"] = result
+    if not st.config.hints or result != "pending":
+        return body, None
+    estimate = st.store.estimate_remaining(job, now)
+    body["progress"] = round(progress(job, now), 4)
+    body["remaining_seconds"] = round(estimate, 3)
+    return body, retry_after_hint(estimate)
+
+
+def _wait_seconds(config: ServerConfig, raw: str | None) -> float:
+    """The long-poll wait from a query string, clamped; 0 when long-poll is off."""
+    if raw is None or not config.long_poll:
+        return 0.0
+    try:
+        wait = float(raw)
+    except ValueError:
+        bad_request(f"wait must be a number of seconds, got {raw!r}")
+    return _check_wait(config, wait)
+
+
+def _check_wait(config: ServerConfig, wait: float) -> float:
+    if math.isnan(wait) or wait < 0:
+        bad_request(f"wait must be a non-negative number of seconds, got {wait!r}")
+    return min(wait, config.max_wait)
+
+
+def _sleep_until(clock: Clock, ends: list[float], deadline: float) -> None:
+    """Sleep until the earliest of ``ends`` or ``deadline``, with no polling.
+
+    Schedules are known in advance, so one sleep normally suffices; the loop
+    only absorbs a clock that wakes a hair early.
+    """
+    target = min([*ends, deadline])
+    for _ in range(_MAX_WAIT_STEPS):
+        remaining = target - clock.now()
+        if remaining <= 0:
+            return
+        clock.sleep(remaining)
+
+
+def _parse_batch(config: ServerConfig, payload: dict[str, Any] | None) -> tuple[list[str], float]:
+    if payload is None:
+        bad_request('body must be a JSON object like {"job_ids": [...]}')
+    unknown_fields = sorted(set(payload) - {"job_ids", "wait"})
+    if unknown_fields:
+        bad_request(f"unknown fields: {', '.join(unknown_fields)}")
+    raw_ids = payload.get("job_ids")
+    if not isinstance(raw_ids, list) or not all(isinstance(i, str) for i in raw_ids):
+        bad_request("job_ids must be a list of strings")
+    if len(raw_ids) > config.max_batch:
+        bad_request(f"too many job_ids: {len(raw_ids)} > {config.max_batch}")
+    wait = 0.0
+    if "wait" in payload:
+        raw_wait = payload["wait"]
+        if not _is_number(raw_wait):
+            bad_request("wait must be a number of seconds")
+        if config.long_poll:
+            wait = _check_wait(config, float(raw_wait))
+    return list(dict.fromkeys(raw_ids)), wait
+
+
+def _check_rate_limit(st: ServerState) -> None:
+    if st.limiter is None:
+        return
+    retry_after = st.limiter.take(request.remote_addr or "unknown", st.clock.now())
+    if retry_after is not None:
+        st.stats.record_fault("429")
+        raise RateLimited(retry_after)
+
+
+# -- jobs ----------------------------------------------------------------------
+
+
+@bp.post("/jobs")
+def create_job() -> tuple[Response, int, dict[str, str]]:
+    """Create a job; its schedule is decided now and carried in its id."""
+    st = state()
+    _check_rate_limit(st)
+    options = _parse_job_options(st.config, _json_object_or_none() or {})
+    job_id, job = st.store.create(**options)
+    g.job_id = job_id
+    st.stats.record_job_created()
+    location = f"/jobs/{job_id}"
+    return jsonify(_job_record(st, job_id, job)), 201, {"Location": location}
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    """The job's full record, including how it has been polled."""
+    st = state()
+    g.job_id = job_id
+    _check_rate_limit(st)
+    job = st.store.get(job_id)
+    if job is None:
+        raise NotFound(f"unknown job id: {job_id!r}")
+    return jsonify(_job_record(st, job_id, job))
+
+
+def _job_record(st: ServerState, job_id: str, job: Job) -> dict[str, Any]:
+    now = st.clock.now()
+    result = job.result(now)
+    record: dict[str, Any] = {
+        "job_id": job_id,
+        "result": result,
+        "created_at": job.created_at,
+        "finishes_at": job.finishes_at,
+        "delay": job.delay,
+        "server_time": now,
+    }
+    if result != "pending":
+        record["outcome"] = job.outcome
+    if job.video_length is not None:
+        record["video_length"] = job.video_length
+    record.update(job.texts())
+    record["truncated_fields"] = list(job.truncated_fields)
+    record.update(st.stats.job_requests(job_id))
+    return record
+
+
+def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[str, Any]:
+    unknown_fields = sorted(set(payload) - JOB_FIELDS)
+    if unknown_fields:
+        bad_request(f"unknown fields: {', '.join(unknown_fields)}")
+    options: dict[str, Any] = {}
+    if "delay" in payload:
+        delay = payload["delay"]
+        if not _is_number(delay):
+            bad_request("delay must be a number of seconds")
+        if not (math.isfinite(delay) and 0 <= delay <= config.max_delay):
+            bad_request(f"delay must be between 0 and {config.max_delay} seconds")
+        options["delay"] = float(delay)
+    if "outcome" in payload:
+        outcome = payload["outcome"]
+        if outcome not in ("completed", "error"):
+            bad_request('outcome must be "completed" or "error"')
+        options["outcome"] = outcome
+    if "video_length" in payload:
+        length = payload["video_length"]
+        if not _is_number(length):
+            bad_request("video_length must be a number of seconds")
+        if not (math.isfinite(length) and 0 < length <= MAX_VIDEO_LENGTH):
+            bad_request(f"video_length must be > 0 and <= {MAX_VIDEO_LENGTH} seconds")
+        options["video_length"] = float(length)
+    texts: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        if name in payload:
+            value = payload[name]
+            if not isinstance(value, str):
+                bad_request(f"{name} must be a string")
+            if len(value) > MAX_TEXT_LENGTH:
+                bad_request(f"{name} must be at most {MAX_TEXT_LENGTH} characters")
+            texts[name] = value
+    options["texts"] = texts
+    return options
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass, but `true` is not a number of seconds.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _json_object_or_none() -> dict[str, Any] | None:
+    """The body as a JSON object; ``None`` when empty. Malformed JSON is a 400.
+
+    The Content-Type is not checked, so ``curl -d '{...}'`` works as is.
+    """
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return None
+    try:
+        payload = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        bad_request(f"malformed JSON body: {exc}")
+    if not isinstance(payload, dict):
+        bad_request("body must be a JSON object")
+    return payload
+
+
+def _reject_constant(name: str) -> NoReturn:
+    # NaN and Infinity are not JSON, though Python's parser accepts them.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# -- discovery and observability ----------------------------------------------
+
+
+@bp.get("/capabilities")
+def get_capabilities() -> Response:
+    """What this server offers, so clients can discover it."""
+    config = state().config
+    if not config.capabilities:
+        raise NotFound("capabilities are disabled on this server")
+    return jsonify(
+        {
+            "hints": config.hints,
+            "long_poll": {"max_wait": config.max_wait} if config.long_poll else None,
+            "batch": {"max_ids": config.max_batch} if config.batch else None,
+        }
+    )
+
+
+@bp.get("/healthz")
+def get_healthz() -> Response:
+    """Liveness: always ``{"status": "ok"}``."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/stats")
+def get_stats() -> Response:
+    """This process's request counters."""
+    st = state()
+    snapshot = st.stats.snapshot(st.clock.now())
+    snapshot["default_job_id"] = st.default_job_id
+    return jsonify(snapshot)
+
+
+@bp.get("/openapi.json")
+def get_openapi() -> Response:
+    """The OpenAPI 3 document (identical to ``docs/openapi.json``)."""
+    return jsonify(openapi_document())

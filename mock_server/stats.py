@@ -1,0 +1,123 @@
+"""Per-process request counters behind ``GET /stats`` and ``GET /jobs/ID``.
+
+Counters live in memory and belong to one server process: under gunicorn,
+each worker counts only the requests it answered.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: How many status-request times ``GET /jobs/ID`` keeps per job.
+TIMES_KEPT = 200
+
+
+@dataclass
+class _JobRequests:
+    count: int = 0
+    log: collections.deque[tuple[float, str]] = field(
+        default_factory=lambda: collections.deque(maxlen=TIMES_KEPT)
+    )
+
+
+class Stats:
+    """Thread-safe counters of requests, status requests per job and long-polls.
+
+    Args:
+        started_at: Server-clock time the app was created.
+    """
+
+    def __init__(self, started_at: float) -> None:
+        self.started_at = started_at
+        self._lock = threading.Lock()
+        self._requests: dict[str, collections.Counter[str]] = {}
+        self._status_total = 0
+        self._jobs: dict[str, _JobRequests] = {}
+        self._faults: collections.Counter[str] = collections.Counter()
+        self._long_polls = 0
+        self._long_polls_peak = 0
+        self._jobs_created = 0
+
+    def record_request(self, endpoint: str, status: str) -> None:
+        """Count one answered HTTP request, e.g. ``("GET /status", "200")``."""
+        with self._lock:
+            self._requests.setdefault(endpoint, collections.Counter())[status] += 1
+
+    def record_status_request(self, job_ids: Iterable[str], at: float, status: str) -> None:
+        """Count one status request (single or batch) and log it against each job.
+
+        Args:
+            job_ids: The known jobs it asked about (one per listed job for a batch).
+            at: Server-clock time the request arrived.
+            status: What was answered: an HTTP status code, or a fault kind
+                such as ``"drop"``.
+        """
+        with self._lock:
+            self._status_total += 1
+            for job_id in job_ids:
+                record = self._jobs.get(job_id)
+                if record is None:
+                    record = self._jobs[job_id] = _JobRequests()
+                record.count += 1
+                record.log.append((at, status))
+
+    def record_fault(self, kind: str) -> None:
+        """Count one injected fault (``"500"``, ``"drop"``, ``"429"``, ...)."""
+        with self._lock:
+            self._faults[kind] += 1
+
+    def record_job_created(self) -> None:
+        """Count one ``POST /jobs``."""
+        with self._lock:
+            self._jobs_created += 1
+
+    @contextlib.contextmanager
+    def long_poll(self) -> Iterator[None]:
+        """Count a long-poll as held for the duration of the ``with`` block."""
+        with self._lock:
+            self._long_polls += 1
+            self._long_polls_peak = max(self._long_polls_peak, self._long_polls)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._long_polls -= 1
+
+    def job_requests(self, job_id: str) -> dict[str, Any]:
+        """``status_requests``, ``status_request_times`` and ``status_request_log`` for a job."""
+        with self._lock:
+            record = self._jobs.get(job_id, _JobRequests())
+            log = list(record.log)
+            count = record.count
+        return {
+            "status_requests": count,
+            "status_request_times": [at for at, _ in log],
+            "status_request_log": [{"at": at, "status": status} for at, status in log],
+        }
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """The ``GET /stats`` document."""
+        with self._lock:
+            return {
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "server_time": now,
+                "requests": {
+                    endpoint: dict(sorted(codes.items()))
+                    for endpoint, codes in sorted(self._requests.items())
+                },
+                "status_requests_total": self._status_total,
+                "status_requests_by_job": {
+                    job_id: record.count for job_id, record in self._jobs.items()
+                },
+                "faults_injected": dict(sorted(self._faults.items())),
+                "long_polls_active": self._long_polls,
+                "long_polls_peak": self._long_polls_peak,
+                "jobs_created": self._jobs_created,
+            }
