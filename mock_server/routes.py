@@ -183,7 +183,9 @@ def _status_preamble(st: ServerState) -> Response | None:
     """
     g.fault = None
     _check_rate_limit(st)
-    st.clock.sleep(st.injector.latency())
+    latency = st.injector.latency()
+    if latency > 0:
+        st.clock.sleep(latency)
     fault = st.injector.pick_fault()
     if fault is None:
         return None
@@ -269,11 +271,11 @@ def _parse_batch(config: ServerConfig, payload: dict[str, Any] | None) -> tuple[
         bad_request(f"too many job_ids: {len(raw_ids)} > {config.max_batch}")
     wait = 0.0
     if "wait" in payload:
-        raw_wait = payload["wait"]
-        if not _is_number(raw_wait):
+        raw_wait = _as_float(payload["wait"])
+        if raw_wait is None:
             bad_request("wait must be a number of seconds")
         if config.long_poll:
-            wait = _check_wait(config, float(raw_wait))
+            wait = _check_wait(config, raw_wait)
     return list(dict.fromkeys(raw_ids)), wait
 
 
@@ -341,24 +343,24 @@ def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[st
         bad_request(f"unknown fields: {', '.join(unknown_fields)}")
     options: dict[str, Any] = {}
     if "delay" in payload:
-        delay = payload["delay"]
-        if not _is_number(delay):
+        delay = _as_float(payload["delay"])
+        if delay is None:
             bad_request("delay must be a number of seconds")
         if not (math.isfinite(delay) and 0 <= delay <= config.max_delay):
             bad_request(f"delay must be between 0 and {config.max_delay} seconds")
-        options["delay"] = float(delay)
+        options["delay"] = delay
     if "outcome" in payload:
         outcome = payload["outcome"]
         if outcome not in ("completed", "error"):
             bad_request('outcome must be "completed" or "error"')
         options["outcome"] = outcome
     if "video_length" in payload:
-        length = payload["video_length"]
-        if not _is_number(length):
+        length = _as_float(payload["video_length"])
+        if length is None:
             bad_request("video_length must be a number of seconds")
         if not (math.isfinite(length) and 0 < length <= MAX_VIDEO_LENGTH):
             bad_request(f"video_length must be > 0 and <= {MAX_VIDEO_LENGTH} seconds")
-        options["video_length"] = float(length)
+        options["video_length"] = length
     texts: dict[str, str] = {}
     for name in TEXT_FIELDS:
         if name in payload:
@@ -372,9 +374,15 @@ def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[st
     return options
 
 
-def _is_number(value: object) -> bool:
+def _as_float(value: object) -> float | None:
+    """A JSON number as a float (huge integers become infinity); ``None`` if not a number."""
     # bool is an int subclass, but `true` is not a number of seconds.
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _json_object_or_none() -> dict[str, Any] | None:
