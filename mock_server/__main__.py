@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from mock_server.app import create_app
 from mock_server.config import ServerConfig
@@ -35,6 +35,26 @@ def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+def build_server(config: ServerConfig) -> BaseWSGIServer:
+    """The threaded WSGI server for ``config``, bound and listening, not yet serving.
+
+    Raises:
+        OSError: The address cannot be bound.
+    """
+    sock = bind_socket(config.host, config.port, config.backlog)
+    with sock:
+        # werkzeug duplicates the descriptor, so ours can be closed at once.
+        return make_server(
+            config.host, config.port, create_app(config), threaded=True, fd=sock.fileno()
+        )
+
+
+def server_url(server: BaseWSGIServer) -> str:
+    """``http://host:port`` with the port actually bound (useful with ``--port 0``)."""
+    host, port = server.socket.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the mock server until interrupted or terminated.
 
@@ -45,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status.
     """
     config = ServerConfig.from_args(argv)
+    try:
+        server = build_server(config)
+    except OSError as exc:
+        print(
+            f"heygen-mock-server: cannot listen on {config.host}:{config.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
     logging.basicConfig(
         level=config.log_level,
         stream=sys.stderr,
@@ -52,20 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Our own access line replaces werkzeug's; one line per request is enough.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    try:
-        sock = bind_socket(config.host, config.port, config.backlog)
-    except OSError as exc:
-        print(
-            f"heygen-mock-server: cannot listen on {config.host}:{config.port}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
-    app = create_app(config)
-    with sock:
-        server = make_server(config.host, config.port, app, threaded=True, fd=sock.fileno())
-    host, port = server.socket.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    print(f"heygen-mock-server listening on http://{shown}:{port}", flush=True)
+    print(f"heygen-mock-server listening on {server_url(server)}", flush=True)
 
     def terminate(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)

@@ -196,9 +196,12 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 
     def option(flag: str, kind: Any, default: Any, help_text: str, **kwargs: Any) -> None:
         env = env_name(flag)
-        # argparse runs `type` on string defaults, so a bad environment value
-        # is reported exactly like a bad flag.
-        value = environ.get(env, default)
+        value = default
+        if env in environ:
+            try:
+                value = kind(environ[env])
+            except (ValueError, argparse.ArgumentTypeError) as exc:
+                parser.error(f"{env}={environ[env]!r}: {exc}")
         parser.add_argument(
             flag, type=kind, default=value, help=f"{help_text} [env {env}]", **kwargs
         )
@@ -261,8 +264,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     option(
         "--fault-kinds",
         _fault_kinds,
-        ",".join(defaults.fault_kinds),
-        f"comma list of {','.join(FAULT_KINDS)} (default %(default)s)",
+        defaults.fault_kinds,
+        f"comma list of {','.join(FAULT_KINDS)} (default 500,503)",
     )
     option(
         "--fault-retry-after",
