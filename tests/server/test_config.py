@@ -54,7 +54,7 @@ def test_flags() -> None:
 def test_plain_turns_everything_off() -> None:
     config = ServerConfig.from_args(["--plain"], environ={})
     assert config.plain
-    assert not (config.hints or config.long_poll or config.batch or config.capabilities)
+    assert (config.hints, config.long_poll, config.batch, config.capabilities) == (False,) * 4
 
 
 def test_environment_variables() -> None:
