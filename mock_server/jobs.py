@@ -36,6 +36,10 @@ Result = Literal["pending", "completed", "error"]
 
 TEXT_FIELDS: tuple[str, ...] = ("source_language", "target_language", "title")
 MAX_ID_LENGTH = 128
+#: Longest accepted descriptive text field, in characters (before truncation).
+MAX_TEXT_LENGTH = 1000
+#: Longest accepted ``video_length``, in seconds (a week of video).
+MAX_VIDEO_LENGTH = 7 * 86400.0
 
 _VERSION = 1
 _HEADER = struct.Struct(">BBddI")

@@ -1,10 +1,475 @@
-"""The OpenAPI 3 document of the mock server."""
+"""The OpenAPI 3 document of the mock server.
+
+This module is the single source: ``GET /openapi.json`` serves it, and
+``docs/openapi.json`` is generated from it with::
+
+    python -m mock_server.openapi docs/openapi.json
+
+A test fails when the two differ. Limits in the document (``max_wait`` 30,
+``max_batch`` 1000, ``max_delay`` 86400) are the defaults; a server started
+with other flags enforces its own values, and ``GET /capabilities`` reports
+them. Injected faults deliberately break this contract (HTML bodies, unknown
+``result`` values, truncated bodies); they are off unless ``--fault-rate`` is set.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
+
+from mock_server.config import ServerConfig
+from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
+
+_DEFAULTS = ServerConfig()
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_response(description: str, schema: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref(schema)}}, **extra}
+
+
+def _error(description: str, *headers: str) -> dict[str, Any]:
+    response = _json_response(description, "Error")
+    if headers:
+        response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in headers}
+    return response
+
+
+_NUMBER = {"type": "number"}
+_TIME = {"type": "number", "description": "Unix seconds on the server's clock."}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "description": "Machine-readable: bad_request, not_found, "
+                        "method_not_allowed, payload_too_large, rate_limited, "
+                        "internal_error, unavailable.",
+                    },
+                    "message": {"type": "string", "minLength": 1},
+                },
+            }
+        },
+    },
+    "Result": {"type": "string", "enum": ["pending", "completed", "error"]},
+    "Status": {
+        "type": "object",
+        "description": "A status answer. In plain mode (hints off) and without job_id "
+        'it is exactly {"result": ...}. progress and remaining_seconds appear only '
+        "on pending answers with hints on.",
+        "required": ["result"],
+        "additionalProperties": False,
+        "properties": {
+            "job_id": {"type": "string", "description": "Present when job_id was asked for."},
+            "result": _ref("Result"),
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "remaining_seconds": {
+                "type": "number",
+                "minimum": 0,
+                "description": "Noisy estimate of the seconds left.",
+            },
+        },
+    },
+    "BatchStatus": {
+        "type": "object",
+        "required": ["job_id", "result"],
+        "additionalProperties": False,
+        "properties": {
+            "job_id": {"type": "string"},
+            "result": _ref("Result"),
+            "progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "remaining_seconds": {"type": "number", "minimum": 0},
+            "retry_after": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Per-job Retry-After hint (pending, hints on).",
+            },
+        },
+    },
+    "BatchRequest": {
+        "type": "object",
+        "required": ["job_ids"],
+        "additionalProperties": False,
+        "properties": {
+            "job_ids": {
+                "type": "array",
+                "items": {"type": "string"},
+                "maxItems": _DEFAULTS.max_batch,
+                "description": "Duplicates are answered once, in first-seen order.",
+            },
+            "wait": {
+                "type": "number",
+                "minimum": 0,
+                "description": "Long-poll seconds, clamped to max_wait; ignored when "
+                "long-poll is off.",
+            },
+        },
+    },
+    "BatchAnswer": {
+        "type": "object",
+        "required": ["statuses", "unknown"],
+        "additionalProperties": False,
+        "properties": {
+            "statuses": {"type": "array", "items": _ref("BatchStatus")},
+            "unknown": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "JobRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "All fields optional; an empty body is allowed. Text fields are "
+        "stored in the job id and cut to fit (see truncated_fields).",
+        "properties": {
+            "delay": {"type": "number", "minimum": 0, "maximum": _DEFAULTS.max_delay},
+            "outcome": {"type": "string", "enum": ["completed", "error"]},
+            "video_length": {
+                "type": "number",
+                "minimum": 0,
+                "exclusiveMinimum": True,
+                "maximum": MAX_VIDEO_LENGTH,
+            },
+            "title": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+            "source_language": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+            "target_language": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+        },
+    },
+    "JobRecord": {
+        "type": "object",
+        "required": [
+            "job_id",
+            "result",
+            "created_at",
+            "finishes_at",
+            "delay",
+            "server_time",
+            "truncated_fields",
+            "status_requests",
+            "status_request_times",
+            "status_request_log",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "job_id": {"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9_.-]+$"},
+            "result": _ref("Result"),
+            "created_at": _TIME,
+            "finishes_at": _TIME,
+            "delay": {"type": "number", "minimum": 0},
+            "server_time": _TIME,
+            "outcome": {
+                "type": "string",
+                "enum": ["completed", "error"],
+                "description": "Present once the job has finished.",
+            },
+            "video_length": _NUMBER,
+            "title": {"type": "string"},
+            "source_language": {"type": "string"},
+            "target_language": {"type": "string"},
+            "truncated_fields": {
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "enum": ["source_language", "target_language", "title"],
+                },
+            },
+            "status_requests": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Status requests this process answered for the job.",
+            },
+            "status_request_times": {
+                "type": "array",
+                "items": _NUMBER,
+                "maxItems": 200,
+                "description": "Arrival times of the last 200 status requests.",
+            },
+            "status_request_log": {
+                "type": "array",
+                "maxItems": 200,
+                "items": {
+                    "type": "object",
+                    "required": ["at", "status"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "at": _NUMBER,
+                        "status": {
+                            "type": "string",
+                            "description": "HTTP status sent, or the fault kind "
+                            "(garbage, drop, unknown-result).",
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "Capabilities": {
+        "type": "object",
+        "required": ["hints", "long_poll", "batch"],
+        "additionalProperties": False,
+        "properties": {
+            "hints": {"type": "boolean"},
+            "long_poll": {
+                "type": "object",
+                "nullable": True,
+                "required": ["max_wait"],
+                "additionalProperties": False,
+                "properties": {"max_wait": {"type": "number", "minimum": 0}},
+            },
+            "batch": {
+                "type": "object",
+                "nullable": True,
+                "required": ["max_ids"],
+                "additionalProperties": False,
+                "properties": {"max_ids": {"type": "integer", "minimum": 1}},
+            },
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "additionalProperties": False,
+        "properties": {"status": {"type": "string", "enum": ["ok"]}},
+    },
+    "Stats": {
+        "type": "object",
+        "required": [
+            "pid",
+            "started_at",
+            "server_time",
+            "requests",
+            "status_requests_total",
+            "status_requests_by_job",
+            "faults_injected",
+            "long_polls_active",
+            "long_polls_peak",
+            "jobs_created",
+            "default_job_id",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "pid": {"type": "integer"},
+            "started_at": _TIME,
+            "server_time": _TIME,
+            "requests": {
+                "type": "object",
+                "description": 'By "METHOD /route" (e.g. "GET /jobs/<job_id>", '
+                '"GET <unmatched>"), then by status code: counts.',
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer", "minimum": 1},
+                },
+            },
+            "status_requests_total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "GET /status and POST /status/batch requests (a batch is one).",
+            },
+            "status_requests_by_job": {
+                "type": "object",
+                "description": "Per known job id (a batch counts once for each listed job).",
+                "additionalProperties": {"type": "integer", "minimum": 1},
+            },
+            "faults_injected": {
+                "type": "object",
+                "description": "By kind: 500, 503, garbage, unknown-result, drop, 429.",
+                "additionalProperties": {"type": "integer", "minimum": 1},
+            },
+            "long_polls_active": {"type": "integer", "minimum": 0},
+            "long_polls_peak": {"type": "integer", "minimum": 0},
+            "jobs_created": {"type": "integer", "minimum": 0},
+            "default_job_id": {"type": "string"},
+        },
+    },
+}
+
+HEADERS: dict[str, Any] = {
+    "Retry-After": {
+        "description": "RFC 9110 delay-seconds. Advice on a pending 200; a minimum on "
+        "429 and 503.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Location": {"description": "The new job's URL path.", "schema": {"type": "string"}},
+    "Allow": {"description": "Methods the route accepts.", "schema": {"type": "string"}},
+}
+
+_STATUS_ERRORS: dict[str, Any] = {
+    "429": _error("Rate limited (--rate-limit).", "Retry-After"),
+    "500": _error("Injected fault (--fault-kinds 500)."),
+    "503": _error("Injected fault (--fault-kinds 503).", "Retry-After"),
+}
+_WAIT = {
+    "name": "wait",
+    "in": "query",
+    "required": False,
+    "description": "Long-poll: hold the answer until the job leaves pending or this many "
+    "seconds pass (clamped to max_wait). Negative or non-numeric is 400. Ignored when "
+    "long-poll is off.",
+    "schema": {"type": "number", "minimum": 0},
+}
+_JOB_ID_PATH = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+PATHS: dict[str, Any] = {
+    "/status": {
+        "get": {
+            "operationId": "getStatus",
+            "summary": "Status of one job (the seed contract).",
+            "description": "Without job_id: the server's default job, started at server "
+            "start. Status requests may be rate limited, delayed and faulted.",
+            "parameters": [
+                {
+                    "name": "job_id",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+                _WAIT,
+            ],
+            "responses": {
+                "200": _json_response(
+                    "The job's status.",
+                    "Status",
+                    headers={
+                        "Retry-After": {
+                            "$ref": "#/components/headers/Retry-After",
+                        }
+                    },
+                ),
+                "400": _error("Bad wait."),
+                "404": _error("Unknown job id."),
+                **_STATUS_ERRORS,
+            },
+        }
+    },
+    "/status/batch": {
+        "post": {
+            "operationId": "postStatusBatch",
+            "summary": "Statuses of many jobs; with wait, held until any is not pending.",
+            "description": "404 when batch is off (--no-batch). Retry-After is set when "
+            "every known job is pending: the smallest per-job hint.",
+            "requestBody": {"required": True, "content": {JSON: {"schema": _ref("BatchRequest")}}},
+            "responses": {
+                "200": _json_response(
+                    "Statuses of the known jobs, in request order, and the unknown ids.",
+                    "BatchAnswer",
+                    headers={"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+                ),
+                "400": _error("Malformed body, wrong types, negative wait or too many ids."),
+                "404": _error("Batch is disabled on this server."),
+                "413": _error("Body larger than 64 KiB."),
+                **_STATUS_ERRORS,
+            },
+        }
+    },
+    "/jobs": {
+        "post": {
+            "operationId": "createJob",
+            "summary": "Create a job; its delay and outcome are decided now.",
+            "requestBody": {"required": False, "content": {JSON: {"schema": _ref("JobRequest")}}},
+            "responses": {
+                "201": _json_response(
+                    "The new job's record.",
+                    "JobRecord",
+                    headers={"Location": {"$ref": "#/components/headers/Location"}},
+                ),
+                "400": _error("Malformed JSON, unknown field, wrong type or out of range."),
+                "413": _error("Body larger than 64 KiB."),
+                "429": _error("Rate limited (--rate-limit).", "Retry-After"),
+            },
+        }
+    },
+    "/jobs/{job_id}": {
+        "get": {
+            "operationId": "getJob",
+            "summary": "A job's full record, including how it has been polled.",
+            "parameters": [_JOB_ID_PATH],
+            "responses": {
+                "200": _json_response("The record.", "JobRecord"),
+                "404": _error("Unknown job id."),
+                "429": _error("Rate limited (--rate-limit).", "Retry-After"),
+            },
+        }
+    },
+    "/capabilities": {
+        "get": {
+            "operationId": "getCapabilities",
+            "summary": "Which extras this server offers.",
+            "responses": {
+                "200": _json_response("Offered extras; null means off.", "Capabilities"),
+                "404": _error("Discovery is off: treat the server as plain."),
+            },
+        }
+    },
+    "/healthz": {
+        "get": {
+            "operationId": "getHealthz",
+            "summary": "Liveness.",
+            "responses": {"200": _json_response("Alive.", "Health")},
+        }
+    },
+    "/stats": {
+        "get": {
+            "operationId": "getStats",
+            "summary": "This process's request counters.",
+            "responses": {"200": _json_response("Counters.", "Stats")},
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenapi",
+            "summary": "This document.",
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3 document.",
+                    "content": {JSON: {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+}
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document served at ``/openapi.json``."""
-    return {"openapi": "3.1.0", "info": {"title": "heygen mock server", "version": "0.1.0"}}
+    """The OpenAPI document served at ``/openapi.json`` (a fresh copy each call)."""
+    document: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "heygen mock server",
+            "version": "1",
+            "description": "Simulated video-translation status backend. See docs/server.md "
+            "and docs/protocol.md. Every error is JSON "
+            '{"error": {"code", "message"}}; unknown routes are 404 and wrong methods '
+            "405 (with Allow), in that shape.",
+        },
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "headers": HEADERS},
+    }
+    # Round-trip so callers can't mutate the module's tables.
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    return copy
+
+
+def render() -> str:
+    """The document as written to ``docs/openapi.json``."""
+    return json.dumps(openapi_document(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], "w", encoding="utf-8") as out:
+            out.write(render())
+    else:
+        sys.stdout.write(render())

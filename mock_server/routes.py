@@ -20,17 +20,12 @@ from mock_server import faults
 from mock_server.clock import Clock
 from mock_server.config import ServerConfig
 from mock_server.faults import FaultInjector, RateLimiter
-from mock_server.jobs import TEXT_FIELDS, Job
-from mock_server.openapi import openapi_document
+from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH, TEXT_FIELDS, Job
 from mock_server.stats import Stats
 from mock_server.store import JobStore, progress, retry_after_hint
 
 bp = Blueprint("mock_server", __name__)
 
-#: Longest accepted descriptive text field, in characters.
-MAX_TEXT_LENGTH = 1000
-#: Longest accepted ``video_length``, in seconds (a week of video).
-MAX_VIDEO_LENGTH = 7 * 86400.0
 JOB_FIELDS = frozenset({"delay", "outcome", "video_length", *TEXT_FIELDS})
 # Sleeping in a loop guards against a clock that wakes a hair early.
 _MAX_WAIT_STEPS = 8
@@ -443,4 +438,8 @@ def get_stats() -> Response:
 @bp.get("/openapi.json")
 def get_openapi() -> Response:
     """The OpenAPI 3 document (identical to ``docs/openapi.json``)."""
+    # Imported here so `python -m mock_server.openapi` can run the module
+    # as __main__ without it having been imported by the package first.
+    from mock_server.openapi import openapi_document
+
     return jsonify(openapi_document())
