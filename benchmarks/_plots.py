@@ -1,0 +1,144 @@
+"""The two pictures: requests/job vs median lateness, and a poll timeline."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
+
+if TYPE_CHECKING:
+    from benchmarks.harness import RunResult
+
+#: Runs shown in the timeline, in row order (the first ones found are used).
+TIMELINE_RUNS = (
+    ("ours", "plain"),
+    ("ours", "long-poll"),
+    ("fixed-1s", "plain"),
+    ("google", "plain"),
+    ("backoff", "plain"),
+)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points no other point beats on both coordinates (both minimised), sorted by x."""
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(points):
+        if not front or y < front[-1][1]:
+            front.append((x, y))
+    return front
+
+
+def _minor_label(value: float, _: object) -> str:
+    """Label the 2x and 5x minor ticks of a log axis, leave the others bare."""
+    if value <= 0:
+        return ""
+    lead = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if lead in (2, 5) else ""
+
+
+def scatter(results: list[RunResult], path: Path) -> None:
+    """Requests per job (x) against median lateness (y), one point per run."""
+    ok = [r for r in results if not r.error and not math.isnan(r.lateness_p50)]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    pts = {r.label: (r.req_per_job, max(r.lateness_p50 * 1000, 1.0)) for r in ok}
+    for r in ok:
+        x, y = pts[r.label]
+        ours = r.strategy == "ours"
+        ax.scatter(
+            [x],
+            [y],
+            s=70 if ours else 45,
+            marker="o" if ours else "s",
+            color="tab:red" if ours else "tab:blue",
+            zorder=3,
+        )
+        ax.annotate(r.label, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    front = pareto_front(list(pts.values()))
+    if len(front) > 1:
+        xs = [p[0] for p in front]
+        ys = [p[1] for p in front]
+        ax.step(
+            xs,
+            ys,
+            where="post",
+            color="tab:gray",
+            linestyle="--",
+            zorder=2,
+            label="Pareto front (lower-left is better)",
+        )
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(FuncFormatter(_minor_label))
+    ax.set_xlabel("status requests per job (server count, log)")
+    ax.set_ylabel("median lateness, ms (log; floored at 1 ms)")
+    ax.set_title("Cost vs. delay to learn a job's end (red: this client)")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _pick_jobs(runs: list[RunResult], count: int = 3) -> list[int]:
+    """Indices of completed jobs at about the 25th, 60th and 90th duration percentiles."""
+    jobs = runs[0].per_job
+    done = [i for i, j in enumerate(jobs) if j.get("outcome") == "completed"]
+    if not done:
+        done = list(range(len(jobs)))
+    done.sort(key=lambda i: float(jobs[i]["delay"]))
+    picks = []
+    for q in (0.25, 0.6, 0.9)[:count]:
+        i = done[min(len(done) - 1, int(q * len(done)))]
+        if i not in picks:
+            picks.append(i)
+    return picks
+
+
+def timeline(results: list[RunResult], path: Path) -> None:
+    """Each status request around the job's end, for a few jobs and strategies."""
+    by_key = {(r.strategy, r.mode): r for r in results if not r.error and r.per_job}
+    runs = [by_key[k] for k in TIMELINE_RUNS if k in by_key][:4]
+    if not runs:
+        return
+    picks = _pick_jobs(runs)
+    fig, axes = plt.subplots(
+        1, len(picks), figsize=(5 * len(picks), 0.9 + 0.6 * len(runs)), sharey=True, squeeze=False
+    )
+    for ax, index in zip(axes[0], picks, strict=True):
+        delay = 0.0
+        right = 1.0
+        for row, r in enumerate(runs):
+            job: dict[str, Any] = r.per_job[index]
+            end = float(job["finishes_at"])
+            delay = float(job["delay"])
+            times = [t - end for t in job["request_times"]]
+            ax.scatter(times, [row] * len(times), marker="|", s=160, color="tab:blue")
+            if job.get("learned_at") is not None:
+                late = float(job["learned_at"]) - end
+                right = max(right, late + 0.5)
+                ax.scatter([late], [row], marker="x", s=60, color="tab:red", zorder=3)
+            if times:
+                right = max(right, max(times) + 0.5)
+        ax.axvspan(-delay, 0, color="tab:green", alpha=0.08)
+        ax.axvline(0, color="tab:green", linewidth=1)
+        ax.set_xlim(-delay - 0.5, right)
+        ax.set_title(f"job {index + 1}: {delay:.1f} s", fontsize=9)
+        ax.set_xlabel("seconds from the job's end")
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0][0].set_yticks(range(len(runs)), [r.label for r in runs], fontsize=8)
+    axes[0][0].set_ylim(len(runs) - 0.5, -0.5)
+    fig.suptitle(
+        "Status requests (|) while the job runs (green) and when the caller learned (x)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
