@@ -32,14 +32,16 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     the workers fork, so every worker serves the same default job.
 
     Args:
-        config: Settings; ``ServerConfig()`` defaults when ``None``.
+        config: Settings; when ``None``, read from ``HEYGEN_MOCK_*``
+            environment variables (``ServerConfig.from_env``), which is how
+            ``gunicorn 'mock_server:create_app()'`` is configured.
         clock: Time source; the wall clock when ``None``. Pass a
             ``FakeClock`` in tests so long-polls return without sleeping.
 
     Returns:
         The Flask app, with its ``ServerState`` in ``app.extensions["mock_server"]``.
     """
-    config = config or ServerConfig()
+    config = config or ServerConfig.from_env()
     clock = clock or SystemClock()
     # Separate generators: whether faults are on must not change which jobs
     # end in error under the same seed.

@@ -152,6 +152,21 @@ class ServerConfig:
         except ValueError as exc:
             parser.error(str(exc))
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerConfig:
+        """Build a config from ``HEYGEN_MOCK_*`` environment variables alone.
+
+        This is what ``create_app()`` uses when given no config, so a server
+        run by gunicorn is configured the same way as the command line.
+
+        Raises:
+            ValueError: A variable is invalid (the details go to stderr).
+        """
+        try:
+            return cls.from_args([], environ)
+        except SystemExit as exc:
+            raise ValueError("invalid HEYGEN_MOCK_* environment variable") from exc
+
 
 def env_name(flag: str) -> str:
     """``--delay-max`` -> ``HEYGEN_MOCK_DELAY_MAX``."""

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from mock_server import ServerConfig
+from mock_server import FakeClock, ServerConfig, create_app
 from mock_server.config import DEFAULT_SECRET, build_parser, env_name
 
 
@@ -134,3 +134,17 @@ def test_direct_construction_validates() -> None:
     message = str(info.value)
     assert "fault_kinds" in message
     assert "max_batch" in message
+
+
+def test_from_env() -> None:
+    assert ServerConfig.from_env({"HEYGEN_MOCK_DELAY": "2"}).delay == 2
+    with pytest.raises(ValueError, match="HEYGEN_MOCK"):
+        ServerConfig.from_env({"HEYGEN_MOCK_DELAY": "-2"})
+
+
+def test_create_app_without_config_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HEYGEN_MOCK_PLAIN", "1")
+    client = create_app(clock=FakeClock()).test_client()
+    assert client.get("/capabilities").status_code == 404
