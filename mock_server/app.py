@@ -63,6 +63,9 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     # Clients must see the exact seed body, key order included.
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # OPTIONS would get an empty, undocumented 200; make it a JSON 405 like
+    # any other method the routes don't declare (needs Flask 3.1).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.extensions["mock_server"] = state
     app.register_blueprint(bp)
 

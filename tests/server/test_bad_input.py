@@ -158,6 +158,8 @@ def test_unknown_routes(client: FlaskClient, url: str) -> None:
         ("GET", "/status/batch", "POST"),
         ("PUT", "/healthz", "GET"),
         ("POST", "/jobs/jabc", "GET"),
+        ("OPTIONS", "/status", "GET"),
+        ("OPTIONS", "/jobs", "POST"),
     ],
 )
 def test_wrong_method(client: FlaskClient, method: str, url: str, allowed: str) -> None:
