@@ -90,18 +90,12 @@ def bad_request(message: str) -> NoReturn:
 def get_status() -> Response:
     """The seed contract, plus ``job_id``, hints and long-poll."""
     st = state()
-    job_id = request.args.get("job_id")
-    if job_id is None:
-        job_id = st.default_job_id
-        g.status_job_ids = [job_id]
-        g.include_job_id = False
-    else:
-        g.include_job_id = True
-        g.status_job_ids = []
-    g.job_id = job_id
+    asked = request.args.get("job_id")
+    job_id = st.default_job_id if asked is None else asked
     job = st.store.get(job_id)
-    if job is not None:
-        g.status_job_ids = [job_id]
+    g.job_id = job_id
+    # Logged against the job before any fault, so faulted requests show too.
+    g.status_job_ids = [job_id] if job is not None else []
     early = _status_preamble(st)
     if early is not None:
         return early
@@ -112,7 +106,8 @@ def get_status() -> Response:
         with st.stats.long_poll():
             _sleep_until(st.clock, [job.finishes_at], st.clock.now() + wait)
     now = st.clock.now()
-    body, retry_after = _status_body(st, job_id if g.include_job_id else None, job, now)
+    # The seed contract's answer has no job_id; only echo one that was asked for.
+    body, retry_after = _status_body(st, asked, job, now)
     if g.fault == "unknown-result":
         body["result"] = faults.UNKNOWN_RESULT
     response = jsonify(body)
@@ -127,16 +122,14 @@ def post_status_batch() -> Response:
     st = state()
     if not st.config.batch:
         raise NotFound("batch status requests are disabled on this server")
-    g.status_job_ids = []
     payload = _json_object_or_none()
     raw_ids = payload.get("job_ids") if payload is not None else None
     if isinstance(raw_ids, list):
-        # Count the request against the known jobs before any fault, so the
-        # per-job log shows faulted requests too.
-        g.status_job_ids = [
-            job_id for job_id in dict.fromkeys(raw_ids) if isinstance(job_id, str)
-        ][: st.config.max_batch]
-        g.status_job_ids = [i for i in g.status_job_ids if st.store.get(i) is not None]
+        # Logged against the known jobs before any fault, so faulted requests
+        # show too (the body is validated properly below).
+        listed = list(dict.fromkeys(i for i in raw_ids if isinstance(i, str)))
+        listed = listed[: st.config.max_batch]
+        g.status_job_ids = [i for i in listed if st.store.get(i) is not None]
     early = _status_preamble(st)
     if early is not None:
         return early

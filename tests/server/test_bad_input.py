@@ -107,6 +107,7 @@ def test_bad_wait(client: FlaskClient, wait: str) -> None:
         ({}, "job_ids"),
         ({"job_ids": "a"}, "job_ids"),
         ({"job_ids": [1, 2]}, "job_ids"),
+        ({"job_ids": [[1], {"a": 1}]}, "job_ids"),
         ({"job_ids": None}, "job_ids"),
         ({"job_ids": ["a"], "wait": -1}, "wait"),
         ({"job_ids": ["a"], "wait": "5"}, "wait"),
@@ -227,6 +228,20 @@ def test_any_json_body_to_post_jobs_is_201_or_400(body: Any) -> None:
             if name in record:
                 assert body[name].startswith(record[name])
                 assert (record[name] != body[name]) == (name in record["truncated_fields"])
+
+
+batch_like = st.fixed_dictionaries(
+    {"job_ids": st.lists(json_values | st.text(max_size=10), max_size=5) | json_values},
+    optional={"wait": json_values | st.floats(min_value=-5, max_value=100)},
+)
+
+
+@HYPOTHESIS
+@given(body=json_values | batch_like)
+def test_any_json_body_to_batch_is_200_or_400(body: Any) -> None:
+    response = _fresh_client().post("/status/batch", data=json.dumps(body))
+    assert response.status_code in (200, 400)
+    assert response.is_json
 
 
 @HYPOTHESIS
