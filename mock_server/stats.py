@@ -16,6 +16,8 @@ from typing import Any
 
 #: How many status-request times ``GET /jobs/ID`` keeps per job.
 TIMES_KEPT = 200
+#: How many jobs' request records are kept; the least recently polled go first.
+JOBS_KEPT = 100_000
 
 
 @dataclass
@@ -31,14 +33,18 @@ class Stats:
 
     Args:
         started_at: Server-clock time the app was created.
+        jobs_kept: Per-job records kept; beyond it the least recently polled
+            job's record is dropped (its counts start again from zero).
     """
 
-    def __init__(self, started_at: float) -> None:
+    def __init__(self, started_at: float, jobs_kept: int = JOBS_KEPT) -> None:
         self.started_at = started_at
+        self._jobs_kept = jobs_kept
         self._lock = threading.Lock()
         self._requests: dict[str, collections.Counter[str]] = {}
         self._status_total = 0
-        self._jobs: dict[str, _JobRequests] = {}
+        # Ordered by last poll, so a long benchmark's memory stays bounded.
+        self._jobs: collections.OrderedDict[str, _JobRequests] = collections.OrderedDict()
         self._faults: collections.Counter[str] = collections.Counter()
         self._long_polls = 0
         self._long_polls_peak = 0
@@ -64,6 +70,10 @@ class Stats:
                 record = self._jobs.get(job_id)
                 if record is None:
                     record = self._jobs[job_id] = _JobRequests()
+                    if len(self._jobs) > self._jobs_kept:
+                        self._jobs.popitem(last=False)
+                else:
+                    self._jobs.move_to_end(job_id)
                 record.count += 1
                 record.log.append((at, status))
 

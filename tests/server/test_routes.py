@@ -6,6 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_server import FakeClock, ServerConfig, create_app
+from mock_server.stats import Stats
 from tests.server.conftest import START, MakeApp, new_job, server_state
 
 
@@ -313,3 +314,13 @@ def test_one_log_line_per_request(client: FlaskClient, caplog: pytest.LogCapture
     assert len(lines) == 2
     assert lines[1].startswith("GET /status 200 ")
     assert lines[1].endswith(f"job={job_id}")
+
+
+def test_per_job_records_are_bounded() -> None:
+    stats = Stats(started_at=0.0, jobs_kept=3)
+    for job_id in "abcd":
+        stats.record_status_request([job_id], 1.0, "200")
+    stats.record_status_request(["b"], 2.0, "200")
+    stats.record_status_request(["e"], 3.0, "200")
+    assert stats.snapshot(0.0)["status_requests_by_job"] == {"d": 1, "b": 2, "e": 1}
+    assert stats.job_requests("a")["status_requests"] == 0
