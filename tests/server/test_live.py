@@ -157,3 +157,41 @@ def test_port_zero_prints_the_real_port() -> None:
         assert proc.wait(timeout=5) == 0
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_two_processes_with_one_secret_share_jobs(live_server_factory: Factory) -> None:
+    # What gunicorn workers do: separate processes, one secret, no shared storage.
+    first = live_server_factory("--secret", "shared", "--error-rate", "0.5")
+    second = live_server_factory("--secret", "shared", "--error-rate", "0.5")
+    stranger = live_server_factory("--secret", "other")
+    with requests.Session() as http:
+        created = http.post(first.url + "/jobs", json={"delay": 0.2}, timeout=5).json()
+        job_id = created["job_id"]
+        record = http.get(f"{second.url}/jobs/{job_id}", timeout=5).json()
+        assert record["finishes_at"] == created["finishes_at"]
+        assert http.get(f"{stranger.url}/jobs/{job_id}", timeout=5).status_code == 404
+        held = [
+            http.get(f"{server.url}/status", params={"job_id": job_id, "wait": 5}, timeout=10)
+            for server in (first, second)
+        ]
+    assert held[0].json() == held[1].json()
+    assert held[0].json()["result"] in ("completed", "error")
+
+
+def test_batch_long_poll_over_http(live_server: LiveServer) -> None:
+    with requests.Session() as http:
+        ids = [
+            http.post(live_server.url + "/jobs", json={"delay": d}, timeout=5).json()["job_id"]
+            for d in (30, 0.4, 30)
+        ]
+        started = time.monotonic()
+        response = http.post(
+            live_server.url + "/status/batch", json={"job_ids": ids, "wait": 10}, timeout=15
+        )
+        elapsed = time.monotonic() - started
+    assert [s["result"] for s in response.json()["statuses"]] == [
+        "pending",
+        "completed",
+        "pending",
+    ]
+    assert elapsed < 3
