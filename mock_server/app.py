@@ -41,8 +41,10 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     Returns:
         The Flask app, with its ``ServerState`` in ``app.extensions["mock_server"]``.
     """
-    config = config or ServerConfig.from_env()
-    clock = clock or SystemClock()
+    if config is None:
+        config = ServerConfig.from_env()
+    if clock is None:
+        clock = SystemClock()
     # Separate generators: whether faults are on must not change which jobs
     # end in error under the same seed.
     store = JobStore(config, clock, random.Random(config.seed))

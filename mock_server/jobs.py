@@ -126,15 +126,18 @@ class JobCodec:
         kept: dict[str, str] = {}
         truncated: list[str] = []
         for name, text in job.texts().items():
-            raw = _cut_utf8(text, min(budget - 1, 255)) if budget >= 1 else b""
+            if budget < 1:  # not even room for the length byte: dropped
+                truncated.append(name)
+                flags |= _TRUNCATED_BITS[name]
+                continue
+            raw = _cut_utf8(text, min(budget - 1, 255))
             if len(raw) < len(text.encode("utf-8")):
                 truncated.append(name)
                 flags |= _TRUNCATED_BITS[name]
-            if raw or text == "":
-                flags |= _TEXT_BITS[name]
-                tail += bytes([len(raw)]) + raw
-                budget -= 1 + len(raw)
-                kept[name] = raw.decode("utf-8")
+            flags |= _TEXT_BITS[name]
+            tail += bytes([len(raw)]) + raw
+            budget -= 1 + len(raw)
+            kept[name] = raw.decode("utf-8")
         payload = (
             _HEADER.pack(_VERSION, flags, job.created_at, job.delay, job.nonce & 0xFFFFFFFF) + tail
         )

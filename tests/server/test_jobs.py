@@ -122,3 +122,13 @@ def test_drawn_delays_stay_in_range(low: float, spread: float, seed: int) -> Non
     store = JobStore(config, FakeClock(), random.Random(seed))
     _, job = store.create()
     assert low <= job.delay <= low + spread
+
+
+@pytest.mark.parametrize("fill", [51, 52, 53, 60])
+def test_id_length_limit_at_the_budget_edge(fill: int) -> None:
+    job = Job(1.0, 2.0, "completed", 3, 90.0, "x" * fill, "", "title")
+    job_id, stored = CODEC.encode(job)
+    assert len(job_id) <= MAX_ID_LENGTH
+    assert CODEC.decode(job_id) == stored
+    for name, original in job.texts().items():
+        assert original.startswith(stored.texts().get(name, ""))
