@@ -13,7 +13,7 @@ Id layout (before base64url, no padding, prefixed with ``j``)::
 
 ``flags`` holds the outcome, whether ``video_length`` is present, which
 text fields follow and which of them were truncated. Text fields share what
-is left of the 127-character budget (about 50 bytes with ``video_length``);
+is left of the 127-character budget (61 bytes, 53 with ``video_length``);
 a field that does not fit is cut at a character boundary and listed in
 ``truncated_fields``. A garbled, truncated or re-signed id decodes to
 ``None``: the server treats it as unknown.
