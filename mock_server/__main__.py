@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("mock_server").setLevel(config.log_level)
     # Our own access line replaces werkzeug's; one line per request is enough.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"heygen-mock-server listening on {server_url(server)}", flush=True)

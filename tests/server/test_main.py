@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import signal
 import threading
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from werkzeug.serving import BaseWSGIServer
@@ -49,3 +53,41 @@ def test_main_bad_flag_exits_2() -> None:
     with pytest.raises(SystemExit) as info:
         main(["--delay", "-5"])
     assert info.value.code == 2
+
+
+def test_main_serves_until_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handlers: dict[int, Any] = {}
+    monkeypatch.setattr(signal, "signal", lambda num, handler: handlers.update({num: handler}))
+
+    statuses: list[int] = []
+
+    def fetch(url: str) -> None:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+            statuses.append(response.status)
+
+    def serve_forever(self: BaseWSGIServer, poll_interval: float = 0.5) -> None:
+        # Serve one request for real, then act as if Ctrl-C was pressed.
+        client = threading.Thread(target=fetch, args=(server_url(self),))
+        client.start()
+        self.handle_request()
+        client.join(5)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", serve_forever)
+    ours, werkzeug = logging.getLogger("mock_server"), logging.getLogger("werkzeug")
+    levels = ours.level, werkzeug.level
+    try:
+        assert main(["--port", "0", "--log-level", "WARNING"]) == 0
+        assert ours.level == logging.WARNING
+    finally:
+        ours.setLevel(levels[0])
+        werkzeug.setLevel(levels[1])
+    assert statuses == [200]
+    line = capsys.readouterr().out
+    assert re.fullmatch(r"heygen-mock-server listening on http://127\.0\.0\.1:\d+\n", line)
+    # SIGTERM ends the server like Ctrl-C, through SystemExit(0).
+    with pytest.raises(SystemExit) as info:
+        handlers[signal.SIGTERM](signal.SIGTERM, None)
+    assert info.value.code == 0
