@@ -179,6 +179,15 @@ class MockServer:
             return False
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit`` so ``finally`` blocks stop the servers."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def status_requests(stats: dict[str, Any]) -> int:
     """Status requests the server answered, a batch counting as one."""
     return int(stats["status_requests_total"])

@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks._server import MODE_FLAGS, MockServer, status_requests
+from benchmarks._server import MODE_FLAGS, MockServer, exit_on_sigterm, status_requests
 from benchmarks._strategies import STRATEGIES, STRATEGY_MODES
 from benchmarks._workload import Duration, JobSpec, Workload
 
@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import _report
 
     args = parse_args(argv)
+    exit_on_sigterm()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out: Path = args.out or RESULTS / stamp
     out.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 import requests
 
-from benchmarks._server import MockServer, status_requests
+from benchmarks._server import MockServer, exit_on_sigterm, status_requests
 
 JOBS = 10_000
 WINDOW = 30.0
@@ -37,6 +37,8 @@ MAX_WINDOW = 60.0
 JOB_DELAY = 3600.0
 #: The client process is killed if its RSS passes this.
 RSS_LIMIT = 8 * 2**30
+#: Longest the client process may take to import and start tracking.
+START_LIMIT = 60.0
 SAMPLE_EVERY = 0.05
 #: The module each strategy imports, loaded before the baseline RSS is taken.
 MODULES = {"ours": "heygen_client", "google": "google.api_core.future.polling"}
@@ -59,54 +61,61 @@ def create_jobs(url: str, count: int, delay: float, workers: int = 4) -> list[st
         return [job_id for part in pool.map(make, shares) for job_id in part]
 
 
-def child(strategy: str, url: str, ids_path: str, window: float, out_path: str) -> None:
-    """The client process: track every job, wait out the window, report, exit hard."""
+def child(strategy: str, url: str, ids_path: str, window: float) -> None:
+    """The client process: track every job, then idle until the parent kills it.
+
+    It reports by JSON lines on stdout (a file the parent reads): ``ready``
+    (threads and RSS before the client exists), ``start`` (wall time of the
+    first ``track()``), ``tracked`` (when every job is tracked). A
+    thread-per-job client may never get to ``tracked`` within the window, and
+    may not even get the GIL to write a result: the parent measures the window
+    from outside and does not wait for this process.
+    """
     from benchmarks._strategies import make_tracker
+
+    def say(event: str, **fields: Any) -> None:
+        print(json.dumps({"event": event, **fields}), flush=True)
 
     ids: list[str] = json.loads(Path(ids_path).read_text())
     importlib.import_module(MODULES[strategy])
-    threads0 = threading.active_count()
     with open("/proc/self/statm") as f:
         rss0 = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    print("ready", flush=True)
-    learned = 0
+    say("ready", threads_before=threading.active_count(), rss_before=rss0)
 
     def done(job_id: str, outcome: str) -> None:
-        nonlocal learned
-        learned += 1
+        pass
 
-    result: dict[str, Any] = {"threads_before": threads0, "rss_before": rss0}
     try:
-        start = time.time()
+        say("start", at=time.time())
         t0 = time.perf_counter()
-        end = start + window
         tracker = make_tracker(strategy, url, give_up=window * 10)
-        tracked = 0
         for job_id in ids:
-            # A thread-per-job tracker can take longer than the whole window
-            # just to start its threads: stop there and report how far it got.
-            if time.time() > end:
-                break
             tracker.track(job_id, done)
-            tracked += 1
-        result["track_seconds"] = time.perf_counter() - t0
-        result["tracked"] = tracked
-        result["started_at"] = start
-        while (left := end - time.time()) > 0:
-            time.sleep(min(left, 0.5))
-        result["ended_at"] = time.time()
-        result["learned"] = learned
+        say("tracked", n=len(ids), seconds=time.perf_counter() - t0)
     except BaseException as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    Path(out_path).write_text(json.dumps(result))
-    sys.stdout.flush()
+        say("error", error=f"{type(exc).__name__}: {exc}")
+    # Bounded even if the parent dies: it normally kills this process first.
+    time.sleep(window * 3)
     os._exit(0)
+
+
+def _events(log: Path) -> dict[str, dict[str, Any]]:
+    events: dict[str, dict[str, Any]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith('{"event"'):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            events[event["event"]] = event
+    return events
 
 
 def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[str, Any]:
     """One strategy on a fresh default server; never raises (see ``error``)."""
     out: dict[str, Any] = {"strategy": strategy, "mode": "batch", "jobs": jobs}
     server = MockServer("--seed", "1")
+    log_path = log_dir / f"scale-{strategy}.log"
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         try:
             server.start()
@@ -115,28 +124,28 @@ def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[st
             out["create_seconds"] = time.monotonic() - t0
             ids_path = Path(tmp) / "ids.json"
             ids_path.write_text(json.dumps(ids))
-            out_path = Path(tmp) / "out.json"
             before = status_requests(server.stats())
-            peaks = _run_child(strategy, server, ids_path, window, out_path, log_dir)
-            out.update(peaks)
-            if not out_path.exists():
-                out["error"] = f"client wrote no result ({peaks.get('killed', 'exited')})"
+            measured = _run_child(strategy, server, ids_path, window, log_path)
+            stats = measured.pop("stats", None)
+            out.update(measured)
+            events = _events(log_path)
+            if "error" in events:
+                out["error"] = events["error"]["error"]
                 return out
-            raw = json.loads(out_path.read_text())
-            out.update(raw)
-            if "error" in raw:
+            if stats is None:
+                out["error"] = out.get("killed") or "the client never started tracking"
                 return out
-            # The client process is gone, so nothing more arrives once in-flight
-            # requests are answered.
-            after = status_requests(server.get_json("/stats", timeout=120))
-            span = raw["ended_at"] - raw["started_at"]
-            out["window"] = span
+            after = status_requests(stats)
+            by_job = stats.get("status_requests_by_job", {})
             out["status_requests"] = after - before
             out["req_per_job"] = (after - before) / jobs
-            out["req_per_tracked_job"] = (after - before) / max(1, raw["tracked"])
-            out["server_rps"] = (after - before) / span
-            out["library_threads"] = out["peak_threads"] - raw["threads_before"]
-            out["added_rss_mb"] = (out["peak_rss"] - raw["rss_before"]) / 2**20
+            out["jobs_polled"] = sum(1 for job_id in ids if by_job.get(job_id, 0) > 0)
+            out["server_rps"] = (after - before) / measured["window"]
+            out["library_threads"] = out["peak_threads"] - events["ready"]["threads_before"]
+            out["added_rss_mb"] = (out["peak_rss"] - events["ready"]["rss_before"]) / 2**20
+            tracked = events.get("tracked")
+            out["tracked_all"] = tracked is not None
+            out["track_seconds"] = tracked["seconds"] if tracked else None
         except Exception as exc:
             out["error"] = f"{type(exc).__name__}: {exc}"
         finally:
@@ -145,11 +154,12 @@ def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[st
 
 
 def _run_child(
-    strategy: str, server: MockServer, ids_path: Path, window: float, out_path: Path, log_dir: Path
+    strategy: str, server: MockServer, ids_path: Path, window: float, log_path: Path
 ) -> dict[str, Any]:
+    """Run the client process through the window; kill it; return what was measured."""
     peak_threads = peak_rss = server_threads = 0
-    killed = ""
-    with (log_dir / f"scale-{strategy}.log").open("wb") as log:
+    result: dict[str, Any] = {}
+    with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -160,7 +170,6 @@ def _run_child(
                 server.url,
                 str(ids_path),
                 str(window),
-                str(out_path),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -169,11 +178,14 @@ def _run_child(
         try:
             ps = psutil.Process(proc.pid)
             sps = psutil.Process(server.pid)
-            deadline = time.monotonic() + window + 120
-            while proc.poll() is None:
-                if time.monotonic() > deadline:
-                    killed = "time limit"
-                    break
+            window_end: float | None = None
+            deadline = time.monotonic() + START_LIMIT
+            while proc.poll() is None and time.monotonic() < deadline:
+                if window_end is None:
+                    start = _events(log_path).get("start")
+                    if start is not None:
+                        window_end = time.monotonic() + window - (time.time() - start["at"])
+                        deadline = window_end
                 try:
                     with ps.oneshot():
                         peak_threads = max(peak_threads, ps.num_threads())
@@ -182,19 +194,18 @@ def _run_child(
                 except psutil.Error:
                     break
                 if peak_rss > RSS_LIMIT:
-                    killed = f"RSS over {RSS_LIMIT / 2**30:.0f} GiB"
+                    result["killed"] = f"RSS over {RSS_LIMIT / 2**30:.0f} GiB"
                     break
                 time.sleep(SAMPLE_EVERY)
+            if window_end is not None and "killed" not in result and proc.poll() is None:
+                result["stats"] = server.get_json("/stats", timeout=60)
+                result["window"] = window
         finally:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-    return {
-        "peak_threads": peak_threads,
-        "peak_rss": peak_rss,
-        "server_peak_threads": server_threads,
-        "killed": killed,
-    }
+    result.update(peak_threads=peak_threads, peak_rss=peak_rss, server_peak_threads=server_threads)
+    return result
 
 
 def run_scale(
@@ -223,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.scale [--jobs N] [--window S] [--out DIR]``."""
     args_list = sys.argv[1:] if argv is None else argv
     if args_list and args_list[0] == "--child":
-        strategy, url, ids_path, window, out_path = args_list[1:]
-        child(strategy, url, ids_path, float(window), out_path)
+        strategy, url, ids_path, window = args_list[1:]
+        child(strategy, url, ids_path, float(window))
         return 0
     p = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__)
     p.add_argument("--jobs", type=int, default=JOBS)
@@ -232,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strategies", default="ours,google")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(args_list)
+    exit_on_sigterm()
     from benchmarks import _report
     from benchmarks.harness import RESULTS
 

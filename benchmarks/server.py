@@ -34,7 +34,7 @@ from typing import Any
 import psutil
 import requests
 
-from benchmarks._server import MockServer, status_requests
+from benchmarks._server import MockServer, exit_on_sigterm, status_requests
 
 LADDER = (100, 250, 500, 1000, 1500, 2000, 3000)
 PROBE_LIMIT = 0.100
@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-long-polls", type=int, default=max(LADDER))
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
+    exit_on_sigterm()
     out: Path = args.out or RESULTS / ("server-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     out.mkdir(parents=True, exist_ok=True)
     print(
