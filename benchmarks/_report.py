@@ -78,6 +78,14 @@ def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
         verdict = "n/a" if ok is None else ("met" if ok else "**missed**")
         rows.append((target, measured, verdict, margin))
 
+    for run in results:
+        if run.strategy == "ours" and not run.error and (run.learned < run.jobs or run.wrong):
+            add(
+                f"{run.mode}: every outcome learned, and right",
+                f"{run.learned}/{run.jobs} learned, {run.wrong} wrong",
+                False,
+                f"{run.jobs - run.learned} missing",
+            )
     plain = _get(results, "ours", "plain")
     fixed = _get(results, "fixed-1s", "plain")
     if plain and fixed:
