@@ -132,7 +132,8 @@ SCHEMAS: dict[str, Any] = {
     "JobRequest": {
         "type": "object",
         "additionalProperties": False,
-        "description": "All fields optional; an empty body is allowed. Text fields are "
+        "description": "All fields optional; an empty body (or one of only JSON "
+        "whitespace) is allowed. Text fields are "
         "stored in the job id and cut to fit (see truncated_fields).",
         "properties": {
             "delay": {"type": "number", "minimum": 0, "maximum": _DEFAULTS.max_delay},

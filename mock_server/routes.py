@@ -27,6 +27,8 @@ from mock_server.store import JobStore, progress, retry_after_hint
 bp = Blueprint("mock_server", __name__)
 
 JOB_FIELDS = frozenset({"delay", "outcome", "video_length", *TEXT_FIELDS})
+#: RFC 8259 insignificant whitespace: a body of only these counts as empty.
+JSON_WHITESPACE = b" \t\n\r"
 # Sleeping in a loop guards against a clock that wakes a hair early.
 _MAX_WAIT_STEPS = 8
 
@@ -374,12 +376,14 @@ def _as_float(value: object) -> float | None:
 
 
 def _json_object_or_none() -> dict[str, Any] | None:
-    """The body as a JSON object; ``None`` when empty. Malformed JSON is a 400.
+    """The body as a JSON object; ``None`` when blank. Malformed JSON is a 400.
 
     The Content-Type is not checked, so ``curl -d '{...}'`` works as is.
     """
     raw = request.get_data(cache=True)
-    if not raw.strip():
+    # Blank means JSON's own whitespace only: bytes.strip() would also pass
+    # form feeds and vertical tabs, which are malformed JSON.
+    if not raw.strip(JSON_WHITESPACE):
         return None
     try:
         payload = json.loads(raw, parse_constant=_reject_constant)
