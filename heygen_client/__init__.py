@@ -2,8 +2,64 @@
 
 One shared scheduler thread polls any number of jobs, each at its own adaptive
 interval, and resolves real :class:`concurrent.futures.Future` objects.
+
+    >>> from heygen_client import TranslationClient
+    >>> with TranslationClient("http://127.0.0.1:5000") as client:  # doctest: +SKIP
+    ...     status = client.track("j123").result(timeout=60)
 """
+
+from heygen_client import policies
+from heygen_client._client import TranslationClient
+from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._scheduler import PollHook, StateChangeHook
+from heygen_client.errors import (
+    ClientClosed,
+    DeadlineExceeded,
+    HeyGenError,
+    HTTPStatusError,
+    JobNotFound,
+    MalformedResponse,
+    RateLimited,
+    TranslationFailed,
+    TransportError,
+    TransportTimeout,
+)
+from heygen_client.models import (
+    Capabilities,
+    ClientStats,
+    JobResult,
+    JobStatus,
+    PollEvent,
+    StateChange,
+)
+from heygen_client.policies import PollPolicy, RetryPolicy
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Capabilities",
+    "ClientClosed",
+    "ClientStats",
+    "DeadlineExceeded",
+    "HTTPStatusError",
+    "HeyGenError",
+    "JobBatch",
+    "JobFuture",
+    "JobNotFound",
+    "JobResult",
+    "JobStatus",
+    "MalformedResponse",
+    "PollEvent",
+    "PollHook",
+    "PollPolicy",
+    "RateLimited",
+    "RetryPolicy",
+    "StateChange",
+    "StateChangeHook",
+    "TranslationClient",
+    "TranslationFailed",
+    "TransportError",
+    "TransportTimeout",
+    "__version__",
+    "policies",
+]

@@ -1,0 +1,299 @@
+"""The public client: :class:`TranslationClient`."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from heygen_client._cache import StatusCache
+from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
+from heygen_client._scheduler import PollHook, Scheduler, SchedulerConfig, StateChangeHook
+from heygen_client._transport import Transport
+from heygen_client.errors import ClientClosed
+from heygen_client.models import ClientStats, JobStatus
+from heygen_client.policies import Durations, PollPolicy, RetryPolicy, default_policy
+
+__all__ = ["TranslationClient"]
+
+logger = logging.getLogger(__name__)
+
+_OPEN_CLIENTS: weakref.WeakSet[TranslationClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_clients() -> None:
+    """At interpreter exit, close clients left open so no request holds the exit up."""
+    for client in list(_OPEN_CLIENTS):
+        client.close()
+
+
+class TranslationClient:
+    """Track HeyGen video-translation jobs until they are done.
+
+    One background scheduler thread polls every tracked job at its own adaptive pace
+    on a small bounded pool of HTTP workers, and resolves :class:`JobFuture` s.
+    Threads start on the first :meth:`track`.  Use it as a context manager, or call
+    :meth:`close`.
+
+    Args:
+        base_url: the server, e.g. ``"http://127.0.0.1:5000"``.
+        policy: the poll policy (pace while pending); default :func:`default_policy`.
+        retry: the retry policy (after a failed request); default :class:`RetryPolicy`.
+        connect_timeout: seconds to connect.
+        read_timeout: seconds to wait for an answer (a long-poll adds its wait).
+        long_poll_wait: seconds a long-poll asks the server to hold (clamped to
+            the server's ``max_wait``).
+        max_workers: HTTP worker threads for polls and batches.
+        max_long_polls: extra workers for per-job long-polls, used only when the
+            server offers long-poll but not batch.
+        max_requests_per_second: the client-wide request budget.
+        burst: how many requests the budget allows at once.
+        batch_linger: seconds between batch long-polls of the same jobs, so that
+            several completions come back in one answer.
+        cache_ttl: seconds a pending status stays fresh for :meth:`get_status`.
+        discover: ask ``GET /capabilities``; False treats the server as plain.
+        on_poll: hook(s) called with a :class:`PollEvent` after each poll.
+        on_state_change: hook(s) called with a :class:`StateChange`.
+        headers: extra HTTP headers (e.g. an API key).
+        session: a ``requests.Session`` to use instead of the client's own (then
+            :meth:`close` cannot interrupt in-flight requests).
+        clock: monotonic clock (tests).
+        seed: seed for the jitter's random generator (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:5000",
+        *,
+        policy: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        long_poll_wait: float = 20.0,
+        max_workers: int = 6,
+        max_long_polls: int = 64,
+        max_requests_per_second: float = 200.0,
+        burst: float = 50.0,
+        batch_linger: float = 0.05,
+        cache_ttl: float = 1.0,
+        discover: bool = True,
+        on_poll: PollHook | Sequence[PollHook] | None = None,
+        on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
+    ) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        if max_requests_per_second <= 0:
+            raise ValueError("max_requests_per_second must be positive")
+        self.base_url = base_url.rstrip("/")
+        self._clock = clock
+        self._transport = Transport(
+            self.base_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            pool_size=max_workers + max_long_polls + 4,
+            headers=headers,
+            session=session,
+        )
+        self._cache = StatusCache(ttl=cache_ttl, clock=clock)
+        self._scheduler = Scheduler(
+            self._transport,
+            policy=policy if policy is not None else default_policy(),
+            retry=retry if retry is not None else RetryPolicy(),
+            cache=self._cache,
+            config=SchedulerConfig(
+                max_workers=max_workers,
+                max_long_polls=max_long_polls,
+                long_poll_wait=long_poll_wait,
+                batch_linger=batch_linger,
+                max_requests_per_second=max_requests_per_second,
+                burst=burst,
+                discover=discover,
+            ),
+            clock=clock,
+            rng=random.Random(seed),
+            on_poll=_hooks(on_poll),
+            on_state_change=_hooks(on_state_change),
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+        _OPEN_CLIENTS.add(self)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def __enter__(self) -> TranslationClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<TranslationClient {self.base_url} {state}>"
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Stop polling, within about a second; idempotent.
+
+        In-flight requests are interrupted, the threads end, and futures still
+        pending fail with :class:`~heygen_client.errors.ClientClosed`.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _OPEN_CLIENTS.discard(self)
+        self._transport.close()
+        self._scheduler.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosed("client is closed")
+
+    # -- one-off requests (on the caller's thread) ------------------------------
+
+    def get_status(self, job_id: str | None = None) -> JobStatus:
+        """One job's status; from the cache when fresh (final statuses stay cached).
+
+        Args:
+            job_id: the job; None asks about the seed's single job (``GET /status``).
+
+        Raises:
+            HeyGenError: see :mod:`heygen_client.errors` (no retries here).
+        """
+        self._check_open()
+        cached = self._cache.get(job_id)
+        if cached is not None:
+            return cached
+        status = self._transport.get_status(job_id)
+        self._cache.put(status, job_id)
+        return status
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """The job's full record (``GET /jobs/ID``), uncached."""
+        self._check_open()
+        return self._transport.get_job(job_id)
+
+    # -- tracking ----------------------------------------------------------------
+
+    def track(
+        self,
+        job_id: str | None = None,
+        *,
+        expected_duration: float | None = None,
+        deadline: float | None = None,
+    ) -> JobFuture:
+        """Start tracking a job; returns its future at once.
+
+        Two ``track()`` calls for the same job share one poll schedule.
+
+        Args:
+            job_id: the job; None tracks the seed's single job.
+            expected_duration: your estimate of the job's total duration in seconds.
+            deadline: seconds from now after which the future fails with
+                :class:`~heygen_client.errors.DeadlineExceeded`.
+
+        Raises:
+            ClientClosed: after :meth:`close`.
+        """
+        self._check_open()
+        future = JobFuture(job_id, self._scheduler)
+        cached = self._cache.get(job_id)
+        if cached is not None and cached.is_final:
+            future._settle(cached, None, 0)
+            return future
+        self._scheduler.track(
+            job_id, future, expected_duration=expected_duration, deadline=deadline
+        )
+        return future
+
+    def track_many(
+        self,
+        job_ids: Iterable[str],
+        *,
+        expected_duration: float | None = None,
+        deadline: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> JobBatch:
+        """Track many jobs; returns a :class:`JobBatch` of their futures.
+
+        Args:
+            job_ids: the jobs.
+            expected_duration: as for :meth:`track`, for every job.
+            deadline: as for :meth:`track`, for every job.
+            on_progress: called as ``on_progress(batch, future)`` when each one finishes.
+        """
+        futures = [
+            self.track(job_id, expected_duration=expected_duration, deadline=deadline)
+            for job_id in job_ids
+        ]
+        return JobBatch(futures, on_progress)
+
+    def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
+        """Track a job and block until it is done; returns its final status.
+
+        Raises:
+            TranslationFailed: the job ended in error.
+            DeadlineExceeded: still pending after ``timeout`` seconds.
+            HeyGenError: tracking failed (see :mod:`heygen_client.errors`).
+        """
+        return self.track(job_id, deadline=timeout).result()
+
+    def submit(self, **job_options: Any) -> JobFuture:
+        """Create a job (``POST /jobs`` with ``job_options`` as its body) and track it.
+
+        Keyword arguments other than ``expected_duration`` and ``deadline`` (which go to
+        :meth:`track`) form the body, e.g. ``delay=5``, ``outcome="error"``,
+        ``video_length=90``, ``source_language="en"``.
+        """
+        self._check_open()
+        expected = job_options.pop("expected_duration", None)
+        deadline = job_options.pop("deadline", None)
+        status = self._transport.create_job(job_options)
+        self._cache.put(status, status.job_id)
+        return self.track(status.job_id, expected_duration=expected, deadline=deadline)
+
+    # -- counters ----------------------------------------------------------------
+
+    def stats(self) -> ClientStats:
+        """Requests by outcome, polls per job, status requests and jobs tracked now."""
+        polls, status_requests, tracked = self._scheduler.stats()
+        return ClientStats(
+            requests=self._transport.counts(),
+            polls=polls,
+            status_requests=status_requests,
+            tracked=tracked,
+        )
+
+    def learned_durations(self) -> Durations | None:
+        """The durations of finished jobs the client learned its schedule from."""
+        return self._scheduler.durations()
+
+
+def _hooks(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if callable(value):
+        return (value,)
+    return tuple(value)

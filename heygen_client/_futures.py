@@ -1,0 +1,193 @@
+"""The future of one tracked job, and a batch of them."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+from heygen_client.errors import HeyGenError, TranslationFailed
+from heygen_client.models import JobStatus
+
+if TYPE_CHECKING:
+    from heygen_client._scheduler import _Job
+
+__all__ = ["JobBatch", "JobFuture"]
+
+logger = logging.getLogger(__name__)
+
+
+class _Detacher(Protocol):
+    def detach(self, future: JobFuture) -> None: ...
+
+
+class JobFuture(concurrent.futures.Future[JobStatus]):
+    """A real :class:`concurrent.futures.Future` for one job's final status.
+
+    ``result()`` returns the final :class:`JobStatus` when the job completed and raises
+    :class:`TranslationFailed` when it ended in error (or another
+    :class:`~heygen_client.errors.HeyGenError` when tracking failed).  ``cancel()``
+    stops polling the job unless another future still tracks it.
+    """
+
+    def __init__(self, job_id: str | None, owner: _Detacher | None = None) -> None:
+        super().__init__()
+        self._job_id = job_id
+        self._owner = owner
+        self._job: _Job | None = None
+        self._final: JobStatus | None = None
+        self._polls_at_end = 0
+
+    def __repr__(self) -> str:
+        return f"<JobFuture job_id={self._job_id!r} {super().__repr__()[1:-1]}>"
+
+    @property
+    def job_id(self) -> str | None:
+        """The job's id (None for the seed's single job)."""
+        return self._job_id
+
+    @property
+    def status(self) -> JobStatus | None:
+        """The latest status seen for the job, or None before the first answer."""
+        if self._final is not None:
+            return self._final
+        job = self._job
+        return job.status if job is not None else None
+
+    @property
+    def polls(self) -> int:
+        """Status requests made for this job so far (shared by all its futures)."""
+        job = self._job
+        return job.polls if job is not None else self._polls_at_end
+
+    def cancel(self) -> bool:
+        """Cancel this future; polling stops when no other future tracks the job."""
+        cancelled = super().cancel()
+        if cancelled and self._owner is not None:
+            self._owner.detach(self)
+        return cancelled
+
+    # Called by the scheduler, never under its lock.
+    def _settle(self, status: JobStatus | None, error: BaseException | None, polls: int) -> None:
+        self._polls_at_end = polls
+        if status is not None:
+            self._final = status
+        self._job = None
+        if not self.set_running_or_notify_cancel():
+            return
+        if error is not None:
+            self.set_exception(error)
+        elif status is not None and status.result == "error":
+            self.set_exception(TranslationFailed(status.job_id, status))
+        else:
+            self.set_result(status)  # type: ignore[arg-type]
+
+
+ProgressCallback = Callable[["JobBatch", JobFuture], object]
+
+
+class JobBatch:
+    """Many :class:`JobFuture` s tracked together (``TranslationClient.track_many``).
+
+    Iterating yields the futures in the order the ids were given.
+    """
+
+    def __init__(
+        self, futures: Iterable[JobFuture], on_progress: ProgressCallback | None = None
+    ) -> None:
+        self.futures: tuple[JobFuture, ...] = tuple(futures)
+        self._lock = threading.Lock()
+        self._callbacks: list[ProgressCallback] = []
+        self._done = 0
+        if on_progress is not None:
+            self._callbacks.append(on_progress)
+        for future in self.futures:
+            future.add_done_callback(self._on_done)
+
+    def __len__(self) -> int:
+        return len(self.futures)
+
+    def __iter__(self) -> Iterator[JobFuture]:
+        return iter(self.futures)
+
+    def add_progress_callback(self, fn: ProgressCallback) -> None:
+        """Call ``fn(batch, future)`` each time one more future finishes."""
+        with self._lock:
+            self._callbacks.append(fn)
+
+    def _on_done(self, future: concurrent.futures.Future[JobStatus]) -> None:
+        with self._lock:
+            self._done += 1
+            callbacks = list(self._callbacks)
+        assert isinstance(future, JobFuture)
+        for fn in callbacks:
+            try:
+                fn(self, future)
+            except Exception:
+                logger.exception("progress callback %r raised", fn)
+
+    @property
+    def done_count(self) -> int:
+        """How many futures have finished (any way)."""
+        with self._lock:
+            return self._done
+
+    def done(self) -> bool:
+        """True when every future has finished."""
+        return all(f.done() for f in self.futures)
+
+    def as_completed(self, timeout: float | None = None) -> Iterator[JobFuture]:
+        """Yield futures as they finish (:func:`concurrent.futures.as_completed`)."""
+        for future in concurrent.futures.as_completed(self.futures, timeout=timeout):
+            assert isinstance(future, JobFuture)
+            yield future
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until all finish or ``timeout`` passes; True when all finished."""
+        _, not_done = concurrent.futures.wait(self.futures, timeout=timeout)
+        return not not_done
+
+    def results(self, timeout: float | None = None) -> dict[str | None, JobStatus | BaseException]:
+        """Each job's final status, or the error that ended its tracking.
+
+        Jobs that ended in ``"error"`` map to their :class:`TranslationFailed`.
+
+        Raises:
+            TimeoutError: when not all finished within ``timeout``.
+        """
+        if not self.wait(timeout):
+            raise TimeoutError(f"{len(self.futures) - self.done_count} jobs still pending")
+        out: dict[str | None, JobStatus | BaseException] = {}
+        for future in self.futures:
+            if future.cancelled():
+                out[future.job_id] = concurrent.futures.CancelledError()
+                continue
+            error = future.exception()
+            out[future.job_id] = error if error is not None else future.result()
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are ``pending``, ``completed``, ``error``, ``failed``, ``cancelled``.
+
+        ``error`` is a job that ended in error; ``failed`` is tracking that failed
+        (retries spent, deadline, client closed).
+        """
+        counts: Counter[str] = Counter(pending=0, completed=0, error=0, failed=0, cancelled=0)
+        for future in self.futures:
+            if not future.done():
+                counts["pending"] += 1
+            elif future.cancelled():
+                counts["cancelled"] += 1
+            else:
+                error = future.exception()
+                if error is None:
+                    counts["completed"] += 1
+                elif isinstance(error, TranslationFailed):
+                    counts["error"] += 1
+                else:
+                    assert isinstance(error, HeyGenError | Exception)
+                    counts["failed"] += 1
+        return dict(counts)

@@ -1,0 +1,834 @@
+"""The scheduler: one thread, a heap of deadlines, a bounded pool of HTTP workers.
+
+``run_due(now)`` does one round with no thread at all (unit tests call it on a
+fake clock): it expires deadlines, moves due jobs to the ready queue and turns
+ready jobs into requests (single polls, long-polls, batches) as far as the
+request budget and the worker bound allow.  Workers run the requests and hand
+the outcome to ``complete()``, which updates the job, resolves futures and
+schedules the next poll from the poll policy or the retry policy.
+
+All state is guarded by one lock; futures are resolved and hooks are called only
+after it is released.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from heygen_client._cache import StatusCache
+from heygen_client._futures import JobFuture
+from heygen_client._transport import BatchAnswer, map_exception
+from heygen_client.errors import (
+    ClientClosed,
+    DeadlineExceeded,
+    HeyGenError,
+    HTTPStatusError,
+    JobNotFound,
+    MalformedResponse,
+    TransportError,
+)
+from heygen_client.models import (
+    PLAIN,
+    Capabilities,
+    JobStatus,
+    PollEvent,
+    StateChange,
+)
+from heygen_client.policies import Durations, PollPolicy, PollState, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class StatusSource(Protocol):
+    """What the scheduler needs from the transport (a fake in unit tests)."""
+
+    def get_status(self, job_id: str | None, *, wait: float | None = None) -> JobStatus: ...
+
+    def batch_status(
+        self, job_ids: Sequence[str], *, wait: float | None = None
+    ) -> BatchAnswer: ...
+
+    def capabilities(self) -> Capabilities: ...
+
+
+class PollHook(Protocol):
+    """Called with a :class:`~heygen_client.models.PollEvent` after every poll of a job."""
+
+    def __call__(self, event: PollEvent, /) -> object: ...
+
+
+class StateChangeHook(Protocol):
+    """Called with a :class:`~heygen_client.models.StateChange` when a job's result changes."""
+
+    def __call__(self, event: StateChange, /) -> object: ...
+
+
+@dataclass(slots=True, eq=False)
+class _Job:
+    """Per-job state: small on purpose (no locks, timers or threads per job)."""
+
+    key: str | None
+    started: float
+    futures: list[JobFuture]
+    expected_duration: float | None = None
+    polls: int = 0
+    status: JobStatus | None = None
+    gen: int = 0
+    in_flight: bool = False
+    ready: bool = False
+    dropped: bool = False
+    first_scheduled: bool = False
+    first_pending: bool = False
+    last_pending_at: float | None = None
+    last_delay: float | None = None
+    failures: int = 0
+    failing_since: float = 0.0
+    not_before: float = 0.0
+    long_poll_early: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Request:
+    """One HTTP request the scheduler wants made."""
+
+    kind: str  # "capabilities", "poll", "long-poll", "batch", "batch long-poll"
+    jobs: list[_Job] = field(default_factory=list)
+    wait: float | None = None
+    sent_at: float = 0.0
+
+
+class _TokenBucket:
+    """A client-wide requests-per-second budget."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self.tokens = self.burst
+        self.stamp = now
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def next_token_at(self, now: float) -> float:
+        self._refill(now)
+        return now + max(0.0, (1.0 - self.tokens) / self.rate)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    """The scheduler's knobs (documented as client options)."""
+
+    max_workers: int = 6
+    max_long_polls: int = 64
+    long_poll_wait: float = 20.0
+    batch_linger: float = 0.05
+    batch_min_jobs: int = 2
+    max_requests_per_second: float = 200.0
+    burst: float = 50.0
+    idle_worker_timeout: float = 5.0
+    max_sleep: float = 0.5
+    history_size: int = 500
+    discover: bool = True
+
+
+class Scheduler:
+    """Decides when each tracked job is polled, and polls it on a bounded pool."""
+
+    def __init__(
+        self,
+        source: StatusSource,
+        *,
+        policy: PollPolicy,
+        retry: RetryPolicy,
+        cache: StatusCache,
+        config: SchedulerConfig | None = None,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+        on_poll: Sequence[PollHook] = (),
+        on_state_change: Sequence[StateChangeHook] = (),
+        threaded: bool = True,
+    ) -> None:
+        self.source = source
+        self.policy = policy
+        self.retry = retry
+        self.cache = cache
+        self.config = config or SchedulerConfig()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.on_poll = tuple(on_poll)
+        self.on_state_change = tuple(on_state_change)
+        self.threaded = threaded
+        self._cond = threading.Condition(threading.Lock())
+        self._jobs: dict[str | None, _Job] = {}
+        self._heap: list[tuple[float, int, int, _Job]] = []
+        self._deadlines: list[tuple[float, int, JobFuture, float]] = []
+        self._ready: collections.OrderedDict[int, _Job] = collections.OrderedDict()
+        self._seq = itertools.count()
+        self._closed = False
+        self._kicked = False
+        self._caps: Capabilities | None = None if self.config.discover else PLAIN
+        self._caps_requested = False
+        self._in_flight_short = 0
+        self._in_flight_long = 0
+        self._paused_until = 0.0
+        self._bucket = _TokenBucket(
+            self.config.max_requests_per_second, self.config.burst, clock()
+        )
+        self._history: collections.deque[float] = collections.deque(
+            maxlen=self.config.history_size
+        )
+        self._durations: Durations | None = None
+        self._durations_dirty = False
+        self._durations_built = -1e9
+        self._polls: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._status_requests = 0
+        self.dispatched: list[Request] = []  # requests made when not threaded (tests)
+        self._thread: threading.Thread | None = None
+        self._pool: _WorkerPool | None = None
+
+    # -- public surface (called by the client) -----------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities | None:
+        """The server's capabilities once known."""
+        return self._caps
+
+    def track(
+        self,
+        key: str | None,
+        future: JobFuture,
+        *,
+        expected_duration: float | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        """Start polling ``key`` for ``future`` (or join the job's existing schedule)."""
+        now = self.clock()
+        with self._cond:
+            if self._closed:
+                raise ClientClosed("client is closed")
+            job = self._jobs.get(key)
+            if job is None:
+                job = _Job(key, now, [future], expected_duration)
+                self._jobs[key] = job
+                self._make_ready(job)
+            else:
+                job.futures.append(future)
+                if expected_duration is not None and job.expected_duration is None:
+                    job.expected_duration = expected_duration
+            future._job = job
+            if deadline is not None:
+                entry = (now + deadline, next(self._seq), future, deadline)
+                heapq.heappush(self._deadlines, entry)
+            self._kick()
+        self._ensure_thread()
+
+    def detach(self, future: JobFuture) -> None:
+        """Forget a cancelled future; stop polling its job when no future is left."""
+        with self._cond:
+            job = future._job
+            if job is None or job.dropped:
+                return
+            if future in job.futures:
+                job.futures.remove(future)
+            if not job.futures:
+                self._drop(job)
+            self._kick()
+
+    def stats(self) -> tuple[dict[str, int], int, int]:
+        """(polls per job, status requests, tracked jobs)."""
+        with self._cond:
+            return dict(self._polls), self._status_requests, len(self._jobs)
+
+    def durations(self) -> Durations | None:
+        """The learned durations snapshot (rebuilt if stale)."""
+        with self._cond:
+            return self._snapshot(self.clock(), force=True)
+
+    def close(self, timeout: float = 0.9) -> None:
+        """Stop the thread and workers; fail every pending future with ClientClosed."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            futures = [f for job in self._jobs.values() for f in job.futures]
+            for job in list(self._jobs.values()):
+                self._drop(job)
+            self._deadlines.clear()
+            self._cond.notify_all()
+            thread, pool = self._thread, self._pool
+        error = ClientClosed("client closed while the job was pending")
+        for future in futures:
+            future._settle(None, error, future.polls)
+        end = time.monotonic() + timeout
+        if pool is not None:
+            pool.close(end)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, end - time.monotonic()))
+
+    def threads(self) -> list[threading.Thread]:
+        """The live threads of this scheduler (tests)."""
+        out = [self._thread] if self._thread is not None else []
+        if self._pool is not None:
+            out.extend(self._pool.threads())
+        return [t for t in out if t.is_alive()]
+
+    # -- the round ---------------------------------------------------------------
+
+    def run_due(self, now: float) -> float | None:
+        """One scheduling round at ``now``; returns when the next one is due (or None)."""
+        settle: list[tuple[JobFuture, JobStatus | None, BaseException | None, int]] = []
+        requests: list[Request] = []
+        with self._cond:
+            if self._closed:
+                return None
+            self._expire_deadlines(now, settle)
+            if self._caps is None:
+                if not self._caps_requested:
+                    self._caps_requested = True
+                    requests.append(Request("capabilities", sent_at=now))
+                    self._in_flight_short += 1
+                next_at = self._deadlines[0][0] if self._deadlines else None
+            else:
+                while self._heap and self._heap[0][0] <= now:
+                    _, _, gen, job = heapq.heappop(self._heap)
+                    if gen == job.gen and not job.dropped and not job.in_flight:
+                        self._make_ready(job)
+                blocked_at = self._dispatch(now, requests)
+                next_at = self._next_deadline(blocked_at)
+        self._settle(settle)
+        for request in requests:
+            self._send(request)
+        return next_at
+
+    def _next_deadline(self, blocked_at: float | None) -> float | None:
+        candidates = [t for t in (blocked_at,) if t is not None]
+        while self._heap and (
+            self._heap[0][3].dropped or self._heap[0][2] != self._heap[0][3].gen
+        ):
+            heapq.heappop(self._heap)
+        if self._heap:
+            candidates.append(self._heap[0][0])
+        if self._deadlines:
+            candidates.append(self._deadlines[0][0])
+        return min(candidates) if candidates else None
+
+    def _expire_deadlines(self, now: float, settle: list[Any]) -> None:
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, future, seconds = heapq.heappop(self._deadlines)
+            job = future._job
+            if job is None or future not in job.futures:
+                continue
+            job.futures.remove(future)
+            if not job.futures:
+                self._drop(job)
+            settle.append((future, None, DeadlineExceeded(job.key, seconds), job.polls))
+
+    def _dispatch(self, now: float, requests: list[Request]) -> float | None:
+        """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
+        if not self._ready:
+            return None
+        if now < self._paused_until:
+            return self._paused_until
+        caps = self._caps or PLAIN
+        cfg = self.config
+        long_wait = min(cfg.long_poll_wait, caps.long_poll_max_wait or 0.0) or None
+        batching = caps.batch_max_ids is not None
+        if batching:
+            long_limit = max(1, cfg.max_workers - 2)
+            short_limit = cfg.max_workers - long_limit
+        else:
+            long_limit = cfg.max_long_polls if long_wait else 0
+            short_limit = cfg.max_workers
+        pending = list(self._ready.values())
+        # First polls: the policy may say "not yet" (learned skip, expected duration).
+        if not long_wait:
+            still: list[_Job] = []
+            for job in pending:
+                if not job.first_scheduled:
+                    job.first_scheduled = True
+                    decision = self.policy.next_delay(self._state(job, now))
+                    if decision is not None and decision.delay > 0:
+                        self._unready(job)
+                        self._schedule(job, now + decision.delay)
+                        continue
+                still.append(job)
+            pending = still
+        else:
+            for job in pending:
+                job.first_scheduled = True
+        if batching:
+            seed = [j for j in pending if j.key is None]
+            batchable = [j for j in pending if j.key is not None]
+            max_ids = caps.batch_max_ids or 1
+            while batchable:
+                use_long = long_wait is not None and self._in_flight_long < long_limit
+                if not use_long and self._in_flight_short >= short_limit:
+                    break
+                if not use_long and len(batchable) < cfg.batch_min_jobs:
+                    seed.extend(batchable)
+                    break
+                if not self._bucket.take(now):
+                    return self._bucket.next_token_at(now)
+                chunk, batchable = batchable[:max_ids], batchable[max_ids:]
+                kind = "batch long-poll" if use_long else "batch"
+                self._start(Request(kind, chunk, long_wait if use_long else None, now), requests)
+            pending = seed
+        for job in pending:
+            use_long = (
+                long_wait is not None
+                and self._in_flight_long < long_limit
+                and job.long_poll_early < 2
+            )
+            if not use_long and self._in_flight_short >= short_limit:
+                break
+            if not self._bucket.take(now):
+                return self._bucket.next_token_at(now)
+            if use_long:
+                self._start(Request("long-poll", [job], long_wait, now), requests)
+            else:
+                self._start(Request("poll", [job], None, now), requests)
+        return None
+
+    def _start(self, request: Request, requests: list[Request]) -> None:
+        for job in request.jobs:
+            self._unready(job)
+            job.in_flight = True
+        if request.wait:
+            self._in_flight_long += 1
+        else:
+            self._in_flight_short += 1
+        self._status_requests += 1
+        requests.append(request)
+
+    # -- requests ----------------------------------------------------------------
+
+    def _send(self, request: Request) -> None:
+        if not self.threaded:
+            self.dispatched.append(request)
+            return
+        pool = self._pool
+        if pool is None:
+            return
+        pool.submit(request)
+
+    def execute(self, request: Request) -> object:
+        """Make ``request`` (on a worker thread); returns its value or the error."""
+        try:
+            if request.kind == "capabilities":
+                return self.source.capabilities()
+            if request.kind in ("poll", "long-poll"):
+                return self.source.get_status(request.jobs[0].key, wait=request.wait)
+            keys = [job.key for job in request.jobs if job.key is not None]
+            return self.source.batch_status(keys, wait=request.wait)
+        except HeyGenError as exc:
+            return exc
+        except Exception as exc:
+            logger.debug("unexpected error from %s", request.kind, exc_info=True)
+            mapped = map_exception(exc)
+            mapped.__cause__ = exc
+            return mapped
+
+    def run_request(self, request: Request) -> None:
+        """Execute and complete ``request`` (what a worker does)."""
+        outcome = self.execute(request)
+        self.complete(request, outcome, self.clock())
+
+    def complete(self, request: Request, outcome: object, now: float) -> None:
+        """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
+        settle: list[tuple[JobFuture, JobStatus | None, BaseException | None, int]] = []
+        events: list[PollEvent | StateChange] = []
+        with self._cond:
+            if request.wait:
+                self._in_flight_long -= 1
+            else:
+                self._in_flight_short -= 1
+            if self._closed:
+                return
+            if request.kind == "capabilities":
+                if isinstance(outcome, Capabilities):
+                    self._caps = outcome
+                else:
+                    logger.info("capabilities unknown (%s): plain server", outcome)
+                    self._caps = PLAIN
+                if self._pool is not None:
+                    self._pool.limit = self._thread_limit()
+            elif isinstance(outcome, BaseException):
+                for job in request.jobs:
+                    self._on_failure(job, request, outcome, now, settle, events)
+            elif isinstance(outcome, BatchAnswer):
+                by_id = {s.job_id: s for s in outcome.statuses}
+                unknown = set(outcome.unknown)
+                for job in request.jobs:
+                    status = by_id.get(job.key)
+                    if status is not None:
+                        self._on_status(job, request, status, now, settle, events)
+                    elif job.key in unknown:
+                        error = JobNotFound(
+                            f"job {job.key} is unknown to the server", status_code=404
+                        )
+                        self._on_failure(job, request, error, now, settle, events)
+                    else:
+                        error2 = MalformedResponse(f"batch answer lacks job {job.key}")
+                        self._on_failure(job, request, error2, now, settle, events)
+            elif isinstance(outcome, JobStatus):
+                self._on_status(request.jobs[0], request, outcome, now, settle, events)
+            self._kick()
+        self._settle(settle)
+        self._emit(events)
+
+    def _on_status(
+        self,
+        job: _Job,
+        request: Request,
+        status: JobStatus,
+        now: float,
+        settle: list[Any],
+        events: list[PollEvent | StateChange],
+    ) -> None:
+        job.in_flight = False
+        self.cache.put(status, job.key)
+        if job.dropped:
+            return
+        job.polls += 1
+        self._count_poll(job)
+        job.failures = 0
+        elapsed = now - job.started
+        previous = job.status
+        old = previous.result if previous is not None else None
+        job.status = status
+        if old != status.result:
+            events.append(StateChange(job.key, old, status.result, elapsed, status))
+            logger.info(
+                "job %s: %s -> %s after %.2f s (%d polls)",
+                job.key or "(default)",
+                old.value if old else "unknown",
+                status.result.value,
+                elapsed,
+                job.polls,
+            )
+        if status.is_final:
+            self._learn(job, previous, elapsed)
+            self._finish(job, status, None, settle)
+            events.append(
+                PollEvent(
+                    job.key, elapsed, job.polls, status.result, None, None, "final", request.kind
+                )
+            )
+            self._log_poll(job, elapsed, status.result.value, None, "final", request.kind)
+            return
+        if job.polls == 1:
+            job.first_pending = True
+        job.last_pending_at = elapsed
+        held = now - request.sent_at
+        if request.kind == "long-poll" and request.wait:
+            if held < 0.5 * request.wait:
+                job.long_poll_early += 1  # the server ignored wait= (a plain server)
+            else:
+                job.long_poll_early = 0
+        if request.kind == "batch long-poll":
+            delay, reason = self.config.batch_linger, "batch long-poll again"
+        elif request.kind == "long-poll" and job.long_poll_early < 2:
+            delay, reason = 0.0, "long-poll again"
+        else:
+            decision = self.policy.next_delay(self._state(job, now))
+            if decision is None:
+                delay, reason = 1.0, "no policy opinion"
+            else:
+                delay, reason = decision.delay, decision.reason
+        delay = max(delay, job.not_before - now, 0.0)
+        job.last_delay = delay
+        self._schedule(job, now + delay)
+        events.append(
+            PollEvent(
+                job.key, elapsed, job.polls, status.result, None, delay, reason, request.kind
+            )
+        )
+        self._log_poll(job, elapsed, status.result.value, delay, reason, request.kind)
+
+    def _on_failure(
+        self,
+        job: _Job,
+        request: Request,
+        error: BaseException,
+        now: float,
+        settle: list[Any],
+        events: list[PollEvent | StateChange],
+    ) -> None:
+        job.in_flight = False
+        if job.dropped:
+            return
+        job.polls += 1
+        self._count_poll(job)
+        elapsed = now - job.started
+        if job.failures == 0:
+            job.failing_since = now
+        job.failures += 1
+        retryable = isinstance(error, TransportError | MalformedResponse) and getattr(
+            error, "retryable", True
+        )
+        if isinstance(error, HTTPStatusError):
+            retryable = error.retryable and not isinstance(error, JobNotFound)
+        if isinstance(error, ClientClosed):
+            retryable = False
+        retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+        if retryable and not self.retry.exhausted(job.failures, now - job.failing_since):
+            delay = self.retry.delay(job.failures, retry_after, self.rng)
+            if retry_after is not None:
+                hard = min(retry_after, self.retry.retry_after_max)
+                job.not_before = now + hard
+                # A 429/503 speaks for the whole server: nobody polls before it allows.
+                self._paused_until = max(self._paused_until, now + hard)
+            reason = f"retry {job.failures} after {type(error).__name__}"
+            self._schedule(job, now + delay)
+            events.append(
+                PollEvent(job.key, elapsed, job.polls, None, error, delay, reason, request.kind)
+            )
+            self._log_poll(job, elapsed, type(error).__name__, delay, reason, request.kind)
+            return
+        reason = "retries exhausted" if retryable else "not retryable"
+        logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
+        self._finish(job, None, error, settle)
+        events.append(
+            PollEvent(job.key, elapsed, job.polls, None, error, None, reason, request.kind)
+        )
+
+    # -- helpers (all under the lock) --------------------------------------------
+
+    def _state(self, job: _Job, now: float) -> PollState:
+        return PollState(
+            elapsed=now - job.started,
+            polls=job.polls,
+            last=job.status,
+            last_delay=job.last_delay,
+            expected_duration=job.expected_duration,
+            durations=self._snapshot(now),
+            rng=self.rng,
+        )
+
+    def _snapshot(self, now: float, *, force: bool = False) -> Durations | None:
+        if self._durations_dirty and (
+            force or len(self._history) < 64 or now - self._durations_built >= 1.0
+        ):
+            self._durations = Durations(self._history)
+            self._durations_dirty = False
+            self._durations_built = now
+        return self._durations
+
+    def _learn(self, job: _Job, previous: JobStatus | None, elapsed: float) -> None:
+        """Record the job's duration, estimated between the last pending answer and now."""
+        if not job.first_pending or job.last_pending_at is None:
+            return  # first seen already final: its age is unknown
+        lo, hi = job.last_pending_at, elapsed
+        estimate = (lo + hi) / 2
+        if previous is not None and previous.remaining_seconds is not None:
+            estimate = min(hi, max(lo, lo + previous.remaining_seconds))
+        self._history.append(estimate)
+        self._durations_dirty = True
+
+    def _finish(
+        self,
+        job: _Job,
+        status: JobStatus | None,
+        error: BaseException | None,
+        settle: list[Any],
+    ) -> None:
+        for future in job.futures:
+            settle.append((future, status, error, job.polls))
+        job.futures = []
+        self._drop(job)
+
+    def _drop(self, job: _Job) -> None:
+        job.dropped = True
+        job.gen += 1
+        self._unready(job)
+        if self._jobs.get(job.key) is job:
+            del self._jobs[job.key]
+
+    def _make_ready(self, job: _Job) -> None:
+        if not job.ready:
+            job.ready = True
+            self._ready[id(job)] = job
+
+    def _unready(self, job: _Job) -> None:
+        if job.ready:
+            job.ready = False
+            self._ready.pop(id(job), None)
+
+    def _schedule(self, job: _Job, when: float) -> None:
+        job.gen += 1
+        heapq.heappush(self._heap, (when, next(self._seq), job.gen, job))
+
+    def _count_poll(self, job: _Job) -> None:
+        key = job.key or ""
+        self._polls[key] = self._polls.get(key, 0) + 1
+        if len(self._polls) > 100_000:
+            self._polls.popitem(last=False)
+
+    def _kick(self) -> None:
+        self._kicked = True
+        self._cond.notify()
+
+    def _log_poll(
+        self, job: _Job, elapsed: float, result: str, delay: float | None, why: str, kind: str
+    ) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "poll job=%s n=%d elapsed=%.3fs %s result=%s next=%s (%s)",
+                job.key or "(default)",
+                job.polls,
+                elapsed,
+                kind,
+                result,
+                "-" if delay is None else f"{delay:.3f}s",
+                why,
+            )
+
+    def _settle(self, settle: Iterable[tuple[JobFuture, JobStatus | None, Any, int]]) -> None:
+        for future, status, error, polls in settle:
+            try:
+                future._settle(status, error, polls)
+            except Exception:
+                logger.exception("resolving the future of job %s failed", future.job_id)
+
+    def _emit(self, events: Iterable[PollEvent | StateChange]) -> None:
+        for event in events:
+            hooks: Sequence[Callable[[Any], object]] = (
+                self.on_poll if isinstance(event, PollEvent) else self.on_state_change
+            )
+            for hook in hooks:
+                try:
+                    hook(event)
+                except Exception:
+                    logger.exception("hook %r raised", hook)
+
+    # -- threads -----------------------------------------------------------------
+
+    def _thread_limit(self) -> int:
+        caps = self._caps or PLAIN
+        if caps.long_poll_max_wait and caps.batch_max_ids is None:
+            return self.config.max_workers + self.config.max_long_polls
+        return self.config.max_workers
+
+    def _ensure_thread(self) -> None:
+        if not self.threaded or self._thread is not None:
+            return
+        with self._cond:
+            if self._thread is not None or self._closed:
+                return
+            self._pool = _WorkerPool(
+                self.run_request, self._thread_limit(), self.config.idle_worker_timeout
+            )
+            self._thread = threading.Thread(
+                target=self._loop, name="heygen-client-scheduler", daemon=True
+            )
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                next_at = self.run_due(self.clock())
+            except Exception:  # a bug must not kill the thread silently
+                logger.exception("scheduler round failed")
+                next_at = self.clock() + 0.1
+            with self._cond:
+                if self._closed:
+                    return
+                if self._kicked:
+                    self._kicked = False
+                    continue
+                timeout = self.config.max_sleep
+                if next_at is not None:
+                    timeout = min(timeout, max(0.0, next_at - self.clock()))
+                if timeout > 0:
+                    self._cond.wait(timeout)
+                self._kicked = False
+
+
+class _WorkerPool:
+    """Daemon worker threads, started on demand, bounded, leaving when idle."""
+
+    def __init__(self, handler: Callable[[Request], None], limit: int, idle: float) -> None:
+        self.handler = handler
+        self.limit = limit
+        self.idle_timeout = idle
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: collections.deque[Request] = collections.deque()
+        self._threads: set[threading.Thread] = set()
+        self._idle = 0
+        self._closed = False
+        self._names = itertools.count(1)
+
+    def submit(self, request: Request) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._queue.append(request)
+            if self._idle < len(self._queue) and len(self._threads) < self.limit:
+                thread = threading.Thread(
+                    target=self._work,
+                    name=f"heygen-client-worker-{next(self._names)}",
+                    daemon=True,
+                )
+                self._threads.add(thread)
+                thread.start()
+            else:
+                self._cond.notify()
+
+    def threads(self) -> list[threading.Thread]:
+        with self._cond:
+            return list(self._threads)
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        try:
+            while True:
+                with self._cond:
+                    while not self._queue and not self._closed:
+                        self._idle += 1
+                        signalled = self._cond.wait(self.idle_timeout)
+                        self._idle -= 1
+                        if not signalled and not self._queue:
+                            return
+                    if self._closed:
+                        return
+                    request = self._queue.popleft()
+                try:
+                    self.handler(request)
+                except Exception:
+                    logger.exception("worker failed on a %s request", request.kind)
+        finally:
+            with self._cond:
+                self._threads.discard(me)
+
+    def close(self, end: float) -> None:
+        with self._cond:
+            self._closed = True
+            self._queue.clear()
+            self._cond.notify_all()
+            threads = list(self._threads)
+        current = threading.current_thread()
+        for thread in threads:
+            if thread is not current:
+                thread.join(max(0.0, end - time.monotonic()))

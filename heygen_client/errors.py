@@ -1,0 +1,151 @@
+"""The exception tree of :mod:`heygen_client`.
+
+Every error the library raises derives from :class:`HeyGenError`, and every one
+that was caused by another exception is chained to it (``raise ... from exc``)::
+
+    HeyGenError
+    ├── TransportError              the request never got an HTTP answer
+    │   └── TransportTimeout        connect or read timeout (also TimeoutError)
+    ├── HTTPStatusError             a 4xx/5xx answer: .status_code, .body, .retry_after
+    │   ├── JobNotFound             404 for a job id, or "unknown" in a batch answer
+    │   └── RateLimited             429: .retry_after (seconds, or None)
+    ├── MalformedResponse           not JSON, or JSON we cannot read (unknown result)
+    ├── TranslationFailed           the job ended in "error": .job_id, .status
+    ├── DeadlineExceeded            track(deadline=) or wait(timeout=) ran out
+    │                               (also TimeoutError)
+    └── ClientClosed                the client was closed (also RuntimeError)
+
+Which errors are *retried* while tracking a job is decided by the retry policy
+(:class:`heygen_client.policies.RetryPolicy`): transport errors, 5xx, 429 and
+malformed responses are; other 4xx fail the future at once.  When the retry
+budget is spent, the future fails with the last error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heygen_client.models import JobStatus
+
+__all__ = [
+    "ClientClosed",
+    "DeadlineExceeded",
+    "HTTPStatusError",
+    "HeyGenError",
+    "JobNotFound",
+    "MalformedResponse",
+    "RateLimited",
+    "TranslationFailed",
+    "TransportError",
+    "TransportTimeout",
+]
+
+
+class HeyGenError(Exception):
+    """Root of every exception raised by :mod:`heygen_client`."""
+
+
+class TransportError(HeyGenError):
+    """The request got no usable HTTP answer (connection refused, reset, DNS...).
+
+    Attributes:
+        retryable: False for errors that a retry cannot fix (an invalid URL).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class TransportTimeout(TransportError, TimeoutError):
+    """A connect or read timeout."""
+
+
+class HTTPStatusError(HeyGenError):
+    """The server answered with a 4xx or 5xx status.
+
+    Attributes:
+        status_code: the HTTP status.
+        body: the response body (text, possibly truncated to 2,000 characters).
+        retry_after: seconds from a ``Retry-After`` header, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """True for 5xx and 429, which the retry policy retries."""
+        return self.status_code >= 500 or self.status_code == 429
+
+
+class JobNotFound(HTTPStatusError):
+    """The server does not know this job id (404)."""
+
+
+class RateLimited(HTTPStatusError):
+    """429 Too Many Requests; never retried sooner than :attr:`retry_after`."""
+
+
+class MalformedResponse(HeyGenError):
+    """The answer was not JSON, or not a shape we understand.
+
+    Attributes:
+        body: the response body (possibly truncated).
+    """
+
+    def __init__(self, message: str, *, body: str = "") -> None:
+        super().__init__(message)
+        self.body = body
+
+    retryable = True
+
+
+class TranslationFailed(HeyGenError):
+    """The job finished with ``result == "error"``.
+
+    Attributes:
+        job_id: the job's id (None for the seed's single job).
+        status: the final :class:`~heygen_client.models.JobStatus`.
+    """
+
+    def __init__(self, job_id: str | None, status: JobStatus) -> None:
+        super().__init__(f"translation job {job_id or '(default)'} ended in error")
+        self.job_id = job_id
+        self.status = status
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.job_id, self.status))
+
+
+class DeadlineExceeded(HeyGenError, TimeoutError):
+    """The caller's deadline passed before the job finished.
+
+    Attributes:
+        job_id: the job's id (None for the seed's single job).
+    """
+
+    def __init__(self, job_id: str | None, deadline: float) -> None:
+        super().__init__(
+            f"job {job_id or '(default)'} still pending after the {deadline:g} s deadline"
+        )
+        self.job_id = job_id
+        self.deadline = deadline
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.job_id, self.deadline))
+
+
+class ClientClosed(HeyGenError, RuntimeError):
+    """The client is closed: it makes no more requests and resolves no more futures."""
