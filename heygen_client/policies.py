@@ -179,7 +179,7 @@ class Backoff:
     seconds, so jobs tracked together do not poll in lockstep).  Always has an opinion.
     """
 
-    initial: float = 0.8
+    initial: float = 0.9
     growth: float = 0.15
     maximum: float = 5.0
     jitter: float = 0.2
@@ -189,27 +189,27 @@ class Backoff:
         if state.polls == 0:
             return Decision(state.rng.uniform(0.0, self.first_jitter), "first poll")
         base = min(self.maximum, max(self.initial, self.growth * state.elapsed))
-        delay = min(self.maximum, _jitter(state.rng, base, self.jitter))
-        return Decision(delay, "backoff")
+        # Jitter downwards only, so that jobs at the cap do not all land on it together.
+        return Decision(base * state.rng.uniform(1.0 - self.jitter, 1.0), "backoff")
 
 
 @dataclass(frozen=True, slots=True)
 class ServerHinted:
     """Follow the server's hints on a pending answer.
 
-    ``remaining_seconds`` (a float) is preferred to ``Retry-After`` (whole seconds).
-    The server's estimate is noisy and more accurate near the end, so when it says
-    a lot remains, the poll comes a little early (``early`` fraction) to get a fresher
-    estimate; when little remains, it comes just after (``margin`` seconds).  Hints
-    are clamped to ``[min_delay, max_delay]``; absurd ones do no harm.
+    ``remaining_seconds`` (a float) is preferred to ``Retry-After`` (whole seconds,
+    advice on a pending answer).  The poll comes ``stretch`` (a fraction) plus
+    ``margin`` seconds after the estimate runs out: the estimate is noisy (and more
+    accurate near the end), and a poll a little late usually finds the job done,
+    where one a little early costs another request.  Hints are clamped to
+    ``[min_delay, max_delay]``, so absurd ones do no harm.
     """
 
     min_delay: float = 0.02
     max_delay: float = 60.0
+    stretch: float = 0.03
     margin: float = 0.015
-    early: float = 0.0
-    near: float = 1.0
-    jitter: float = 0.02
+    jitter: float = 0.01
 
     def next_delay(self, state: PollState) -> Decision | None:
         last = state.last
@@ -217,11 +217,8 @@ class ServerHinted:
             return None
         if last.remaining_seconds is not None:
             remaining = max(0.0, last.remaining_seconds)
-            if remaining > self.near:
-                delay = remaining * (1.0 - self.early) + self.margin
-            else:
-                delay = remaining + self.margin
-            delay = _jitter(state.rng, delay, self.jitter)
+            delay = _jitter(state.rng, remaining * (1.0 + self.stretch), self.jitter)
+            delay += self.margin
             reason = "server remaining_seconds"
         elif last.retry_after is not None:
             delay = last.retry_after
@@ -282,7 +279,7 @@ class Learned:
     lead: float = 0.1
     peak_interval: float = 0.7
     min_interval: float = 0.1
-    max_interval: float = 1.2
+    max_interval: float = 0.9
     tail_quantile: float = 0.95
     tail_interval: float = 1.0
     give_up: float = 3.0

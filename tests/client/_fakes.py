@@ -1,0 +1,136 @@
+"""Fakes for unit tests: a clock that only moves when told, a scripted status source."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Sequence
+
+from heygen_client._cache import StatusCache
+from heygen_client._futures import JobFuture
+from heygen_client._scheduler import Request, Scheduler, SchedulerConfig
+from heygen_client._transport import BatchAnswer
+from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
+from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
+
+
+class FakeClock:
+    """A monotonic clock that advances only when told."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def pending(job_id: str | None, **fields: float) -> JobStatus:
+    return JobStatus(job_id, JobResult.PENDING, **fields)  # type: ignore[arg-type]
+
+
+def done(job_id: str | None, result: str = "completed") -> JobStatus:
+    return JobStatus(job_id, JobResult(result))
+
+
+class FakeSource:
+    """Answers from per-job scripts; an exhausted script repeats its last answer."""
+
+    def __init__(self, caps: Capabilities = PLAIN) -> None:
+        self.caps = caps
+        self.scripts: dict[str | None, deque[JobStatus | Exception]] = {}
+        self.calls: list[tuple[str, object, float | None]] = []
+
+    def script(self, job_id: str | None, *answers: JobStatus | Exception) -> None:
+        self.scripts[job_id] = deque(answers)
+
+    def _next(self, job_id: str | None) -> JobStatus | Exception:
+        script = self.scripts[job_id]
+        return script.popleft() if len(script) > 1 else script[0]
+
+    def get_status(self, job_id: str | None, *, wait: float | None = None) -> JobStatus:
+        self.calls.append(("get", job_id, wait))
+        answer = self._next(job_id)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
+        self.calls.append(("batch", tuple(job_ids), wait))
+        statuses = []
+        for job_id in job_ids:
+            answer = self._next(job_id)
+            if isinstance(answer, Exception):
+                raise answer
+            statuses.append(answer)
+        return BatchAnswer(statuses, [])
+
+    def capabilities(self) -> Capabilities:
+        self.calls.append(("caps", None, None))
+        return self.caps
+
+
+class Harness:
+    """A scheduler with no threads: ``step()`` runs a round and answers its requests."""
+
+    def __init__(
+        self,
+        source: FakeSource | None = None,
+        *,
+        policy: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        config: SchedulerConfig | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.clock = FakeClock()
+        self.source = source or FakeSource()
+        self.latency = latency
+        self.cache = StatusCache(ttl=1.0, clock=self.clock)
+        self.scheduler = Scheduler(
+            self.source,
+            policy=policy or default_policy(),
+            retry=retry or RetryPolicy(),
+            cache=self.cache,
+            config=config or SchedulerConfig(),
+            clock=self.clock,
+            rng=random.Random(7),
+            threaded=False,
+        )
+        self.requests: list[tuple[float, Request]] = []
+
+    def track(self, job_id: str | None, **kwargs: float | None) -> JobFuture:
+        future = JobFuture(job_id, self.scheduler)
+        self.scheduler.track(job_id, future, **kwargs)  # type: ignore[arg-type]
+        return future
+
+    def step(self) -> float | None:
+        """One round at the current time; answer every request it made."""
+        next_at = self.scheduler.run_due(self.clock())
+        while self.scheduler.dispatched:
+            request = self.scheduler.dispatched.pop(0)
+            self.requests.append((self.clock(), request))
+            outcome = self.scheduler.execute(request)
+            self.clock.advance(self.latency)
+            self.scheduler.complete(request, outcome, self.clock())
+            next_at = self.scheduler.run_due(self.clock())
+        return next_at
+
+    def run_until(self, end: float, max_rounds: int = 100_000) -> None:
+        """Step, jumping the clock to each next deadline, until ``end`` (absolute)."""
+        for _ in range(max_rounds):
+            next_at = self.step()
+            if next_at is None or next_at > end:
+                self.clock.now = max(self.clock.now, end)
+                self.step()
+                return
+            self.clock.now = max(self.clock.now, next_at)
+        raise AssertionError("too many rounds")
+
+    def poll_times(self, job_id: str | None) -> list[float]:
+        return [
+            t
+            for t, r in self.requests
+            if r.kind != "capabilities" and any(j.key == job_id for j in r.jobs)
+        ]

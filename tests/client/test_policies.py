@@ -1,0 +1,227 @@
+"""Poll and retry policies: tables of inputs, and Hypothesis properties."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from heygen_client.models import JobResult, JobStatus
+from heygen_client.policies import (
+    Backoff,
+    Capped,
+    Chain,
+    Decision,
+    Durations,
+    ExpectedDuration,
+    Fixed,
+    Learned,
+    PollPolicy,
+    PollState,
+    RetryPolicy,
+    ServerHinted,
+    default_policy,
+)
+
+
+def state(elapsed: float = 0.0, polls: int = 1, seed: int = 0, **kw: object) -> PollState:
+    return PollState(elapsed=elapsed, polls=polls, rng=random.Random(seed), **kw)  # type: ignore[arg-type]
+
+
+def status(**fields: float) -> JobStatus:
+    return JobStatus("j", JobResult.PENDING, **fields)  # type: ignore[arg-type]
+
+
+LOGNORMAL = Durations(
+    [min(15.0, max(1.0, 4 * math.exp(random.Random(i).gauss(0, 0.6)))) for i in range(300)]
+)
+
+
+@pytest.mark.parametrize(
+    ("policy", "st_", "expected", "reason"),
+    [
+        (Fixed(2.0), state(polls=0), 0.0, "first poll"),
+        (Fixed(2.0), state(polls=3), 2.0, "fixed interval"),
+        (
+            ServerHinted(stretch=0.0, margin=0.0, jitter=0.0),
+            state(last=status(remaining_seconds=3.0)),
+            3.0,
+            "server remaining_seconds",
+        ),
+        (ServerHinted(jitter=0.0), state(last=status(retry_after=4.0)), 4.0, "server Retry-After"),
+        (
+            ServerHinted(jitter=0.0, max_delay=60.0),
+            state(last=status(remaining_seconds=1e12)),
+            60.0,
+            "server remaining_seconds",
+        ),
+        (
+            ServerHinted(jitter=0.0, min_delay=0.02),
+            state(last=status(remaining_seconds=-5.0)),
+            0.02,
+            "server remaining_seconds",
+        ),
+        (Capped(Fixed(100.0), max_delay=30.0), state(), 30.0, "fixed interval (capped)"),
+        (Capped(Fixed(0.0), min_delay=0.5), state(), 0.5, "fixed interval (capped)"),
+    ],
+)
+def test_policy_table(policy: PollPolicy, st_: PollState, expected: float, reason: str) -> None:
+    decision = policy.next_delay(st_)
+    assert decision is not None
+    assert decision.delay == pytest.approx(expected)
+    assert decision.reason == reason
+
+
+def test_no_opinion_cases() -> None:
+    assert ServerHinted().next_delay(state()) is None
+    assert ServerHinted().next_delay(state(last=status())) is None
+    assert ExpectedDuration().next_delay(state()) is None
+    assert ExpectedDuration().next_delay(state(elapsed=100, expected_duration=10)) is None
+    assert Learned().next_delay(state()) is None
+    assert Learned().next_delay(state(durations=Durations([1.0, 2.0]))) is None
+    assert Chain().next_delay(state()) is None
+
+
+def test_chain_takes_the_first_opinion() -> None:
+    policy = Chain(ServerHinted(jitter=0.0, stretch=0, margin=0), Fixed(9.0))
+    assert policy.next_delay(state(last=status(remaining_seconds=2.0))) == Decision(
+        2.0, "server remaining_seconds"
+    )
+    assert policy.next_delay(state(last=status())) == Decision(9.0, "fixed interval")
+
+
+def test_expected_duration_skips_then_polls_densely() -> None:
+    policy = ExpectedDuration(jitter=0.0)
+    skip = policy.next_delay(state(elapsed=0.0, expected_duration=10.0))
+    assert skip is not None
+    assert skip.delay == pytest.approx(8.0)
+    near = policy.next_delay(state(elapsed=8.5, expected_duration=10.0))
+    assert near == Decision(pytest.approx(0.8), "expected duration: near end")  # type: ignore[arg-type]
+
+
+def test_learned_skips_before_the_shortest_jobs_and_is_densest_at_the_mode() -> None:
+    policy = Learned(jitter=0.0)
+    skip = policy.next_delay(state(elapsed=0.0, durations=LOGNORMAL))
+    assert skip is not None
+    assert skip.reason == "learned: skip"
+    assert 0.8 <= skip.delay <= LOGNORMAL.quantile(0.05)
+    at_mode = policy.next_delay(state(elapsed=3.5, durations=LOGNORMAL))
+    in_tail = policy.next_delay(state(elapsed=9.0, durations=LOGNORMAL))
+    assert at_mode is not None
+    assert in_tail is not None
+    assert at_mode.delay < in_tail.delay
+    assert policy.next_delay(state(elapsed=1000.0, durations=LOGNORMAL)) is None
+
+
+def test_backoff_grows_with_age_and_is_capped() -> None:
+    policy = Backoff(jitter=0.0)
+    delays = [policy.next_delay(state(elapsed=t)).delay for t in (0.0, 5.0, 20.0, 1000.0)]
+    assert delays == sorted(delays)
+    assert delays[-1] == policy.maximum
+
+
+def test_durations_statistics() -> None:
+    d = Durations([3.0, 1.0, 2.0, -1.0])
+    assert d.samples == (1.0, 2.0, 3.0)
+    assert d.quantile(0.0) == 1.0
+    assert d.quantile(1.0) == 3.0
+    assert d.peak_density > 0
+    with pytest.raises(ValueError, match="no samples"):
+        Durations([]).quantile(0.5)
+
+
+POLICIES: list[PollPolicy] = [
+    default_policy(),
+    Backoff(),
+    Fixed(1.0, jitter=0.1),
+    Capped(Chain(ServerHinted(), Learned(), Backoff()), 0.01, 30.0),
+]
+
+statuses = st.builds(
+    lambda r, ra: status(remaining_seconds=r, retry_after=ra),
+    st.none() | st.floats(-1e6, 1e12, allow_nan=False),
+    st.none() | st.floats(0, 1e9, allow_nan=False),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    index=st.integers(0, len(POLICIES) - 1),
+    elapsed=st.floats(0, 1e6, allow_nan=False),
+    polls=st.integers(0, 10_000),
+    last=st.none() | statuses,
+    expected=st.none() | st.floats(0.01, 1e5),
+    seed=st.integers(0, 2**32),
+)
+def test_delays_are_always_within_bounds(
+    index: int,
+    elapsed: float,
+    polls: int,
+    last: JobStatus | None,
+    expected: float | None,
+    seed: int,
+) -> None:
+    decision = POLICIES[index].next_delay(
+        state(elapsed, polls, seed, last=last, expected_duration=expected, durations=LOGNORMAL)
+    )
+    assert decision is not None
+    assert 0.0 <= decision.delay <= 60.0
+    assert math.isfinite(decision.delay)
+    assert decision.reason
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    elapsed=st.floats(0, 100),
+    polls=st.integers(1, 100),
+    seeds=st.lists(st.integers(0, 2**32), min_size=20, max_size=20, unique=True),
+)
+def test_jobs_created_together_do_not_poll_in_lockstep(
+    elapsed: float, polls: int, seeds: list[int]
+) -> None:
+    """Twenty jobs in the same state, each with its own random stream, get spread delays."""
+    for policy in (Backoff(), default_policy(), Learned(), ServerHinted()):
+        delays = set()
+        for seed in seeds:
+            decision = policy.next_delay(
+                state(
+                    elapsed, polls, seed, durations=LOGNORMAL, last=status(remaining_seconds=5.0)
+                )
+            )
+            if decision is not None:
+                delays.add(decision.delay)
+        if delays:
+            assert len(delays) >= 18
+            assert max(delays) >= min(delays) * 1.005
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    attempt=st.integers(1, 1000),
+    retry_after=st.none() | st.floats(0, 1e9, allow_nan=False),
+    seed=st.integers(0, 2**32),
+)
+def test_retry_delay_bounds(attempt: int, retry_after: float | None, seed: int) -> None:
+    retry = RetryPolicy()
+    delay = retry.delay(attempt, retry_after, random.Random(seed))
+    assert 0.0 <= delay <= max(retry.cap, retry.retry_after_max)
+    if retry_after is not None:
+        assert delay >= min(retry_after, retry.retry_after_max)
+
+
+def test_retry_exhaustion() -> None:
+    retry = RetryPolicy(max_attempts=3, budget=10.0)
+    assert not retry.exhausted(2, 1.0)
+    assert retry.exhausted(3, 1.0)
+    assert retry.exhausted(1, 10.0)
+
+
+def test_backoff_is_full_jitter() -> None:
+    rng = random.Random(1)
+    delays = [RetryPolicy(base=1.0, cap=8.0).backoff(4, rng) for _ in range(500)]
+    assert min(delays) < 1.0
+    assert max(delays) <= 8.0
+    assert max(delays) > 6.0

@@ -1,0 +1,267 @@
+"""The scheduler's round, on a fake clock with no threads and no HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from heygen_client._scheduler import SchedulerConfig
+from heygen_client.errors import (
+    ClientClosed,
+    DeadlineExceeded,
+    HTTPStatusError,
+    JobNotFound,
+    RateLimited,
+    TranslationFailed,
+    TransportError,
+)
+from heygen_client.models import Capabilities
+from heygen_client.policies import Fixed, RetryPolicy
+from tests.client._fakes import FakeSource, Harness, done, pending
+
+LONG_POLL = Capabilities(hints=True, long_poll_max_wait=30.0)
+BATCH = Capabilities(hints=True, long_poll_max_wait=30.0, batch_max_ids=3)
+
+
+def test_discovers_capabilities_before_polling() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"), done("a"))
+    h.track("a")
+    h.step()
+    assert [c[0] for c in h.source.calls[:2]] == ["caps", "get"]
+
+
+def test_fixed_policy_polls_on_schedule_and_resolves() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"), pending("a"), done("a"))
+    start = h.clock()
+    future = h.track("a")
+    h.run_until(start + 10)
+    assert future.result(0).result == "completed"
+    assert future.polls == 3
+    assert [round(t - start, 6) for t in h.poll_times("a")] == [0.0, 1.0, 2.0]
+
+
+def test_run_due_returns_next_deadline_and_does_nothing_early() -> None:
+    h = Harness(policy=Fixed(2.0))
+    h.source.script("a", pending("a"))
+    h.track("a")
+    next_at = h.step()
+    assert next_at == pytest.approx(h.clock() + 2.0)
+    calls = len(h.source.calls)
+    h.clock.advance(1.9)
+    assert h.step() == pytest.approx(next_at)
+    assert len(h.source.calls) == calls
+
+
+def test_error_result_fails_future_with_translation_failed() -> None:
+    h = Harness(policy=Fixed(0.5))
+    h.source.script("a", pending("a"), done("a", "error"))
+    future = h.track("a")
+    h.run_until(h.clock() + 5)
+    with pytest.raises(TranslationFailed) as info:
+        future.result(0)
+    assert info.value.job_id == "a"
+    assert info.value.status.result == "error"
+
+
+def test_two_tracks_share_one_schedule() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"), pending("a"), done("a"))
+    first, second = h.track("a"), h.track("a")
+    h.run_until(h.clock() + 10)
+    assert first.result(0) == second.result(0)
+    assert len(h.poll_times("a")) == 3
+
+
+def test_cancel_stops_polling_only_when_no_future_is_left() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    first, second = h.track("a"), h.track("a")
+    h.run_until(h.clock() + 2.5)
+    assert first.cancel()
+    h.run_until(h.clock() + 2)
+    polls = len(h.poll_times("a"))
+    assert polls >= 4  # still polled for `second`
+    assert second.cancel()
+    h.run_until(h.clock() + 5)
+    assert len(h.poll_times("a")) == polls
+    assert h.scheduler.stats()[2] == 0
+
+
+def test_deadline_fails_the_future_and_stops_polling() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    future = h.track("a", deadline=3.0)
+    h.run_until(h.clock() + 3.5)
+    with pytest.raises(DeadlineExceeded) as info:
+        future.result(0)
+    assert isinstance(info.value, TimeoutError)
+    polls = len(h.poll_times("a"))
+    h.run_until(h.clock() + 5)
+    assert len(h.poll_times("a")) == polls
+
+
+def test_transient_errors_are_retried_then_succeed() -> None:
+    h = Harness(policy=Fixed(1.0))
+    boom = TransportError("reset")
+    h.source.script("a", boom, HTTPStatusError("x", status_code=500), done("a"))
+    future = h.track("a")
+    h.run_until(h.clock() + 60)
+    assert future.result(0).result == "completed"
+    assert future.polls == 3
+
+
+def test_retries_exhausted_fail_with_the_last_error() -> None:
+    h = Harness(policy=Fixed(1.0), retry=RetryPolicy(max_attempts=3, base=0.1))
+    h.source.script("a", TransportError("down"))
+    future = h.track("a")
+    h.run_until(h.clock() + 60)
+    error = future.exception(0)
+    assert isinstance(error, TransportError)
+    assert len(h.poll_times("a")) == 3
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 409, 422])
+def test_other_4xx_fail_fast(code: int) -> None:
+    h = Harness(policy=Fixed(1.0))
+    cls = JobNotFound if code == 404 else HTTPStatusError
+    h.source.script("a", cls("nope", status_code=code))
+    future = h.track("a")
+    h.run_until(h.clock() + 30)
+    error = future.exception(0)
+    assert isinstance(error, HTTPStatusError)
+    assert error.status_code == code
+    assert len(h.poll_times("a")) == 1
+
+
+def test_429_retry_after_is_a_hard_minimum_for_every_job() -> None:
+    h = Harness(policy=Fixed(0.2))
+    h.source.script("a", RateLimited("slow", status_code=429, retry_after=5.0), done("a"))
+    h.source.script("b", pending("b"), pending("b"), done("b"))
+    start = h.clock()
+    fa, fb = h.track("a"), h.track("b")
+    h.run_until(start + 30)
+    assert fa.result(0).result == "completed"
+    assert fb.result(0).result == "completed"
+    a_times = h.poll_times("a")
+    assert a_times[1] - a_times[0] >= 5.0
+    # b was paused too: no request between the 429 and its Retry-After.
+    assert not [t for t in h.poll_times("b") if a_times[0] < t < a_times[0] + 5.0]
+
+
+def test_absurd_retry_after_is_clamped() -> None:
+    h = Harness(policy=Fixed(0.2), retry=RetryPolicy(retry_after_max=10.0))
+    h.source.script("a", HTTPStatusError("busy", status_code=503, retry_after=1e9), done("a"))
+    future = h.track("a")
+    h.run_until(h.clock() + 20)
+    assert future.result(0).result == "completed"
+
+
+def test_long_poll_is_used_when_offered() -> None:
+    h = Harness(FakeSource(LONG_POLL), latency=3.0)
+    h.source.script("a", done("a"))
+    future = h.track("a")
+    h.run_until(h.clock() + 10)
+    assert future.result(0).result == "completed"
+    assert [c for c in h.source.calls if c[0] == "get"] == [("get", "a", 20.0)]
+
+
+def test_long_poll_returning_early_falls_back_to_the_policy() -> None:
+    h = Harness(FakeSource(LONG_POLL), policy=Fixed(1.0), latency=0.001)
+    h.source.script("a", pending("a"), pending("a"), pending("a"), pending("a"), done("a"))
+    future = h.track("a")
+    h.run_until(h.clock() + 30)
+    assert future.result(0).result == "completed"
+    waits = [c[2] for c in h.source.calls if c[0] == "get"]
+    assert waits[:2] == [20.0, 20.0]
+    assert None in waits[2:]
+
+
+def test_long_poll_slots_are_bounded() -> None:
+    config = SchedulerConfig(max_long_polls=2)
+    h = Harness(FakeSource(LONG_POLL), config=config, policy=Fixed(1.0))
+    for key in "abcd":
+        h.source.script(key, pending(key))
+        h.track(key)
+    sched = h.scheduler
+    sched.run_due(h.clock())
+    caps = sched.dispatched.pop()
+    sched.complete(caps, sched.execute(caps), h.clock())
+    sched.run_due(h.clock())
+    kinds = [r.kind for r in h.scheduler.dispatched]
+    assert kinds.count("long-poll") == 2
+    assert kinds.count("poll") == 2
+
+
+def test_batch_groups_jobs_up_to_max_ids() -> None:
+    h = Harness(FakeSource(BATCH), latency=0.01)
+    for key in "abcdefg":
+        h.source.script(key, done(key))
+    futures = [h.track(key) for key in "abcdefg"]
+    h.run_until(h.clock() + 5)
+    assert all(f.result(0).result == "completed" for f in futures)
+    batches = [c for c in h.source.calls if c[0] == "batch"]
+    assert sorted(len(c[1]) for c in batches) == [1, 3, 3]  # type: ignore[arg-type]
+    assert all(c[2] == 20.0 for c in batches)
+
+
+def test_request_budget_spaces_requests() -> None:
+    config = SchedulerConfig(max_requests_per_second=10.0, burst=1.0, max_workers=100)
+    h = Harness(policy=Fixed(0.01), config=config, latency=0.0)
+    for key in range(20):
+        h.source.script(str(key), pending(str(key)))
+        h.track(str(key))
+    start = h.clock()
+    h.run_until(start + 2.0)
+    times = [t for t, r in h.requests if r.kind == "poll"]
+    assert len(times) <= 21 + 1
+    assert max(times) - min(times) >= 1.5
+
+
+def test_learned_durations_skip_early_polls() -> None:
+    h = Harness(latency=0.0)
+    for i in range(12):
+        key = f"warm{i}"
+        h.source.script(
+            key,
+            pending(key),
+            pending(key),
+            pending(key),
+            pending(key),
+            pending(key),
+            pending(key),
+            done(key),
+        )
+        h.track(key)
+    h.run_until(h.clock() + 60)
+    durations = h.scheduler.durations()
+    assert durations is not None
+    assert len(durations) == 12
+    h.source.script("new", pending("new"), done("new"))
+    start = h.clock()
+    h.track("new")
+    h.run_until(start + 60)
+    first = h.poll_times("new")[0] - start
+    assert first >= durations.quantile(0.0) - 0.2
+
+
+def test_close_fails_pending_futures() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    future = h.track("a")
+    h.step()
+    h.scheduler.close()
+    assert isinstance(future.exception(0), ClientClosed)
+    with pytest.raises(ClientClosed):
+        h.track("b")
+    assert h.scheduler.run_due(h.clock()) is None
+
+
+def test_tracking_results_fill_the_cache() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"), done("a"))
+    h.track("a")
+    h.run_until(h.clock() + 5)
+    cached = h.cache.get("a")
+    assert cached is not None
+    assert cached.result == "completed"
