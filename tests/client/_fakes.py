@@ -102,7 +102,7 @@ class Harness:
 
     def track(self, job_id: str | None, **kwargs: float | None) -> JobFuture:
         future = JobFuture(job_id, self.scheduler)
-        self.scheduler.track(job_id, future, **kwargs)  # type: ignore[arg-type]
+        self.scheduler.track(job_id, future, **kwargs)
         return future
 
     def step(self) -> float | None:
