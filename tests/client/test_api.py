@@ -1,0 +1,34 @@
+"""The public surface: ``__all__`` matches what docs/client.md promises."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import heygen_client
+from heygen_client import errors, policies
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "client.md"
+
+
+def test_all_names_exist() -> None:
+    for name in heygen_client.__all__:
+        assert hasattr(heygen_client, name), name
+    assert sorted(heygen_client.__all__) == sorted(set(heygen_client.__all__))
+
+
+def test_all_matches_the_documented_api() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    section = text.split("<!-- public-api -->")[1]
+    documented = set(re.findall(r"^- `([A-Za-z_]+)`", section, flags=re.MULTILINE))
+    assert documented == set(heygen_client.__all__)
+
+
+def test_errors_and_policies_export_what_they_define() -> None:
+    for module in (errors, policies):
+        for name in module.__all__:
+            assert getattr(module, name).__module__ == module.__name__, name
+
+
+def test_py_typed_is_shipped() -> None:
+    assert (Path(heygen_client.__file__).parent / "py.typed").exists()
