@@ -41,6 +41,8 @@ class ForcedJob:
     job_id: str
     delay: float
     outcome: str
+    #: When the job ends, on the server's (wall) clock.
+    finishes_at: float
 
 
 class ServerProbe:
@@ -83,7 +85,7 @@ class ServerProbe:
             outcome = "error" if i == 0 or (i > 1 and rng.random() < error_share) else "completed"
             job_delay = round(rng.uniform(*delay), 3)
             record = self._call("POST", "/jobs", {"delay": job_delay, "outcome": outcome})
-            jobs.append(ForcedJob(record["job_id"], job_delay, outcome))
+            jobs.append(ForcedJob(record["job_id"], job_delay, outcome, record["finishes_at"]))
         return jobs
 
     def record(self, job_id: str) -> dict[str, Any]:
