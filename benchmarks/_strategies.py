@@ -237,15 +237,11 @@ def google_tracker(url: str, give_up: float) -> Tracker:
 
 def ours_tracker(url: str, give_up: float) -> Tracker:
     """Our client with default options: one client, ``track`` + ``add_done_callback``."""
-    import importlib
-
-    # TEMPORARY: a plain ``from heygen_client import TranslationClient`` once the
-    # client core lands (until then mypy would reject the name).
-    client_class: Any = importlib.import_module("heygen_client").TranslationClient
+    from heygen_client import TranslationClient
 
     class OursTracker:
         def __init__(self) -> None:
-            self.client = client_class(url)
+            self.client = TranslationClient(url)
             self.futures: list[Any] = []
 
         def track(self, job_id: str, done: Done) -> None:
