@@ -96,6 +96,7 @@ class _Job:
     failing_since: float = 0.0
     not_before: float = 0.0
     long_poll_early: int = 0
+    lingering: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -106,6 +107,7 @@ class Request:
     jobs: list[_Job] = field(default_factory=list)
     wait: float | None = None
     sent_at: float = 0.0
+    reserved: bool = False
 
 
 class _TokenBucket:
@@ -192,6 +194,10 @@ class Scheduler:
         self._caps_requested = False
         self._in_flight_short = 0
         self._in_flight_long = 0
+        # Batch long-poll slots kept for the jobs of a batch that came back, during
+        # its linger: their expiry times.  Without this, new jobs take the slot and
+        # the lingering ones are left unwatched until another batch returns.
+        self._reserved: list[float] = []
         self._paused_until = 0.0
         self._bucket = _TokenBucket(
             self.config.max_requests_per_second, self.config.burst, clock()
@@ -382,8 +388,20 @@ class Scheduler:
             seed = [j for j in pending if j.key is None]
             batchable = [j for j in pending if j.key is not None]
             max_ids = caps.batch_max_ids or 1
+            self._reserved = [t for t in self._reserved if t > now]
             while batchable:
-                use_long = long_wait is not None and self._in_flight_long < long_limit
+                use_long = (
+                    long_wait is not None
+                    and self._in_flight_long + len(self._reserved) < long_limit
+                )
+                lingering = any(job.lingering for job in batchable)
+                if long_wait is not None and not use_long and self._reserved and lingering:
+                    self._reserved.pop()
+                    use_long = True
+                if long_wait is not None and not use_long:
+                    # Wait for a batch long-poll to come back (one does at every
+                    # completion, at the latest after its wait) and join the next one.
+                    break
                 if not use_long and self._in_flight_short >= short_limit:
                     break
                 if not use_long and len(batchable) < cfg.batch_min_jobs:
@@ -415,6 +433,7 @@ class Scheduler:
         for job in request.jobs:
             self._unready(job)
             job.in_flight = True
+            job.lingering = False
         if request.wait:
             self._in_flight_long += 1
         else:
@@ -549,6 +568,10 @@ class Scheduler:
                 job.long_poll_early = 0
         if request.kind == "batch long-poll":
             delay, reason = self.config.batch_linger, "batch long-poll again"
+            job.lingering = True
+            if not request.reserved:
+                request.reserved = True
+                self._reserved.append(now + delay + 0.5)
         elif request.kind == "long-poll" and job.long_poll_early < 2:
             delay, reason = 0.0, "long-poll again"
         else:
