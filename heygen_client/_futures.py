@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures._base
 import logging
 import threading
 from collections import Counter
@@ -66,8 +67,15 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     def cancel(self) -> bool:
         """Cancel this future; polling stops when no other future tracks the job."""
         cancelled = super().cancel()
-        if cancelled and self._owner is not None:
-            self._owner.detach(self)
+        if cancelled:
+            with self._condition:
+                # Move CANCELLED to CANCELLED_AND_NOTIFIED (what an executor's worker
+                # does), so that wait() and as_completed() see the future as done.
+                # Under the condition, so it cannot race _settle() doing the same.
+                if self._state == concurrent.futures._base.CANCELLED:
+                    self.set_running_or_notify_cancel()
+            if self._owner is not None:
+                self._owner.detach(self)
         return cancelled
 
     # Called by the scheduler, never under its lock.
@@ -76,8 +84,11 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         if status is not None:
             self._final = status
         self._job = None
-        if not self.set_running_or_notify_cancel():
-            return
+        with self._condition:
+            if self._state == concurrent.futures._base.CANCELLED_AND_NOTIFIED:
+                return
+            if not self.set_running_or_notify_cancel():
+                return
         if error is not None:
             self.set_exception(error)
         elif status is not None and status.result == "error":

@@ -153,6 +153,7 @@ class SchedulerConfig:
     max_sleep: float = 0.5
     history_size: int = 500
     discover: bool = True
+    rediscover_after: float = 10.0
 
 
 class Scheduler:
@@ -192,6 +193,7 @@ class Scheduler:
         self._kicked = False
         self._caps: Capabilities | None = None if self.config.discover else PLAIN
         self._caps_requested = False
+        self._caps_retry_at: float | None = None
         self._in_flight_short = 0
         self._in_flight_long = 0
         # Batch long-poll slots kept for the jobs of a batch that came back, during
@@ -317,6 +319,10 @@ class Scheduler:
                     self._in_flight_short += 1
                 next_at = self._deadlines[0][0] if self._deadlines else None
             else:
+                if self._caps_retry_at is not None and now >= self._caps_retry_at:
+                    self._caps_retry_at = None
+                    requests.append(Request("capabilities", sent_at=now))
+                    self._in_flight_short += 1
                 while self._heap and self._heap[0][0] <= now:
                     _, _, gen, job = heapq.heappop(self._heap)
                     if gen == job.gen and not job.dropped and not job.in_flight:
@@ -488,9 +494,14 @@ class Scheduler:
             if request.kind == "capabilities":
                 if isinstance(outcome, Capabilities):
                     self._caps = outcome
+                    self._caps_retry_at = None
                 else:
-                    logger.info("capabilities unknown (%s): plain server", outcome)
-                    self._caps = PLAIN
+                    # Transient (no answer, 5xx): poll as for a plain server meanwhile.
+                    logger.info(
+                        "capabilities unknown (%s): plain for now, will ask again", outcome
+                    )
+                    self._caps = self._caps or PLAIN
+                    self._caps_retry_at = now + self.config.rediscover_after
                 if self._pool is not None:
                     self._pool.limit = self._thread_limit()
             elif isinstance(outcome, BaseException):

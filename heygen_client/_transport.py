@@ -348,12 +348,24 @@ class Transport:
         if wait:
             params["wait"] = f"{wait:g}"
         data, headers = self.request("GET", "/status", params=params or None, wait=wait)
-        return JobStatus.from_json(
-            data,
-            job_id=job_id,
-            retry_after=parse_retry_after(headers.get("Retry-After"), now=self._wall_clock()),
-            received_at=self._wall_clock(),
-        )
+        with self._malformed_if_unreadable():
+            return JobStatus.from_json(
+                data,
+                job_id=job_id,
+                retry_after=parse_retry_after(headers.get("Retry-After"), now=self._wall_clock()),
+                received_at=self._wall_clock(),
+            )
+
+    @contextlib.contextmanager
+    def _malformed_if_unreadable(self) -> Iterator[None]:
+        """Recount an answer that parsed as JSON but not as a status: "malformed", not "ok"."""
+        try:
+            yield
+        except MalformedResponse:
+            with self._counts_lock:
+                self._counts["ok"] -= 1
+                self._counts["malformed"] += 1
+            raise
 
     def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
         """``POST /status/batch``."""
@@ -361,23 +373,32 @@ class Transport:
         if wait:
             body["wait"] = wait
         data, _ = self.request("POST", "/status/batch", body=body, wait=wait)
-        if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
-            raise MalformedResponse(f"batch answer without a statuses list: {data!r:.200}")
-        now = self._wall_clock()
-        statuses = [JobStatus.from_json(item, received_at=now) for item in data["statuses"]]
-        unknown = data.get("unknown") or []
-        if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
-            raise MalformedResponse(f"batch 'unknown' is not a list of ids: {unknown!r:.200}")
-        return BatchAnswer(statuses, unknown)
+        with self._malformed_if_unreadable():
+            if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
+                raise MalformedResponse(f"batch answer without a statuses list: {data!r:.200}")
+            now = self._wall_clock()
+            statuses = [JobStatus.from_json(item, received_at=now) for item in data["statuses"]]
+            unknown = data.get("unknown") or []
+            if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
+                raise MalformedResponse(f"batch 'unknown' is not a list of ids: {unknown!r:.200}")
+            return BatchAnswer(statuses, unknown)
 
     def capabilities(self) -> Capabilities:
-        """``GET /capabilities``; any failure means a plain seed server."""
+        """``GET /capabilities``; a 4xx (404) or an unreadable answer means a plain server.
+
+        Raises:
+            TransportError, HTTPStatusError: a transient failure (no answer, 5xx,
+                429): the caller treats the server as plain for now and asks again.
+        """
         try:
             data, _ = self.request("GET", "/capabilities")
-        except ClientClosed:
+        except (TransportError, HTTPStatusError) as exc:
+            if isinstance(exc, HTTPStatusError) and not exc.retryable:
+                logger.info("no capabilities (%s): a plain seed server", exc)
+                return PLAIN
             raise
-        except HeyGenError as exc:
-            logger.info("no capabilities (%s): treating the server as a plain seed server", exc)
+        except MalformedResponse as exc:
+            logger.info("no capabilities (%s): a plain seed server", exc)
             return PLAIN
         caps = Capabilities.from_json(data)
         logger.info("server capabilities: %s", caps)

@@ -20,7 +20,7 @@ from heygen_client import (
     TranslationClient,
     TranslationFailed,
 )
-from heygen_client.policies import Fixed
+from heygen_client.policies import Fixed, RetryPolicy
 from tests._live import LiveServer
 
 pytestmark = pytest.mark.live
@@ -201,3 +201,16 @@ def test_interpreter_exit_with_an_open_client_does_not_hang(
     assert result.returncode == 0, result.stderr
     assert "exiting" in result.stdout
     assert time.monotonic() - started < 10
+
+
+def test_unknown_results_count_as_malformed(
+    live_server_factory: Callable[..., LiveServer],
+) -> None:
+    server = live_server_factory(
+        "--delay", "0.3", "--fault-rate", "0.5", "--fault-kinds", "unknown-result", "--seed", "2"
+    )
+    with TranslationClient(server.url, retry=RetryPolicy(base=0.01, cap=0.05)) as client:
+        futures = [client.submit() for _ in range(5)]
+        assert all(f.result(timeout=20).result == "completed" for f in futures)
+        requests_ = client.stats().requests
+    assert requests_.get("malformed", 0) >= 1

@@ -265,3 +265,44 @@ def test_tracking_results_fill_the_cache() -> None:
     cached = h.cache.get("a")
     assert cached is not None
     assert cached.result == "completed"
+
+
+def test_cancelled_future_is_done_for_wait_and_as_completed() -> None:
+    import concurrent.futures
+
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    future = h.track("a")
+    h.step()
+    assert future.cancel()
+    done, not_done = concurrent.futures.wait([future], timeout=0)
+    assert done == {future}
+    assert not not_done
+    assert list(concurrent.futures.as_completed([future], timeout=0)) == [future]
+    # A late answer for the job does not disturb the cancelled future.
+    future._settle(done_status := pending("a"), None, 1)
+    assert future.cancelled()
+    assert done_status.result == "pending"
+
+
+def test_failed_discovery_is_retried_later() -> None:
+    class Flaky(FakeSource):
+        def __init__(self) -> None:
+            super().__init__(LONG_POLL)
+            self.fail = True
+
+        def capabilities(self) -> Capabilities:
+            self.calls.append(("caps", None, None))
+            if self.fail:
+                self.fail = False
+                raise TransportError("refused")
+            return self.caps
+
+    h = Harness(Flaky(), policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    h.track("a")
+    h.run_until(h.clock() + 5)
+    assert h.scheduler.capabilities == Capabilities()  # plain meanwhile
+    h.run_until(h.clock() + 10)
+    assert h.scheduler.capabilities == LONG_POLL
+    assert [c for c in h.source.calls if c[0] == "caps"] == [("caps", None, None)] * 2
