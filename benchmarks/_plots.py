@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 TIMELINE_RUNS = (
     ("ours", "plain"),
     ("ours", "long-poll"),
+    ("ours", "batch"),
     ("fixed-1s", "plain"),
     ("google", "plain"),
-    ("backoff", "plain"),
 )
 
 
@@ -42,45 +42,68 @@ def _minor_label(value: float, _: object) -> str:
     return f"{value:g}" if lead in (2, 5) else ""
 
 
+def _front_line(ax: Any, points: list[tuple[float, float]], **style: Any) -> None:
+    front = pareto_front(points)
+    if len(front) > 1:
+        ax.step([p[0] for p in front], [p[1] for p in front], where="post", zorder=2, **style)
+
+
+#: Marker and colour per strategy in the scatter (ours: red circles, shade by mode).
+STYLE: dict[str, tuple[str, str]] = {
+    "ours (plain)": ("o", "#f4a582"),
+    "ours (hints)": ("o", "#d6604d"),
+    "ours (long-poll)": ("o", "#b2182b"),
+    "ours (batch)": ("o", "#67001f"),
+    "fixed-1s": ("s", "tab:blue"),
+    "fixed-0.1s": ("s", "tab:cyan"),
+    "google": ("D", "tab:green"),
+    "tenacity": ("^", "tab:purple"),
+    "polling2": ("v", "tab:brown"),
+    "backoff": ("P", "tab:olive"),
+}
+
+
 def scatter(results: list[RunResult], path: Path) -> None:
-    """Requests per job (x) against median lateness (y), one point per run."""
+    """Requests per job (x) against median lateness (y), one point per run.
+
+    Two Pareto fronts: over every run, and over the plain-server runs only
+    (the like-for-like comparison with the baselines).
+    """
     ok = [r for r in results if not r.error and not math.isnan(r.lateness_p50)]
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.8))
     pts = {r.label: (r.req_per_job, max(r.lateness_p50 * 1000, 1.0)) for r in ok}
     for r in ok:
-        x, y = pts[r.label]
-        ours = r.strategy == "ours"
+        marker, color = STYLE.get(r.label, STYLE.get(r.strategy, ("x", "black")))
         ax.scatter(
-            [x],
-            [y],
-            s=70 if ours else 45,
-            marker="o" if ours else "s",
-            color="tab:red" if ours else "tab:blue",
+            [pts[r.label][0]],
+            [pts[r.label][1]],
+            s=80 if r.strategy == "ours" else 55,
+            marker=marker,
+            color=color,
+            edgecolors="black",
+            linewidths=0.5,
             zorder=3,
+            label=f"{r.label}: {r.req_per_job:.2f} req, {r.lateness_p50 * 1000:.0f} ms",
         )
-        ax.annotate(r.label, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    front = pareto_front(list(pts.values()))
-    if len(front) > 1:
-        xs = [p[0] for p in front]
-        ys = [p[1] for p in front]
-        ax.step(
-            xs,
-            ys,
-            where="post",
-            color="tab:gray",
-            linestyle="--",
-            zorder=2,
-            label="Pareto front (lower-left is better)",
-        )
-        ax.legend(loc="upper right", fontsize=8)
+    _front_line(
+        ax, list(pts.values()), color="tab:gray", linestyle="--", label="Pareto front, all runs"
+    )
+    _front_line(
+        ax,
+        [pts[r.label] for r in ok if r.mode == "plain"],
+        color="tab:blue",
+        linestyle=":",
+        label="Pareto front, plain server only",
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_formatter(FuncFormatter(_minor_label))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_xlabel("status requests per job (server count, log)")
     ax.set_ylabel("median lateness, ms (log; floored at 1 ms)")
-    ax.set_title("Cost vs. delay to learn a job's end (red: this client)")
+    ax.set_title("Cost vs. delay to learn a job's end (lower-left is better)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -105,7 +128,7 @@ def _pick_jobs(runs: list[RunResult], count: int = 3) -> list[int]:
 def timeline(results: list[RunResult], path: Path) -> None:
     """Each status request around the job's end, for a few jobs and strategies."""
     by_key = {(r.strategy, r.mode): r for r in results if not r.error and r.per_job}
-    runs = [by_key[k] for k in TIMELINE_RUNS if k in by_key][:4]
+    runs = [by_key[k] for k in TIMELINE_RUNS if k in by_key]
     if not runs:
         return
     picks = _pick_jobs(runs)
