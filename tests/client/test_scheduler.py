@@ -306,3 +306,59 @@ def test_failed_discovery_is_retried_later() -> None:
     h.run_until(h.clock() + 10)
     assert h.scheduler.capabilities == LONG_POLL
     assert [c for c in h.source.calls if c[0] == "caps"] == [("caps", None, None)] * 2
+
+
+def test_threaded_scheduler_on_a_fake_clock() -> None:
+    """The real thread and workers, driven by a clock that only moves when told."""
+    import random
+    import threading
+
+    from heygen_client._cache import StatusCache
+    from heygen_client._futures import JobFuture
+    from heygen_client._scheduler import Scheduler
+    from tests.client._fakes import FakeClock
+
+    clock = FakeClock()
+    source = FakeSource()
+    source.script("a", pending("a"), pending("a"), done("a"))
+    scheduler = Scheduler(
+        source,
+        policy=Fixed(10.0),
+        retry=RetryPolicy(),
+        cache=StatusCache(clock=clock),
+        config=SchedulerConfig(max_sleep=0.01),
+        clock=clock,
+        rng=random.Random(1),
+    )
+    future = JobFuture("a", scheduler)
+    scheduler.track("a", future)
+    try:
+        for _ in range(200):
+            if future.done():
+                break
+            if len([c for c in source.calls if c[0] == "get"]) >= 1:
+                clock.advance(10.0)
+            threading.Event().wait(0.01)
+        assert future.result(timeout=1).result == "completed"
+        assert future.polls == 3
+        assert {t.name for t in scheduler.threads()} >= {"heygen-client-scheduler"}
+    finally:
+        scheduler.close()
+    assert not scheduler.threads()
+
+
+def test_hooks_and_callbacks_that_raise_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    def bad(_: object) -> None:
+        raise RuntimeError("hook bug")
+
+    h = Harness(policy=Fixed(1.0))
+    h.scheduler.on_poll = (bad,)
+    h.scheduler.on_state_change = (bad,)
+    h.source.script("a", pending("a"), done("a"))
+    h.source.script("b", pending("b"), pending("b"), done("b"))
+    fa, fb = h.track("a"), h.track("b")
+    fa.add_done_callback(bad)
+    h.run_until(h.clock() + 10)
+    assert fa.result(0).result == "completed"
+    assert fb.result(0).result == "completed"
+    assert any("hook" in r.getMessage() for r in caplog.records)
