@@ -317,9 +317,9 @@ class Transport:
         except TransportTimeout:
             outcome = "timeout"
             raise
-        except HeyGenError:
+        except HeyGenError as exc:
             if self._registry.closed:
-                raise ClientClosed("client closed during the request") from None
+                raise ClientClosed("client closed during the request") from exc
             raise
         finally:
             with self._counts_lock:
