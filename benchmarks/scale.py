@@ -208,6 +208,130 @@ def _run_child(
     return result
 
 
+#: Lateness at scale: every job ends between LEAD and LEAD + SPREAD seconds after
+#: the start of creation (creation takes ~20 s on 2 cores), so all end while tracked.
+LATENESS_LEAD = 40.0
+LATENESS_SPREAD = 20.0
+
+
+def create_ending_jobs(url: str, ends: list[float], workers: int = 4) -> list[tuple[str, float]]:
+    """Jobs that end at the given wall-clock times; returns ``(job_id, finishes_at)``."""
+
+    def make(part: list[float]) -> list[tuple[str, float]]:
+        made = []
+        with requests.Session() as session:
+            for end in part:
+                delay = max(0.5, end - time.time())
+                resp = session.post(f"{url}/jobs", json={"delay": round(delay, 3)}, timeout=30)
+                resp.raise_for_status()
+                body = resp.json()
+                made.append((body["job_id"], float(body["finishes_at"])))
+        return made
+
+    parts = [ends[i::workers] for i in range(workers)]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return [job for part in pool.map(make, parts) for job in part]
+
+
+def lateness_child(url: str, ids_path: str, out_path: str, limit: float) -> None:
+    """Track every job with our client; write when each outcome was learned; exit hard."""
+    from benchmarks._strategies import make_tracker
+
+    ids: list[str] = json.loads(Path(ids_path).read_text())
+    learned: dict[str, float] = {}
+    cond = threading.Condition()
+
+    def done(job_id: str, outcome: str) -> None:
+        at = time.time()
+        with cond:
+            learned.setdefault(job_id, at)
+            cond.notify_all()
+
+    start = time.time()
+    tracker = make_tracker("ours", url, give_up=limit)
+    for job_id in ids:
+        tracker.track(job_id, done)
+    deadline = time.monotonic() + limit
+    with cond:
+        while len(learned) < len(ids) and (left := deadline - time.monotonic()) > 0:
+            cond.wait(min(left, 1.0))
+        snapshot = dict(learned)
+    Path(out_path).write_text(json.dumps({"started_at": start, "learned": snapshot}))
+    os._exit(0)
+
+
+def scale_lateness(jobs: int, log_dir: Path, seed: int = 1) -> dict[str, Any]:
+    """Our client tracking ``jobs`` jobs at once that all end within ~20 s: how late it learns."""
+    import random
+
+    from benchmarks.harness import percentile
+
+    rng = random.Random(seed)
+    out: dict[str, Any] = {"strategy": "ours", "mode": "batch", "jobs": jobs}
+    server = MockServer("--seed", str(seed))
+    with tempfile.TemporaryDirectory(prefix="bench-late-") as tmp:
+        try:
+            server.start()
+            t0 = time.time()
+            ends = [t0 + LATENESS_LEAD + rng.uniform(0, LATENESS_SPREAD) for _ in range(jobs)]
+            made = create_ending_jobs(server.url, ends)
+            ids_path, out_path = Path(tmp) / "ids.json", Path(tmp) / "out.json"
+            ids_path.write_text(json.dumps([job_id for job_id, _ in made]))
+            limit = LATENESS_LEAD + LATENESS_SPREAD + 60
+            peak_threads = peak_rss = 0
+            with (log_dir / "scale-lateness.log").open("wb") as log:
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.scale",
+                        "--lateness-child",
+                        server.url,
+                        str(ids_path),
+                        str(out_path),
+                        str(limit),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                try:
+                    ps = psutil.Process(proc.pid)
+                    deadline = time.monotonic() + limit + 30
+                    while proc.poll() is None and time.monotonic() < deadline:
+                        try:
+                            peak_threads = max(peak_threads, ps.num_threads())
+                            peak_rss = max(peak_rss, ps.memory_info().rss)
+                        except psutil.Error:
+                            break
+                        time.sleep(SAMPLE_EVERY)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                    proc.wait()
+            raw = json.loads(out_path.read_text())
+            learned: dict[str, float] = raw["learned"]
+            ended_early = sum(1 for _, end in made if end < raw["started_at"])
+            late = [
+                learned[j] - end for j, end in made if j in learned and end >= raw["started_at"]
+            ]
+            total = status_requests(server.stats())
+            out.update(
+                ended_before_tracking=ended_early,
+                learned=len(learned),
+                lateness_p50=percentile(late, 50),
+                lateness_p95=percentile(late, 95),
+                lateness_max=max(late) if late else None,
+                req_per_job=total / jobs,
+                peak_threads=peak_threads,
+            )
+        except Exception as exc:
+            out["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            server.stop()
+    return out
+
+
 def run_scale(
     out_dir: Path,
     jobs: int = JOBS,
@@ -233,6 +357,10 @@ def run_scale(
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.scale [--jobs N] [--window S] [--out DIR]``."""
     args_list = sys.argv[1:] if argv is None else argv
+    if args_list and args_list[0] == "--lateness-child":
+        url, ids_path, out_path, limit = args_list[1:]
+        lateness_child(url, ids_path, out_path, float(limit))
+        return 0
     if args_list and args_list[0] == "--child":
         strategy, url, ids_path, window = args_list[1:]
         child(strategy, url, ids_path, float(window))
@@ -242,12 +370,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=float, default=WINDOW, help=f"seconds, at most {MAX_WINDOW:g}")
     p.add_argument("--strategies", default="ours,google")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument(
+        "--lateness",
+        action="store_true",
+        help="instead: our client tracking N jobs that all end within 20 s; how late it learns",
+    )
     args = p.parse_args(args_list)
     exit_on_sigterm()
     from benchmarks import _report
     from benchmarks.harness import RESULTS
 
     out = args.out or RESULTS / ("scale-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    if args.lateness:
+        out.mkdir(parents=True, exist_ok=True)
+        late = scale_lateness(args.jobs, out)
+        (out / "scale-lateness.json").write_text(json.dumps(late, indent=1))
+        print(json.dumps(late, indent=1))
+        return 0
     result = run_scale(out, args.jobs, args.window, tuple(args.strategies.split(",")))
     print(_report.scale_table(result))
     return 0
