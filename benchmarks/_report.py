@@ -159,9 +159,9 @@ def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
             add("scale: track() all in < 1 s", "not done in the window", False, "> window")
         add(
             "scale (batch long-poll): < 0.5 req/job",
-            f"{s['req_per_job']:.3f}",
+            f"{s['req_per_job']:.4f}",
             s["req_per_job"] < 0.5,
-            f"{s['req_per_job'] - 0.5:+.3f}",
+            f"{s['req_per_job'] - 0.5:+.4f}",
         )
     if not rows:
         return "_No target could be checked (our client did not run)._\n"
@@ -195,7 +195,8 @@ def scale_table(scale: dict[str, Any]) -> str:
         )
         rows.append(
             f"| {name} | {s['mode']} | {s['peak_threads']} ({s['library_threads']}) "
-            f"| {s['added_rss_mb']:.1f} | {track} | {s['req_per_job']:.3f} "
+            f"| {s['added_rss_mb']:.1f} | {track} "
+            f"| {s['req_per_job']:.4f} ({s['status_requests']} requests) "
             f"| {s['jobs_polled']} | {s['server_rps']:.0f} |"
         )
     return head + "\n".join(rows) + "\n"
