@@ -97,6 +97,7 @@ class _Job:
     not_before: float = 0.0
     long_poll_early: int = 0
     lingering: bool = False
+    ready_since: float = 0.0
 
 
 @dataclass(slots=True, eq=False)
@@ -151,6 +152,7 @@ class SchedulerConfig:
     burst: float = 50.0
     idle_worker_timeout: float = 5.0
     max_sleep: float = 0.5
+    batch_join_wait: float = 1.0
     history_size: int = 500
     discover: bool = True
     rediscover_after: float = 10.0
@@ -240,7 +242,7 @@ class Scheduler:
             if job is None:
                 job = _Job(key, now, [future], expected_duration)
                 self._jobs[key] = job
-                self._make_ready(job)
+                self._make_ready(job, now)
             else:
                 job.futures.append(future)
                 if expected_duration is not None and job.expected_duration is None:
@@ -326,7 +328,7 @@ class Scheduler:
                 while self._heap and self._heap[0][0] <= now:
                     _, _, gen, job = heapq.heappop(self._heap)
                     if gen == job.gen and not job.dropped and not job.in_flight:
-                        self._make_ready(job)
+                        self._make_ready(job, now)
                 blocked_at = self._dispatch(now, requests)
                 next_at = self._next_deadline(blocked_at)
         self._settle(settle)
@@ -406,8 +408,21 @@ class Scheduler:
                     use_long = True
                 if long_wait is not None and not use_long:
                     # Wait for a batch long-poll to come back (one does at every
-                    # completion, at the latest after its wait) and join the next one.
-                    break
+                    # completion) and join the next one; but a job kept waiting
+                    # batch_join_wait (few completions: batches are held for their
+                    # whole wait) gets a plain batch poll, paced by its policy.
+                    join_wait = cfg.batch_join_wait
+                    stale = [j for j in batchable if now - j.ready_since >= join_wait]
+                    if not stale or self._in_flight_short >= short_limit:
+                        fresh = [
+                            j.ready_since for j in batchable if now - j.ready_since < join_wait
+                        ]
+                        return min(fresh) + join_wait if fresh else None
+                    if not self._bucket.take(now):
+                        return self._bucket.next_token_at(now)
+                    self._start(Request("batch", stale[:max_ids], None, now), requests)
+                    batchable = [j for j in batchable if not j.in_flight]
+                    continue
                 if not use_long and self._in_flight_short >= short_limit:
                     break
                 if not use_long and len(batchable) < cfg.batch_min_jobs:
@@ -591,6 +606,12 @@ class Scheduler:
                 delay, reason = 1.0, "no policy opinion"
             else:
                 delay, reason = decision.delay, decision.reason
+            caps = self._caps or PLAIN
+            if request.kind == "batch" and caps.long_poll_max_wait and caps.batch_max_ids:
+                # A stand-in for a batch long-poll slot: come back soon to join one.
+                cap = self.config.batch_join_wait / 2
+                if delay > cap:
+                    delay, reason = cap, "waiting for a batch long-poll slot"
         delay = max(delay, job.not_before - now, 0.0)
         job.last_delay = delay
         self._schedule(job, now + delay)
@@ -700,9 +721,10 @@ class Scheduler:
         if self._jobs.get(job.key) is job:
             del self._jobs[job.key]
 
-    def _make_ready(self, job: _Job) -> None:
+    def _make_ready(self, job: _Job, now: float) -> None:
         if not job.ready:
             job.ready = True
+            job.ready_since = now
             self._ready[id(job)] = job
 
     def _unready(self, job: _Job) -> None:

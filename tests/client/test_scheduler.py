@@ -362,3 +362,29 @@ def test_hooks_and_callbacks_that_raise_are_logged(caplog: pytest.LogCaptureFixt
     assert fa.result(0).result == "completed"
     assert fb.result(0).result == "completed"
     assert any("hook" in r.getMessage() for r in caplog.records)
+
+
+def test_job_waiting_for_a_batch_long_poll_slot_gets_a_plain_batch_poll() -> None:
+    config = SchedulerConfig(max_workers=3, batch_join_wait=1.0)  # one long-poll slot
+    h = Harness(FakeSource(BATCH), config=config, policy=Fixed(1.0))
+    sched = h.scheduler
+    h.source.script("slow", pending("slow"))
+    h.source.script("fast", done("fast"))
+    h.track("slow")
+    sched.run_due(h.clock())
+    caps = sched.dispatched.pop()
+    sched.complete(caps, sched.execute(caps), h.clock())
+    sched.run_due(h.clock())
+    held = sched.dispatched.pop()
+    assert held.kind == "batch long-poll"
+    fast = h.track("fast")
+    assert sched.run_due(h.clock()) == pytest.approx(h.clock() + 1.0)
+    assert not sched.dispatched  # waits to join the next batch long-poll
+    h.clock.advance(1.0)
+    sched.run_due(h.clock())
+    (plain,) = sched.dispatched
+    assert plain.kind == "batch"
+    assert [j.key for j in plain.jobs] == ["fast"]
+    sched.dispatched.clear()
+    sched.complete(plain, sched.execute(plain), h.clock())
+    assert fast.result(0).result == "completed"
