@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import requests.adapters
 
 from tests._live import LiveServer
 
@@ -45,6 +46,24 @@ class ForcedJob:
     finishes_at: float
 
 
+#: The probe's source addresses. The server rate-limits per client address;
+#: spreading the probe's requests over loopback addresses of its own means it
+#: neither spends the client's tokens nor waits for its own.
+PROBE_ADDRESSES = tuple(f"127.0.0.{i}" for i in range(2, 18))
+
+
+class _SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connects from ``address`` instead of the default loopback address."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
 class ServerProbe:
     """The test's own view of a live server (never faulted, waits out 429s).
 
@@ -54,16 +73,23 @@ class ServerProbe:
 
     def __init__(self, server: LiveServer) -> None:
         self.server = server
-        self.session = requests.Session()
+        self.sessions = []
+        for address in PROBE_ADDRESSES:
+            session = requests.Session()
+            session.mount("http://", _SourceAddressAdapter(address))
+            self.sessions.append(session)
+        self._next = itertools.cycle(self.sessions)
 
     def close(self) -> None:
-        """Close the session's connections."""
-        self.session.close()
+        """Close the sessions' connections."""
+        for session in self.sessions:
+            session.close()
 
     def _call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         deadline = time.monotonic() + HELPER_PATIENCE
         while True:
-            response = self.session.request(method, self.server.url + path, json=body, timeout=10)
+            session = next(self._next)
+            response = session.request(method, self.server.url + path, json=body, timeout=10)
             if response.status_code != 429 or time.monotonic() > deadline:
                 response.raise_for_status()
                 return response.json()
