@@ -11,8 +11,9 @@ while the server misbehaves, and then checks, in this order:
 3. **Retry-After is honoured**: from the server's own log of each job's
    status requests (``status_request_log``), no request came sooner after a
    429 or 503 than its ``Retry-After`` allowed.
-4. **No storm**: the status requests each job got stay within
-   ``request_bound()`` (see there for the reasoning).
+4. **No storm**: the server answered at most ``request_bound()`` status
+   requests per job (HTTP requests, a batch counting once; see there for the
+   reasoning).
 
 The fault matrix, bounds and figures are in docs/reliability.md.
 """
@@ -28,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from heygen_client import TranslationClient
+from heygen_client import ClientStats, TranslationClient
 from heygen_client.errors import DeadlineExceeded, TransportError
 from heygen_client.policies import RetryPolicy
 from tests._live import LiveServer
@@ -74,7 +75,7 @@ class ChaosRun:
     futures: dict[str, Future[Any]]
     started: float
     elapsed: float
-    client_stats: Any
+    client_stats: ClientStats
     records: dict[str, dict[str, Any]]
     server_stats: dict[str, Any]
 
