@@ -17,6 +17,7 @@ import collections
 import heapq
 import itertools
 import logging
+import math
 import random
 import threading
 import time
@@ -43,7 +44,14 @@ from heygen_client.models import (
     PollEvent,
     StateChange,
 )
-from heygen_client.policies import Durations, PollPolicy, PollState, RetryPolicy
+from heygen_client.policies import (
+    Backoff,
+    Decision,
+    Durations,
+    PollPolicy,
+    PollState,
+    RetryPolicy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +117,9 @@ class Request:
     wait: float | None = None
     sent_at: float = 0.0
     reserved: bool = False
+
+
+_FALLBACK = Backoff()
 
 
 class _TokenBucket:
@@ -310,31 +321,36 @@ class Scheduler:
         """One scheduling round at ``now``; returns when the next one is due (or None)."""
         settle: list[tuple[JobFuture, JobStatus | None, BaseException | None, int]] = []
         requests: list[Request] = []
-        with self._cond:
-            if self._closed:
-                return None
-            self._expire_deadlines(now, settle)
-            if self._caps is None:
-                if not self._caps_requested:
-                    self._caps_requested = True
-                    requests.append(Request("capabilities", sent_at=now))
-                    self._in_flight_short += 1
-                next_at = self._deadlines[0][0] if self._deadlines else None
-            else:
-                if self._caps_retry_at is not None and now >= self._caps_retry_at:
-                    self._caps_retry_at = None
-                    requests.append(Request("capabilities", sent_at=now))
-                    self._in_flight_short += 1
-                while self._heap and self._heap[0][0] <= now:
-                    _, _, gen, job = heapq.heappop(self._heap)
-                    if gen == job.gen and not job.dropped and not job.in_flight:
-                        self._make_ready(job, now)
-                blocked_at = self._dispatch(now, requests)
-                next_at = self._next_deadline(blocked_at)
-        self._settle(settle)
-        for request in requests:
-            self._send(request)
+        try:
+            with self._cond:
+                if self._closed:
+                    return None
+                next_at = self._round(now, settle, requests)
+        finally:
+            # Even when the round failed part-way: resolve what expired, send what started.
+            self._settle(settle)
+            for request in requests:
+                self._send(request)
         return next_at
+
+    def _round(self, now: float, settle: list[Any], requests: list[Request]) -> float | None:
+        self._expire_deadlines(now, settle)
+        if self._caps is None:
+            if not self._caps_requested:
+                self._caps_requested = True
+                requests.append(Request("capabilities", sent_at=now))
+                self._in_flight_short += 1
+            return self._deadlines[0][0] if self._deadlines else None
+        if self._caps_retry_at is not None and now >= self._caps_retry_at:
+            self._caps_retry_at = None
+            requests.append(Request("capabilities", sent_at=now))
+            self._in_flight_short += 1
+        while self._heap and self._heap[0][0] <= now:
+            _, _, gen, job = heapq.heappop(self._heap)
+            if gen == job.gen and not job.dropped and not job.in_flight:
+                self._make_ready(job, now)
+        blocked_at = self._dispatch(now, requests)
+        return self._next_deadline(blocked_at)
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
         candidates = [t for t in (blocked_at,) if t is not None]
@@ -382,7 +398,7 @@ class Scheduler:
             for job in pending:
                 if not job.first_scheduled:
                     job.first_scheduled = True
-                    decision = self.policy.next_delay(self._state(job, now))
+                    decision = self._decide(job, now)
                     if decision is not None and decision.delay > 0:
                         self._unready(job)
                         self._schedule(job, now + decision.delay)
@@ -499,49 +515,71 @@ class Scheduler:
         """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
         settle: list[tuple[JobFuture, JobStatus | None, BaseException | None, int]] = []
         events: list[PollEvent | StateChange] = []
-        with self._cond:
-            if request.wait:
-                self._in_flight_long -= 1
-            else:
-                self._in_flight_short -= 1
-            if self._closed:
-                return
-            if request.kind == "capabilities":
-                if isinstance(outcome, Capabilities):
-                    self._caps = outcome
-                    self._caps_retry_at = None
+        try:
+            with self._cond:
+                if request.wait:
+                    self._in_flight_long -= 1
                 else:
-                    # Transient (no answer, 5xx): poll as for a plain server meanwhile.
-                    logger.info(
-                        "capabilities unknown (%s): plain for now, will ask again", outcome
-                    )
-                    self._caps = self._caps or PLAIN
-                    self._caps_retry_at = now + self.config.rediscover_after
-                if self._pool is not None:
-                    self._pool.limit = self._thread_limit()
-            elif isinstance(outcome, BaseException):
-                for job in request.jobs:
-                    self._on_failure(job, request, outcome, now, settle, events)
+                    self._in_flight_short -= 1
+                if self._closed:
+                    return
+                if request.kind == "capabilities":
+                    self._on_capabilities(outcome, now)
+                else:
+                    by_id: dict[str | None, JobStatus] = {}
+                    if isinstance(outcome, BatchAnswer):
+                        by_id = {s.job_id: s for s in outcome.statuses}
+                    for job in request.jobs:
+                        self._complete_job(job, request, outcome, by_id, now, settle, events)
+                self._kick()
+        finally:
+            # Whatever went wrong above, the futures resolved so far are resolved.
+            self._settle(settle)
+            self._emit(events)
+
+    def _on_capabilities(self, outcome: object, now: float) -> None:
+        if isinstance(outcome, Capabilities):
+            self._caps = outcome
+            self._caps_retry_at = None
+        else:
+            # Transient (no answer, 5xx): poll as for a plain server meanwhile.
+            logger.info("capabilities unknown (%s): plain for now, will ask again", outcome)
+            self._caps = self._caps or PLAIN
+            self._caps_retry_at = now + self.config.rediscover_after
+        if self._pool is not None:
+            self._pool.limit = self._thread_limit()
+
+    def _complete_job(
+        self,
+        job: _Job,
+        request: Request,
+        outcome: object,
+        by_id: dict[str | None, JobStatus],
+        now: float,
+        settle: list[Any],
+        events: list[PollEvent | StateChange],
+    ) -> None:
+        """Take one job's part of the outcome; a bug here reschedules the job."""
+        try:
+            if isinstance(outcome, BaseException):
+                self._on_failure(job, request, outcome, now, settle, events)
             elif isinstance(outcome, BatchAnswer):
-                by_id = {s.job_id: s for s in outcome.statuses}
-                unknown = set(outcome.unknown)
-                for job in request.jobs:
-                    status = by_id.get(job.key)
-                    if status is not None:
-                        self._on_status(job, request, status, now, settle, events)
-                    elif job.key in unknown:
-                        error = JobNotFound(
-                            f"job {job.key} is unknown to the server", status_code=404
-                        )
-                        self._on_failure(job, request, error, now, settle, events)
-                    else:
-                        error2 = MalformedResponse(f"batch answer lacks job {job.key}")
-                        self._on_failure(job, request, error2, now, settle, events)
+                status = by_id.get(job.key)
+                if status is not None:
+                    self._on_status(job, request, status, now, settle, events)
+                elif job.key in outcome.unknown:
+                    error = JobNotFound(f"job {job.key} is unknown to the server", status_code=404)
+                    self._on_failure(job, request, error, now, settle, events)
+                else:
+                    error2 = MalformedResponse(f"batch answer lacks job {job.key}")
+                    self._on_failure(job, request, error2, now, settle, events)
             elif isinstance(outcome, JobStatus):
-                self._on_status(request.jobs[0], request, outcome, now, settle, events)
-            self._kick()
-        self._settle(settle)
-        self._emit(events)
+                self._on_status(job, request, outcome, now, settle, events)
+        except Exception:
+            logger.exception("handling the answer for job %s failed", job.key or "(default)")
+            job.in_flight = False
+            if not job.dropped:
+                self._schedule(job, now + 1.0)
 
     def _on_status(
         self,
@@ -601,7 +639,7 @@ class Scheduler:
         elif request.kind == "long-poll" and job.long_poll_early < 2:
             delay, reason = 0.0, "long-poll again"
         else:
-            decision = self.policy.next_delay(self._state(job, now))
+            decision = self._decide(job, now)
             if decision is None:
                 delay, reason = 1.0, "no policy opinion"
             else:
@@ -670,6 +708,30 @@ class Scheduler:
         )
 
     # -- helpers (all under the lock) --------------------------------------------
+
+    def _decide(self, job: _Job, now: float) -> Decision | None:
+        """Ask the poll policy; a policy that raises or answers nonsense gets Backoff().
+
+        Called under the lock: policies must be pure (no I/O, no locks, no calls
+        into the client), as docs/client.md says.
+        """
+        state = self._state(job, now)
+        try:
+            decision = self.policy.next_delay(state)
+            if decision is None or (
+                isinstance(decision, Decision)
+                and isinstance(decision.delay, int | float)
+                and math.isfinite(decision.delay)
+            ):
+                return decision
+            problem = f"returned {decision!r}, not a Decision with a finite delay"
+        except Exception as exc:
+            logger.exception("poll policy %r raised; using Backoff()", self.policy)
+            problem = f"raised {type(exc).__name__}"
+        else:
+            logger.error("poll policy %r %s; using Backoff()", self.policy, problem)
+        fallback = _FALLBACK.next_delay(state)
+        return Decision(fallback.delay, f"policy {problem}: {fallback.reason}")
 
     def _state(self, job: _Job, now: float) -> PollState:
         return PollState(

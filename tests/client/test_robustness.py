@@ -1,0 +1,76 @@
+"""A misbehaving poll policy, and bad arguments, on a fake clock with no threads."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pytest
+
+from heygen_client.models import Capabilities
+from heygen_client.policies import Decision, PollState
+from tests.client._fakes import FakeSource, Harness, done, pending
+
+BATCH_PLAIN = Capabilities(batch_max_ids=10)
+
+
+@dataclass(frozen=True)
+class RaisesOnPending:
+    """Answers the first poll, then raises on every pending answer."""
+
+    def next_delay(self, state: PollState) -> Decision | None:
+        if state.polls == 0:
+            return Decision(0.0, "first")
+        raise RuntimeError("policy bug")
+
+
+@dataclass(frozen=True)
+class Odd:
+    """Returns something that is not a Decision."""
+
+    def next_delay(self, state: PollState) -> Decision | None:
+        return 1.5  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("policy", [RaisesOnPending(), Odd()])
+def test_a_bad_policy_falls_back_to_backoff_and_jobs_finish(
+    policy: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(policy=policy)  # type: ignore[arg-type]
+    h.source.script("a", pending("a"), pending("a"), done("a"))
+    future = h.track("a")
+    with caplog.at_level(logging.ERROR, logger="heygen_client._scheduler"):
+        h.run_until(h.clock() + 30)
+    assert future.result(0).result == "completed"
+    assert len(h.poll_times("a")) == 3
+    assert repr(policy) in caplog.text
+
+
+def test_a_raising_policy_does_not_strand_the_rest_of_a_batch() -> None:
+    # "a" is pending (the policy raises for it), "b" finishes in the same batch.
+    h = Harness(FakeSource(BATCH_PLAIN), policy=RaisesOnPending())
+    h.source.script("a", pending("a"), done("a"))
+    h.source.script("b", done("b"))
+    a, b = h.track("a"), h.track("b")
+    h.step()
+    assert b.done()
+    assert b.result(0).result == "completed"
+    h.run_until(h.clock() + 30)
+    assert a.result(0).result == "completed"
+
+
+def test_a_raising_policy_on_the_first_poll_keeps_deadlines_and_slots() -> None:
+    @dataclass(frozen=True)
+    class AlwaysRaises:
+        def next_delay(self, state: PollState) -> Decision | None:
+            raise ValueError("nope")
+
+    h = Harness(policy=AlwaysRaises())
+    h.source.script("a", pending("a"))
+    h.source.script("b", pending("b"))
+    a = h.track("a", deadline=2.0)
+    h.track("b")
+    h.run_until(h.clock() + 5)
+    assert isinstance(a.exception(0), TimeoutError)
+    assert len(h.poll_times("b")) >= 2  # still polled, on the Backoff() fallback
+    assert h.scheduler._in_flight_short == 0
