@@ -16,7 +16,13 @@ import requests
 
 from heygen_client._cache import StatusCache
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
-from heygen_client._scheduler import PollHook, Scheduler, SchedulerConfig, StateChangeHook
+from heygen_client._scheduler import (
+    PollHook,
+    Scheduler,
+    SchedulerConfig,
+    StateChangeHook,
+    check_seconds,
+)
 from heygen_client._transport import Transport
 from heygen_client.errors import ClientClosed
 from heygen_client.models import ClientStats, JobStatus
@@ -97,6 +103,14 @@ class TranslationClient:
             raise ValueError("max_workers must be at least 1")
         if max_requests_per_second <= 0:
             raise ValueError("max_requests_per_second must be positive")
+        for name, seconds in (
+            ("connect_timeout", connect_timeout),
+            ("read_timeout", read_timeout),
+            ("long_poll_wait", long_poll_wait),
+            ("batch_linger", batch_linger),
+            ("cache_ttl", cache_ttl),
+        ):
+            check_seconds(name, seconds)
         self.base_url = base_url.rstrip("/")
         self._clock = clock
         self._transport = Transport(
@@ -216,8 +230,11 @@ class TranslationClient:
 
         Raises:
             ClientClosed: after :meth:`close`.
+            ValueError: ``expected_duration`` or ``deadline`` is negative or not finite.
         """
         self._check_open()
+        check_seconds("expected_duration", expected_duration)
+        check_seconds("deadline", deadline)
         future = JobFuture(job_id, self._scheduler)
         cached = self._cache.get(job_id)
         if cached is not None and cached.is_final:
@@ -270,6 +287,8 @@ class TranslationClient:
         self._check_open()
         expected = job_options.pop("expected_duration", None)
         deadline = job_options.pop("deadline", None)
+        check_seconds("expected_duration", expected)
+        check_seconds("deadline", deadline)
         status = self._transport.create_job(job_options)
         self._cache.put(status, status.job_id)
         return self.track(status.job_id, expected_duration=expected, deadline=deadline)

@@ -122,6 +122,16 @@ class Request:
 _FALLBACK = Backoff()
 
 
+def check_seconds(name: str, value: float | None) -> None:
+    """Raise ValueError unless ``value`` is None or a finite number of seconds >= 0."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number of seconds or None, not {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and >= 0 seconds, not {value!r}")
+
+
 class _TokenBucket:
     """A client-wide requests-per-second budget."""
 
@@ -245,6 +255,8 @@ class Scheduler:
         deadline: float | None = None,
     ) -> None:
         """Start polling ``key`` for ``future`` (or join the job's existing schedule)."""
+        check_seconds("expected_duration", expected_duration)
+        check_seconds("deadline", deadline)
         now = self.clock()
         with self._cond:
             if self._closed:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from heygen_client import TranslationClient
 from heygen_client.models import Capabilities
-from heygen_client.policies import Decision, PollState
+from heygen_client.policies import Decision, Fixed, PollState
 from tests.client._fakes import FakeSource, Harness, done, pending
 
 BATCH_PLAIN = Capabilities(batch_max_ids=10)
@@ -74,3 +75,43 @@ def test_a_raising_policy_on_the_first_poll_keeps_deadlines_and_slots() -> None:
     assert isinstance(a.exception(0), TimeoutError)
     assert len(h.poll_times("b")) >= 2  # still polled, on the Backoff() fallback
     assert h.scheduler._in_flight_short == 0
+
+
+BAD_SECONDS = [float("nan"), float("inf"), -1.0, "5"]
+
+
+@pytest.mark.parametrize("value", BAD_SECONDS)
+@pytest.mark.parametrize("name", ["deadline", "expected_duration"])
+def test_track_rejects_bad_seconds(name: str, value: object) -> None:
+    h = Harness(policy=Fixed(1.0))
+    with pytest.raises(ValueError, match=name):
+        h.track("a", **{name: value})  # type: ignore[arg-type]
+    assert h.scheduler.stats()[2] == 0
+
+
+def test_a_nan_deadline_cannot_poison_the_other_deadlines() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    h.source.script("b", pending("b"))
+    with pytest.raises(ValueError, match="deadline"):
+        h.track("a", deadline=float("nan"))
+    b = h.track("b", deadline=2.0)
+    h.run_until(h.clock() + 3)
+    assert isinstance(b.exception(0), TimeoutError)
+
+
+@pytest.mark.parametrize("value", BAD_SECONDS)
+def test_client_rejects_bad_seconds_before_any_request(value: object) -> None:
+    client = TranslationClient("http://127.0.0.1:9", discover=False)
+    try:
+        with pytest.raises(ValueError, match="deadline"):
+            client.track("a", deadline=value)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="deadline"):
+            client.wait("a", timeout=value)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="expected_duration"):
+            client.submit(expected_duration=value)
+        assert client.stats().requests == {} or sum(client.stats().requests.values()) == 0
+    finally:
+        client.close()
+    with pytest.raises(ValueError, match="read_timeout"):
+        TranslationClient("http://127.0.0.1:9", read_timeout=value)  # type: ignore[arg-type]
