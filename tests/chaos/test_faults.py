@@ -345,6 +345,29 @@ def test_server_killed_and_restarted_while_jobs_pend(
     assert failed <= JOBS * RetryPolicy().max_attempts, failed
 
 
+def test_server_down_when_tracking_starts(
+    chaos_server: Callable[..., LiveServer], probe_factory: Callable[[LiveServer], ServerProbe]
+) -> None:
+    # The client's first requests, discovery included, meet a closed port;
+    # it must poll on (found FINDINGS.md #3: discovery failing once meant
+    # "plain server" for good) and pick the jobs up once the server is back.
+    server = chaos_server(*BATCH)
+    probe = probe_factory(server)
+    jobs = probe.create_jobs(JOBS, seed=10, delay=DELAYS)
+    server.stop()
+
+    def back_up() -> None:
+        time.sleep(OUTAGE)
+        server.start()
+
+    run = track_all(server, probe, jobs, during=back_up)
+
+    assert outcome_problems(jobs, run.futures) == []
+    assert_no_storm(run, 0.0)
+    failed = run.client_stats.requests.get("transport", 0)
+    assert failed <= JOBS * RetryPolicy().max_attempts, failed
+
+
 def test_server_gone_for_good_spends_the_retry_budget(
     chaos_server: Callable[..., LiveServer], probe_factory: Callable[[LiveServer], ServerProbe]
 ) -> None:
