@@ -143,6 +143,11 @@ class TranslationClient:
         )
         self._lock = threading.Lock()
         self._closed = False
+        # A client dropped without close() stops its threads when it is collected:
+        # the scheduler and its threads hold no reference back to the client.
+        self._finalizer = weakref.finalize(
+            self, _shut_down, self.base_url, self._transport, self._scheduler
+        )
         _OPEN_CLIENTS.add(self)
 
     # -- lifecycle ---------------------------------------------------------------
@@ -178,8 +183,8 @@ class TranslationClient:
                 return
             self._closed = True
         _OPEN_CLIENTS.discard(self)
-        self._transport.close()
-        self._scheduler.close()
+        self._finalizer.detach()
+        _shut_down(None, self._transport, self._scheduler)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -308,6 +313,14 @@ class TranslationClient:
     def learned_durations(self) -> Durations | None:
         """The durations of finished jobs the client learned its schedule from."""
         return self._scheduler.durations()
+
+
+def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler) -> None:
+    """Close the transport and the scheduler (``unclosed``: a client collected unclosed)."""
+    if unclosed is not None:
+        logger.debug("a client for %s was collected without close(); closing it", unclosed)
+    transport.close()
+    scheduler.close()
 
 
 def _hooks(value: Any) -> tuple[Any, ...]:
