@@ -348,15 +348,15 @@ class Scheduler:
     def _round(self, now: float, settle: list[Any], requests: list[Request]) -> float | None:
         self._expire_deadlines(now, settle)
         if self._caps is None:
+            blocked_at = None
             if not self._caps_requested:
-                self._caps_requested = True
-                requests.append(Request("capabilities", sent_at=now))
-                self._in_flight_short += 1
-            return self._deadlines[0][0] if self._deadlines else None
+                blocked_at = self._ask_capabilities(now, requests)
+                self._caps_requested = blocked_at is None
+            first_deadline = self._deadlines[0][0] if self._deadlines else None
+            times = [t for t in (blocked_at, first_deadline) if t is not None]
+            return min(times) if times else None
         if self._caps_retry_at is not None and now >= self._caps_retry_at:
-            self._caps_retry_at = None
-            requests.append(Request("capabilities", sent_at=now))
-            self._in_flight_short += 1
+            self._caps_retry_at = self._ask_capabilities(now, requests)
         while self._heap and self._heap[0][0] <= now:
             _, _, gen, job = heapq.heappop(self._heap)
             if gen == job.gen and not job.dropped and not job.in_flight:
@@ -364,8 +364,18 @@ class Scheduler:
         blocked_at = self._dispatch(now, requests)
         return self._next_deadline(blocked_at)
 
+    def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
+        """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
+        if now < self._paused_until:
+            return self._paused_until
+        if not self._bucket.take(now):
+            return self._bucket.next_token_at(now)
+        requests.append(Request("capabilities", sent_at=now))
+        self._in_flight_short += 1
+        return None
+
     def _next_deadline(self, blocked_at: float | None) -> float | None:
-        candidates = [t for t in (blocked_at,) if t is not None]
+        candidates = [t for t in (blocked_at, self._caps_retry_at) if t is not None]
         while self._heap and (
             self._heap[0][3].dropped or self._heap[0][2] != self._heap[0][3].gen
         ):
@@ -554,10 +564,14 @@ class Scheduler:
             self._caps = outcome
             self._caps_retry_at = None
         else:
-            # Transient (no answer, 5xx): poll as for a plain server meanwhile.
+            # Transient (no answer, 5xx, 429): poll as for a plain server meanwhile.
             logger.info("capabilities unknown (%s): plain for now, will ask again", outcome)
             self._caps = self._caps or PLAIN
-            self._caps_retry_at = now + self.config.rediscover_after
+            if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
+                # A 429/503 speaks for the whole server: nobody polls before it allows.
+                hard = min(outcome.retry_after, self.retry.retry_after_max)
+                self._paused_until = max(self._paused_until, now + hard)
+            self._caps_retry_at = max(now + self.config.rediscover_after, self._paused_until)
         if self._pool is not None:
             self._pool.limit = self._thread_limit()
 

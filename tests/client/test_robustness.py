@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from heygen_client import TranslationClient
-from heygen_client.models import Capabilities
+from heygen_client._scheduler import SchedulerConfig
+from heygen_client.errors import HTTPStatusError, RateLimited
+from heygen_client.models import PLAIN, Capabilities
 from heygen_client.policies import Decision, Fixed, PollState
 from tests.client._fakes import FakeSource, Harness, done, pending
 
@@ -115,3 +117,60 @@ def test_client_rejects_bad_seconds_before_any_request(value: object) -> None:
         client.close()
     with pytest.raises(ValueError, match="read_timeout"):
         TranslationClient("http://127.0.0.1:9", read_timeout=value)  # type: ignore[arg-type]
+
+
+class CapsSource(FakeSource):
+    """Its capabilities() answers from a script too (errors raise)."""
+
+    def __init__(self, *answers: Capabilities | Exception) -> None:
+        super().__init__()
+        self.caps_answers = list(answers)
+
+    def capabilities(self) -> Capabilities:
+        self.calls.append(("caps", None, None))
+        answer = self.caps_answers.pop(0) if len(self.caps_answers) > 1 else self.caps_answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@pytest.mark.parametrize("code", [429, 503])
+def test_retry_after_on_capabilities_pauses_polling(code: int) -> None:
+    cls = RateLimited if code == 429 else HTTPStatusError
+    source = CapsSource(cls("busy", status_code=code, retry_after=5.0), PLAIN)
+    h = Harness(source, policy=Fixed(0.2))
+    h.source.script("a", pending("a"), done("a"))
+    start = h.clock()
+    h.track("a")
+    h.run_until(start + 20)
+    polls = h.poll_times("a")
+    assert polls
+    assert polls[0] >= start + 5.0
+
+
+def test_rediscovery_waits_for_the_client_wide_pause() -> None:
+    source = CapsSource(HTTPStatusError("down", status_code=503), PLAIN)
+    h = Harness(source, policy=Fixed(1.0))
+    h.source.script("a", RateLimited("slow", status_code=429, retry_after=30.0), done("a"))
+    start = h.clock()
+    h.track("a")
+    for _ in range(120):  # a round every 0.5 s, as the real thread's max_sleep
+        h.step()
+        h.clock.advance(0.5)
+    caps_at = [t for t, r in h.requests if r.kind == "capabilities"]
+    assert len(caps_at) == 2
+    assert caps_at[1] >= start + 30.0
+
+
+def test_capability_requests_take_a_token() -> None:
+    source = CapsSource(HTTPStatusError("down", status_code=503), PLAIN)
+    config = SchedulerConfig(max_requests_per_second=1.0, burst=1.0)
+    h = Harness(source, policy=Fixed(100.0), config=config)
+    h.source.script("a", pending("a"))
+    start = h.clock()
+    h.track("a")
+    h.step()
+    # The capabilities request spent the only token: the first poll waits a second.
+    assert [round(t - start, 6) for t in h.poll_times("a")] == []
+    h.run_until(start + 1.5)
+    assert [round(t - start, 6) for t in h.poll_times("a")] == [1.0]
