@@ -224,6 +224,8 @@ class Scheduler:
         # the lingering ones are left unwatched until another batch returns.
         self._reserved: list[float] = []
         self._paused_until = 0.0
+        self._batch_long_early = 0  # batch long-polls in a row answered early, all pending
+        self._batch_long_off = False
         self._bucket = _TokenBucket(
             self.config.max_requests_per_second, self.config.burst, clock()
         )
@@ -434,17 +436,19 @@ class Scheduler:
             seed = [j for j in pending if j.key is None]
             batchable = [j for j in pending if j.key is not None]
             max_ids = caps.batch_max_ids or 1
+            # A server that answers batch long-polls at once gets plain batches.
+            batch_wait = None if self._batch_long_off else long_wait
             self._reserved = [t for t in self._reserved if t > now]
             while batchable:
                 use_long = (
-                    long_wait is not None
+                    batch_wait is not None
                     and self._in_flight_long + len(self._reserved) < long_limit
                 )
                 lingering = any(job.lingering for job in batchable)
-                if long_wait is not None and not use_long and self._reserved and lingering:
+                if batch_wait is not None and not use_long and self._reserved and lingering:
                     self._reserved.pop()
                     use_long = True
-                if long_wait is not None and not use_long:
+                if batch_wait is not None and not use_long:
                     # Wait for a batch long-poll to come back (one does at every
                     # completion) and join the next one; but a job kept waiting
                     # batch_join_wait (few completions: batches are held for their
@@ -470,7 +474,7 @@ class Scheduler:
                     return self._bucket.next_token_at(now)
                 chunk, batchable = batchable[:max_ids], batchable[max_ids:]
                 kind = "batch long-poll" if use_long else "batch"
-                self._start(Request(kind, chunk, long_wait if use_long else None, now), requests)
+                self._start(Request(kind, chunk, batch_wait if use_long else None, now), requests)
             pending = seed
         for job in pending:
             use_long = (
@@ -547,17 +551,37 @@ class Scheduler:
                     return
                 if request.kind == "capabilities":
                     self._on_capabilities(outcome, now)
-                else:
-                    by_id: dict[str | None, JobStatus] = {}
-                    if isinstance(outcome, BatchAnswer):
-                        by_id = {s.job_id: s for s in outcome.statuses}
-                    for job in request.jobs:
-                        self._complete_job(job, request, outcome, by_id, now, settle, events)
+                    self._kick()
+                    return
+                if request.kind == "batch long-poll" and isinstance(outcome, BatchAnswer):
+                    self._check_batch_hold(request, outcome, now)
+                by_id: dict[str | None, JobStatus] = {}
+                if isinstance(outcome, BatchAnswer):
+                    by_id = {s.job_id: s for s in outcome.statuses}
+                for job in request.jobs:
+                    self._complete_job(job, request, outcome, by_id, now, settle, events)
                 self._kick()
         finally:
             # Whatever went wrong above, the futures resolved so far are resolved.
             self._settle(settle)
             self._emit(events)
+
+    def _check_batch_hold(self, request: Request, answer: BatchAnswer, now: float) -> None:
+        """Detect a server that ignores a batch long-poll's ``wait`` (as for single ones).
+
+        A held batch comes back early only when one of its jobs left pending; back
+        early with every job pending, twice in a row, means the server ignores
+        ``wait``: batches are plain from then on, paced by the poll policy.
+        """
+        wait = request.wait or 0.0
+        all_pending = not any(status.is_final for status in answer.statuses)
+        if now - request.sent_at < 0.5 * wait and all_pending:
+            self._batch_long_early += 1
+            if self._batch_long_early >= 2 and not self._batch_long_off:
+                logger.info("the server answers batch long-polls at once: plain batches")
+                self._batch_long_off = True
+        else:
+            self._batch_long_early = 0
 
     def _on_capabilities(self, outcome: object, now: float) -> None:
         if isinstance(outcome, Capabilities):
@@ -671,7 +695,8 @@ class Scheduler:
             else:
                 delay, reason = decision.delay, decision.reason
             caps = self._caps or PLAIN
-            if request.kind == "batch" and caps.long_poll_max_wait and caps.batch_max_ids:
+            batch_long = caps.long_poll_max_wait and caps.batch_max_ids
+            if request.kind == "batch" and batch_long and not self._batch_long_off:
                 # A stand-in for a batch long-poll slot: come back soon to join one.
                 cap = self.config.batch_join_wait / 2
                 if delay > cap:

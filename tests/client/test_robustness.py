@@ -174,3 +174,38 @@ def test_capability_requests_take_a_token() -> None:
     assert [round(t - start, 6) for t in h.poll_times("a")] == []
     h.run_until(start + 1.5)
     assert [round(t - start, 6) for t in h.poll_times("a")] == [1.0]
+
+
+BATCH_LONG = Capabilities(hints=True, long_poll_max_wait=30.0, batch_max_ids=10)
+
+
+def test_batch_long_polls_answered_at_once_fall_back_to_plain_batches() -> None:
+    # The server advertises batch long-poll but answers at once (all pending).
+    h = Harness(FakeSource(BATCH_LONG), policy=Fixed(1.0))
+    for key in ("a", "b", "c"):
+        h.source.script(key, pending(key))
+    start = h.clock()
+    for key in ("a", "b", "c"):
+        h.track(key)
+    h.run_until(start + 10)
+    kinds = [r.kind for _, r in h.requests if r.kind != "capabilities"]
+    assert kinds.count("batch long-poll") == 2
+    # Then plain batches paced by the policy (1 s), not one every batch_linger.
+    assert len(kinds) <= 2 + 11
+    assert set(kinds[2:]) == {"batch"}
+
+
+def test_batch_long_polls_coming_back_early_with_a_final_job_stay_on() -> None:
+    h = Harness(FakeSource(BATCH_LONG), policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    h.source.script("b", done("b"))
+    h.source.script("c", done("c"))
+    h.source.script("d", done("d"))
+    h.track("a")
+    h.track("b")
+    h.step()
+    h.track("c")
+    h.step()
+    h.track("d")
+    h.step()
+    assert not h.scheduler._batch_long_off
