@@ -14,6 +14,7 @@ after it is released.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -555,6 +556,9 @@ class Scheduler:
                     return
                 if request.kind == "batch long-poll" and isinstance(outcome, BatchAnswer):
                     self._check_batch_hold(request, outcome, now)
+                if self._batch_route_missing(request, outcome, now):
+                    self._kick()
+                    return
                 by_id: dict[str | None, JobStatus] = {}
                 if isinstance(outcome, BatchAnswer):
                     by_id = {s.job_id: s for s in outcome.statuses}
@@ -565,6 +569,29 @@ class Scheduler:
             # Whatever went wrong above, the futures resolved so far are resolved.
             self._settle(settle)
             self._emit(events)
+
+    def _batch_route_missing(self, request: Request, outcome: object, now: float) -> bool:
+        """A 404/405 on ``POST /status/batch``: batch is not offered after all.
+
+        Drop the batch capability (asked again after ``rediscover_after``) and put the
+        request's jobs back in the ready queue, to be polled one by one.
+        """
+        if not (
+            request.kind in ("batch", "batch long-poll")
+            and isinstance(outcome, HTTPStatusError)
+            and outcome.status_code in (404, 405)
+        ):
+            return False
+        logger.info("POST /status/batch answered %d: polling jobs one by one", outcome.status_code)
+        self._caps = dataclasses.replace(self._caps or PLAIN, batch_max_ids=None)
+        self._caps_retry_at = now + self.config.rediscover_after
+        if self._pool is not None:
+            self._pool.limit = self._thread_limit()
+        for job in request.jobs:
+            job.in_flight = False
+            if not job.dropped:
+                self._make_ready(job, now)
+        return True
 
     def _check_batch_hold(self, request: Request, answer: BatchAnswer, now: float) -> None:
         """Detect a server that ignores a batch long-poll's ``wait`` (as for single ones).

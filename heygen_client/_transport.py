@@ -336,7 +336,8 @@ class Transport:
         cls: type[HTTPStatusError] = HTTPStatusError
         if status == 429:
             cls = RateLimited
-        elif status == 404 and path != "/capabilities":
+        elif status == 404 and path not in ("/capabilities", "/status/batch"):
+            # A 404 on a route (not a job) means the route is not offered.
             cls = JobNotFound
         return cls(message, status_code=status, body=text, retry_after=retry_after)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
 
 from heygen_client import TranslationClient
 from heygen_client._scheduler import SchedulerConfig
-from heygen_client.errors import HTTPStatusError, RateLimited
+from heygen_client._transport import BatchAnswer, Transport
+from heygen_client.errors import HTTPStatusError, JobNotFound, RateLimited
 from heygen_client.models import PLAIN, Capabilities
 from heygen_client.policies import Decision, Fixed, PollState
 from tests.client._fakes import FakeSource, Harness, done, pending
@@ -209,3 +211,37 @@ def test_batch_long_polls_coming_back_early_with_a_final_job_stay_on() -> None:
     h.track("d")
     h.step()
     assert not h.scheduler._batch_long_off
+
+
+@pytest.mark.parametrize("code", [404, 405])
+@pytest.mark.parametrize("caps", [BATCH_PLAIN, BATCH_LONG])
+def test_a_missing_batch_route_falls_back_to_single_polls(code: int, caps: Capabilities) -> None:
+    class NoBatch(FakeSource):
+        def batch_status(
+            self, job_ids: Sequence[str], *, wait: float | None = None
+        ) -> BatchAnswer:
+            self.calls.append(("batch", tuple(job_ids), wait))
+            raise HTTPStatusError("no such route", status_code=code)
+
+    h = Harness(NoBatch(caps), policy=Fixed(1.0))
+    h.source.script("a", pending("a"), done("a"))
+    h.source.script("b", done("b"))
+    a, b = h.track("a"), h.track("b")
+    h.run_until(h.clock() + 5)
+    assert a.result(0).result == "completed"
+    assert b.result(0).result == "completed"
+    assert [c[0] for c in h.source.calls].count("batch") == 1
+    assert h.scheduler.capabilities is not None
+    assert h.scheduler.capabilities.batch_max_ids is None
+    h.run_until(h.clock() + 10)
+    assert [c[0] for c in h.source.calls].count("caps") == 2  # asked again later
+
+
+def test_transport_maps_404_on_the_batch_route_to_a_plain_http_error() -> None:
+    transport = Transport("http://127.0.0.1:9")
+    try:
+        error = transport._status_error("POST", "/status/batch", 404, "", {})
+        assert type(error) is HTTPStatusError
+        assert type(transport._status_error("GET", "/status", 404, "", {})) is JobNotFound
+    finally:
+        transport.close()
