@@ -81,8 +81,9 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     # Called by the scheduler, never under its lock.
     def _settle(self, status: JobStatus | None, error: BaseException | None, polls: int) -> None:
         self._polls_at_end = polls
-        if status is not None:
-            self._final = status
+        job = self._job
+        # Keep the latest status seen, also when tracking ends without a final one.
+        self._final = status if status is not None else job.status if job is not None else None
         self._job = None
         with self._condition:
             if self._state == concurrent.futures._base.CANCELLED_AND_NOTIFIED:

@@ -98,7 +98,6 @@ class _Job:
     ready: bool = False
     dropped: bool = False
     first_scheduled: bool = False
-    first_pending: bool = False
     last_pending_at: float | None = None
     last_delay: float | None = None
     failures: int = 0
@@ -698,8 +697,6 @@ class Scheduler:
             )
             self._log_poll(job, elapsed, status.result.value, None, "final", request.kind)
             return
-        if job.polls == 1:
-            job.first_pending = True
         job.last_pending_at = elapsed
         held = now - request.sent_at
         if request.kind == "long-poll" and request.wait:
@@ -833,7 +830,7 @@ class Scheduler:
 
     def _learn(self, job: _Job, previous: JobStatus | None, elapsed: float) -> None:
         """Record the job's duration, estimated between the last pending answer and now."""
-        if not job.first_pending or job.last_pending_at is None:
+        if job.last_pending_at is None:
             return  # first seen already final: its age is unknown
         lo, hi = job.last_pending_at, elapsed
         estimate = (lo + hi) / 2

@@ -11,7 +11,7 @@ import pytest
 from heygen_client import TranslationClient
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client._transport import BatchAnswer, Transport
-from heygen_client.errors import HTTPStatusError, JobNotFound, RateLimited
+from heygen_client.errors import HTTPStatusError, JobNotFound, RateLimited, TransportError
 from heygen_client.models import PLAIN, Capabilities
 from heygen_client.policies import Decision, Fixed, PollState
 from tests.client._fakes import FakeSource, Harness, done, pending
@@ -245,3 +245,30 @@ def test_transport_maps_404_on_the_batch_route_to_a_plain_http_error() -> None:
         assert type(transport._status_error("GET", "/status", 404, "", {})) is JobNotFound
     finally:
         transport.close()
+
+
+def test_status_keeps_the_latest_answer_after_a_deadline_or_close() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a", progress=0.5))
+    h.source.script("b", pending("b"))
+    a = h.track("a", deadline=2.5)
+    b = h.track("b")
+    h.run_until(h.clock() + 3)
+    assert isinstance(a.exception(0), TimeoutError)
+    assert a.status is not None
+    assert a.status.result == "pending"
+    h.scheduler.close()
+    assert b.done()
+    assert b.status is not None
+    assert b.status.job_id == "b"
+
+
+def test_learns_from_a_job_whose_first_request_failed() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", TransportError("reset"), pending("a"), done("a"))
+    future = h.track("a")
+    h.run_until(h.clock() + 30)
+    assert future.result(0).result == "completed"
+    durations = h.scheduler.durations()
+    assert durations is not None
+    assert len(durations) == 1
