@@ -10,7 +10,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -24,13 +24,15 @@ from heygen_client._scheduler import (
     check_seconds,
 )
 from heygen_client._transport import Transport
-from heygen_client.errors import ClientClosed
+from heygen_client.errors import ClientClosed, HeyGenError
 from heygen_client.models import ClientStats, JobStatus
 from heygen_client.policies import Durations, PollPolicy, RetryPolicy, default_policy
 
 __all__ = ["TranslationClient"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _OPEN_CLIENTS: weakref.WeakSet[TranslationClient] = weakref.WeakSet()
 
@@ -199,20 +201,35 @@ class TranslationClient:
             job_id: the job; None asks about the seed's single job (``GET /status``).
 
         Raises:
+            RateLimited: the client is paused by a server's ``Retry-After``, or its
+                request budget is spent; no request was made (see ``retry_after``).
             HeyGenError: see :mod:`heygen_client.errors` (no retries here).
         """
         self._check_open()
         cached = self._cache.get(job_id)
         if cached is not None:
             return cached
-        status = self._transport.get_status(job_id)
+        status = self._call("GET /status", self._transport.get_status, job_id)
         self._cache.put(status, job_id)
         return status
 
     def get_job(self, job_id: str) -> dict[str, Any]:
-        """The job's full record (``GET /jobs/ID``), uncached."""
+        """The job's full record (``GET /jobs/ID``), uncached.
+
+        Raises:
+            RateLimited: as for :meth:`get_status`.
+        """
         self._check_open()
-        return self._transport.get_job(job_id)
+        return self._call("GET /jobs", self._transport.get_job, job_id)
+
+    def _call(self, what: str, fn: Callable[..., _T], *args: Any) -> _T:
+        """A request on the caller's thread, through the scheduler's pause and budget."""
+        self._scheduler.admit(what)
+        try:
+            return fn(*args)
+        except HeyGenError as exc:
+            self._scheduler.note_answer(exc)
+            raise
 
     # -- tracking ----------------------------------------------------------------
 
@@ -288,13 +305,16 @@ class TranslationClient:
         Keyword arguments other than ``expected_duration`` and ``deadline`` (which go to
         :meth:`track`) form the body, e.g. ``delay=5``, ``outcome="error"``,
         ``video_length=90``, ``source_language="en"``.
+
+        Raises:
+            RateLimited: as for :meth:`get_status` (the job was not created).
         """
         self._check_open()
         expected = job_options.pop("expected_duration", None)
         deadline = job_options.pop("deadline", None)
         check_seconds("expected_duration", expected)
         check_seconds("deadline", deadline)
-        status = self._transport.create_job(job_options)
+        status = self._call("POST /jobs", self._transport.create_job, job_options)
         self._cache.put(status, status.job_id)
         return self.track(status.job_id, expected_duration=expected, deadline=deadline)
 

@@ -36,6 +36,7 @@ from heygen_client.errors import (
     HTTPStatusError,
     JobNotFound,
     MalformedResponse,
+    RateLimited,
     TransportError,
 )
 from heygen_client.models import (
@@ -290,6 +291,44 @@ class Scheduler:
             if not job.futures:
                 self._drop(job)
             self._kick()
+
+    def admit(self, what: str, *, max_wait: float = 0.1) -> None:
+        """Gate a request made on the caller's thread (``get_status``, ``submit``...).
+
+        It shares the client-wide ``Retry-After`` pause and the request budget with
+        the polls: it waits up to ``max_wait`` seconds for a token, and otherwise
+        raises :class:`RateLimited` (with ``retry_after``) without a request.
+        """
+        with self._cond:
+            give_up = time.monotonic() + max_wait
+            while True:
+                if self._closed:
+                    raise ClientClosed("client is closed")
+                now = self.clock()
+                if now < self._paused_until:
+                    raise RateLimited(
+                        f"{what}: the server asked to wait (Retry-After); not sent",
+                        status_code=429,
+                        retry_after=self._paused_until - now,
+                    )
+                if self._bucket.take(now):
+                    return
+                due = self._bucket.next_token_at(now) - now
+                left = give_up - time.monotonic()
+                if due > left:
+                    raise RateLimited(
+                        f"{what}: the client's request budget is spent; not sent",
+                        status_code=429,
+                        retry_after=due,
+                    )
+                self._cond.wait(due)
+
+    def note_answer(self, error: BaseException) -> None:
+        """A caller-thread request failed: a ``Retry-After`` on it pauses every poll."""
+        if isinstance(error, HTTPStatusError) and error.retry_after is not None:
+            with self._cond:
+                hard = min(error.retry_after, self.retry.retry_after_max)
+                self._paused_until = max(self._paused_until, self.clock() + hard)
 
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""

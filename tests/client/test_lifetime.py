@@ -1,11 +1,14 @@
-"""A client dropped without close() does not leave its threads behind."""
+"""The client's own lifetime and its caller-thread requests."""
 
 from __future__ import annotations
 
 import gc
 
+import pytest
+
 from heygen_client import TranslationClient
-from heygen_client.errors import ClientClosed
+from heygen_client.errors import ClientClosed, RateLimited
+from heygen_client.models import JobResult, JobStatus
 from tests.client._fakes import FakeClock
 
 
@@ -21,3 +24,39 @@ def test_a_collected_client_stops_its_threads_and_fails_its_futures() -> None:
         thread.join(2.0)
     assert not [t for t in threads if t.is_alive()]
     assert isinstance(future.exception(2.0), ClientClosed)
+
+
+def test_caller_requests_share_the_pause_and_the_budget() -> None:
+    clock = FakeClock()
+    client = TranslationClient(
+        "http://127.0.0.1:9", discover=False, clock=clock, max_requests_per_second=0.01, burst=2
+    )
+    calls: list[str | None] = []
+
+    def get_status(job_id: str | None, *, wait: float | None = None) -> JobStatus:
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise RateLimited("slow", status_code=429, retry_after=5.0)
+        return JobStatus(job_id, JobResult.PENDING)
+
+    client._transport.get_status = get_status  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RateLimited):
+            client.get_status("a")
+        with pytest.raises(RateLimited) as info:
+            client.get_status("b")  # paused by the first answer's Retry-After: not sent
+        assert info.value.retry_after == pytest.approx(5.0)
+        assert calls == ["a"]
+        with pytest.raises(RateLimited):
+            client.get_job("x")
+        clock.advance(5.0)
+        assert client.get_status("b").result == "pending"
+        assert calls == ["a", "b"]
+        # Two tokens spent, the next one is 100 s away: refused without a request.
+        with pytest.raises(RateLimited) as info:
+            client.get_status("c")
+        assert info.value.retry_after is not None
+        assert info.value.retry_after > 1.0
+        assert calls == ["a", "b"]
+    finally:
+        client.close()
