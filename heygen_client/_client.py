@@ -72,8 +72,9 @@ class TranslationClient:
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
         headers: extra HTTP headers (e.g. an API key).
-        session: a ``requests.Session`` to use instead of the client's own (then
-            :meth:`close` cannot interrupt in-flight requests).
+        session: a ``requests.Session`` to use instead of the client's own; it is
+            not mutated (our headers go with each request) and :meth:`close` does
+            not close it (nor can it interrupt its in-flight requests).
         clock: monotonic clock (tests).
         seed: seed for the jitter's random generator (tests).
     """

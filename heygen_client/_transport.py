@@ -236,14 +236,14 @@ class Transport:
         self.long_poll_margin = long_poll_margin
         self._wall_clock = wall_clock
         self._registry = _SocketRegistry()
+        # A caller's session is used as given: never mutated, never closed by us.
+        self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         if session is None:
             adapter = _tracking_adapter(self._registry, pool_size)
             self._session.mount("http://", adapter)
             self._session.mount("https://", adapter)
-        self._session.headers.update({"Accept": "application/json"})
-        if headers:
-            self._session.headers.update(headers)
+        self._headers = {"Accept": "application/json", **(headers or {})}
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
 
@@ -255,12 +255,13 @@ class Transport:
         return self._registry.closed
 
     def close(self) -> None:
-        """Unblock every in-flight request and close the session; idempotent."""
+        """Unblock every in-flight request and close our own session; idempotent."""
         count = self._registry.close()
         if count:
             logger.debug("shut down %d open connection(s)", count)
-        with contextlib.suppress(Exception):
-            self._session.close()
+        if self._owns_session:
+            with contextlib.suppress(Exception):
+                self._session.close()
 
     def counts(self) -> dict[str, int]:
         """Requests made so far, by outcome."""
@@ -297,6 +298,7 @@ class Transport:
                     self.base_url + path,
                     params=params,
                     json=body,
+                    headers=self._headers,
                     timeout=(self.connect_timeout, read),
                 )
                 content = response.content
