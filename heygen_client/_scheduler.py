@@ -405,6 +405,17 @@ class Scheduler:
         blocked_at = self._dispatch(now, requests)
         return self._next_deadline(blocked_at)
 
+    def _batch_long_wait(self, caps: Capabilities) -> float | None:
+        """The ``wait`` of batch long-polls, or None when batches are plain.
+
+        Plain when the server has no long-poll or answers batch long-polls at once,
+        and with a single worker (a held batch would leave no worker for the jobs
+        that wait for a slot).
+        """
+        if caps.batch_max_ids is None or self._batch_long_off or self.config.max_workers < 2:
+            return None
+        return min(self.config.long_poll_wait, caps.long_poll_max_wait or 0.0) or None
+
     def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
         """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
         if now < self._paused_until:
@@ -448,9 +459,12 @@ class Scheduler:
         cfg = self.config
         long_wait = min(cfg.long_poll_wait, caps.long_poll_max_wait or 0.0) or None
         batching = caps.batch_max_ids is not None
-        if batching:
+        batch_wait = self._batch_long_wait(caps)
+        if batching and batch_wait is not None:
             long_limit = max(1, cfg.max_workers - 2)
             short_limit = cfg.max_workers - long_limit
+        elif batching:
+            long_limit, short_limit = 0, cfg.max_workers  # plain batches: every worker
         else:
             long_limit = cfg.max_long_polls if long_wait else 0
             short_limit = cfg.max_workers
@@ -475,8 +489,6 @@ class Scheduler:
             seed = [j for j in pending if j.key is None]
             batchable = [j for j in pending if j.key is not None]
             max_ids = caps.batch_max_ids or 1
-            # A server that answers batch long-polls at once gets plain batches.
-            batch_wait = None if self._batch_long_off else long_wait
             self._reserved = [t for t in self._reserved if t > now]
             while batchable:
                 use_long = (
@@ -758,8 +770,7 @@ class Scheduler:
             else:
                 delay, reason = decision.delay, decision.reason
             caps = self._caps or PLAIN
-            batch_long = caps.long_poll_max_wait and caps.batch_max_ids
-            if request.kind == "batch" and batch_long and not self._batch_long_off:
+            if request.kind == "batch" and self._batch_long_wait(caps) is not None:
                 # A stand-in for a batch long-poll slot: come back soon to join one.
                 cap = self.config.batch_join_wait / 2
                 if delay > cap:

@@ -272,3 +272,29 @@ def test_learns_from_a_job_whose_first_request_failed() -> None:
     durations = h.scheduler.durations()
     assert durations is not None
     assert len(durations) == 1
+
+
+def test_plain_batches_use_every_worker() -> None:
+    h = Harness(FakeSource(BATCH_PLAIN), policy=Fixed(1.0), config=SchedulerConfig(max_workers=6))
+    for i in range(60):
+        h.source.script(f"j{i}", pending(f"j{i}"))
+        h.track(f"j{i}")
+    scheduler = h.scheduler
+    scheduler.run_due(h.clock())
+    (discovery,) = scheduler.dispatched
+    scheduler.dispatched.clear()
+    scheduler.complete(discovery, scheduler.execute(discovery), h.clock())
+    scheduler.run_due(h.clock())
+    # Six batches of ten in flight at once, not two (no worker kept for long-polls).
+    assert [len(r.jobs) for r in scheduler.dispatched if r.kind == "batch"] == [10] * 6
+
+
+def test_one_worker_with_batch_long_poll_still_polls() -> None:
+    config = SchedulerConfig(max_workers=1)
+    h = Harness(FakeSource(BATCH_LONG), policy=Fixed(1.0), config=config, latency=0.0)
+    for key in ("a", "b", "c"):
+        h.source.script(key, pending(key), done(key))
+    futures = [h.track(key) for key in ("a", "b", "c")]
+    h.run_until(h.clock() + 10)
+    assert all(f.done() for f in futures)
+    assert {r.kind for _, r in h.requests} <= {"capabilities", "batch"}
