@@ -123,6 +123,18 @@ class Request:
 _FALLBACK = Backoff()
 
 
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of ``error`` (same type, args and attributes), chained to it."""
+    try:
+        clone = type(error).__new__(type(error), *error.args)
+        clone.__dict__.update(error.__dict__)
+        clone.args = error.args
+    except Exception:  # an exotic exception type: share it rather than fail
+        return error
+    clone.__cause__ = error
+    return clone
+
+
 def check_seconds(name: str, value: float | None) -> None:
     """Raise ValueError unless ``value`` is None or a finite number of seconds >= 0."""
     if value is None:
@@ -353,8 +365,7 @@ class Scheduler:
             self._cond.notify_all()
             thread, pool = self._thread, self._pool
         error = ClientClosed("client closed while the job was pending")
-        for future in futures:
-            future._settle(None, error, future.polls)
+        self._settle([(future, None, error, future.polls) for future in futures])
         end = time.monotonic() + timeout
         if pool is not None:
             pool.close(end)
@@ -948,8 +959,13 @@ class Scheduler:
                 why,
             )
 
-    def _settle(self, settle: Iterable[tuple[JobFuture, JobStatus | None, Any, int]]) -> None:
+    def _settle(self, settle: Sequence[tuple[JobFuture, JobStatus | None, Any, int]]) -> None:
+        shared = collections.Counter(id(e) for _, _, e, _ in settle if e is not None)
         for future, status, error, polls in settle:
+            if error is not None and shared[id(error)] > 1:
+                # One failed batch (or close) fails many futures: each gets its own
+                # exception, so a traceback added by one caller is not seen by another.
+                error = _own_copy(error)
             try:
                 future._settle(status, error, polls)
             except Exception:

@@ -11,7 +11,13 @@ import pytest
 from heygen_client import TranslationClient
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client._transport import BatchAnswer, Transport
-from heygen_client.errors import HTTPStatusError, JobNotFound, RateLimited, TransportError
+from heygen_client.errors import (
+    ClientClosed,
+    HTTPStatusError,
+    JobNotFound,
+    RateLimited,
+    TransportError,
+)
 from heygen_client.models import PLAIN, Capabilities
 from heygen_client.policies import Decision, Fixed, PollState
 from tests.client._fakes import FakeSource, Harness, done, pending
@@ -298,3 +304,31 @@ def test_one_worker_with_batch_long_poll_still_polls() -> None:
     h.run_until(h.clock() + 10)
     assert all(f.done() for f in futures)
     assert {r.kind for _, r in h.requests} <= {"capabilities", "batch"}
+
+
+def test_futures_failed_together_get_their_own_exceptions() -> None:
+    h = Harness(FakeSource(BATCH_PLAIN), policy=Fixed(1.0))
+    shared = HTTPStatusError("forbidden", status_code=403, body="no")
+    for key in ("a", "b"):
+        h.source.script(key, shared)
+    a, a2, b = h.track("a"), h.track("a"), h.track("b")
+    h.run_until(h.clock() + 5)
+    errors = [f.exception(0) for f in (a, a2, b)]
+    assert len({id(e) for e in errors}) == 3
+    for error in errors:
+        assert isinstance(error, HTTPStatusError)
+        assert error.status_code == 403
+        assert error.body == "no"
+        assert error.__cause__ is shared
+
+
+def test_close_gives_each_future_its_own_client_closed() -> None:
+    h = Harness(policy=Fixed(1.0))
+    for key in ("a", "b"):
+        h.source.script(key, pending(key))
+    futures = [h.track("a"), h.track("b")]
+    h.step()
+    h.scheduler.close()
+    errors = [f.exception(0) for f in futures]
+    assert all(isinstance(e, ClientClosed) for e in errors)
+    assert errors[0] is not errors[1]
