@@ -1069,8 +1069,12 @@ class _WorkerPool:
                         signalled = self._cond.wait(self.idle_timeout)
                         self._idle -= 1
                         if not signalled and not self._queue:
+                            # Leave _threads now, under the lock: a submit() that
+                            # comes next must start a thread, not notify this one.
+                            self._threads.discard(me)
                             return
                     if self._closed:
+                        self._threads.discard(me)
                         return
                     request = self._queue.popleft()
                 try:
