@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from heygen_client._cache import StatusCache
 from heygen_client._futures import JobFuture
-from heygen_client._transport import BatchAnswer, map_exception
+from heygen_client._transport import IO_ERRORS, BatchAnswer, map_exception
 from heygen_client.errors import (
     ClientClosed,
     DeadlineExceeded,
@@ -588,11 +588,16 @@ class Scheduler:
             return self.source.batch_status(keys, wait=request.wait)
         except HeyGenError as exc:
             return exc
-        except Exception as exc:
-            logger.debug("unexpected error from %s", request.kind, exc_info=True)
+        except IO_ERRORS as exc:
+            logger.debug("I/O error from %s", request.kind, exc_info=True)
             mapped = map_exception(exc)
             mapped.__cause__ = exc
             return mapped
+        except Exception as exc:
+            # A bug (ours or a custom source's), not a failed request: never retried;
+            # it fails the futures of the request's jobs.
+            logger.error("%s request raised %r; not retried", request.kind, exc, exc_info=True)
+            return exc
 
     def run_request(self, request: Request) -> None:
         """Execute and complete ``request`` (what a worker does)."""

@@ -99,6 +99,15 @@ def map_exception(exc: BaseException) -> HeyGenError:
     return TransportError(message)
 
 
+# What a request can raise for I/O reasons (anything else is a bug, not a failure).
+IO_ERRORS: tuple[type[BaseException], ...] = (
+    rex.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
 @contextlib.contextmanager
 def map_requests_errors() -> Iterator[None]:
     """The one place where ``requests`` exceptions become :class:`HeyGenError`."""
@@ -106,12 +115,7 @@ def map_requests_errors() -> Iterator[None]:
         yield
     except HeyGenError:
         raise
-    except (
-        rex.RequestException,
-        urllib3.exceptions.HTTPError,
-        http.client.HTTPException,
-        OSError,
-    ) as exc:
+    except IO_ERRORS as exc:
         raise map_exception(exc) from exc
 
 
@@ -316,11 +320,11 @@ class Transport:
                 ) from exc
             outcome = "ok"
             return data, response.headers
-        except TransportTimeout:
-            outcome = "timeout"
-            raise
         except HeyGenError as exc:
-            if self._registry.closed:
+            if isinstance(exc, TransportTimeout):
+                outcome = "timeout"
+            if self._registry.closed and not isinstance(exc, ClientClosed):
+                # Also a timeout: close() shut the socket down under the request.
                 raise ClientClosed("client closed during the request") from exc
             raise
         finally:

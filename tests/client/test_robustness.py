@@ -332,3 +332,21 @@ def test_close_gives_each_future_its_own_client_closed() -> None:
     errors = [f.exception(0) for f in futures]
     assert all(isinstance(e, ClientClosed) for e in errors)
     assert errors[0] is not errors[1]
+
+
+def test_a_programming_error_fails_the_future_at_once() -> None:
+    h = Harness(policy=Fixed(1.0))
+    bug = TypeError("unsupported operand")
+    h.source.script("a", bug)
+    future = h.track("a")
+    h.run_until(h.clock() + 30)
+    assert future.exception(0) is bug
+    assert len(h.poll_times("a")) == 1
+
+
+def test_an_io_error_from_a_source_is_still_retried() -> None:
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", ConnectionResetError("reset"), done("a"))
+    future = h.track("a")
+    h.run_until(h.clock() + 30)
+    assert future.result(0).result == "completed"

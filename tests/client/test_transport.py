@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
 from heygen_client._transport import Transport
+from heygen_client.errors import ClientClosed, TransportTimeout
 
 
 class RecordingSession(requests.Session):
@@ -40,3 +42,20 @@ def test_a_callers_session_is_neither_mutated_nor_closed() -> None:
     assert sent["Accept"] == "application/json"
     transport.close()
     assert session.closed == 0
+
+
+def test_a_timeout_caused_by_close_is_client_closed() -> None:
+    class ClosedUnderneath(RecordingSession):
+        transport: Transport
+
+        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+            self.transport.close()  # close() shuts the socket: the read times out
+            raise requests.exceptions.ReadTimeout("read timed out")
+
+    session = ClosedUnderneath()
+    transport = Transport("http://example.invalid", session=session)
+    session.transport = transport
+    with pytest.raises(ClientClosed) as info:
+        transport.get_status("a")
+    assert isinstance(info.value.__cause__, TransportTimeout)
+    assert transport.counts() == {"timeout": 1}
