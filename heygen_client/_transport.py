@@ -323,7 +323,9 @@ class Transport:
         except HeyGenError as exc:
             if isinstance(exc, TransportTimeout):
                 outcome = "timeout"
-            if self._registry.closed and not isinstance(exc, ClientClosed):
+            if isinstance(exc, ClientClosed):
+                raise
+            if self._registry.closed:
                 # Also a timeout: close() shut the socket down under the request.
                 raise ClientClosed("client closed during the request") from exc
             raise
