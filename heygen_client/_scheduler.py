@@ -135,6 +135,15 @@ def _own_copy(error: BaseException) -> BaseException:
     return clone
 
 
+_POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
+
+
+def _waiting(future: JobFuture) -> bool:
+    """True while ``future`` still waits on its job (its deadline entry is live)."""
+    job = future._job
+    return job is not None and not job.dropped and future in job.futures
+
+
 def check_seconds(name: str, value: float | None) -> None:
     """Raise ValueError unless ``value`` is None or a finite number of seconds >= 0."""
     if value is None:
@@ -163,8 +172,10 @@ class _TokenBucket:
 
     def take(self, now: float) -> bool:
         self._refill(now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        # A tolerance: at next_token_at() the refill may land a rounding error short
+        # of 1.0, and the round would be blocked again at (nearly) the same instant.
+        if self.tokens >= 1.0 - 1e-9:
+            self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
 
@@ -248,7 +259,9 @@ class Scheduler:
         self._durations: Durations | None = None
         self._durations_dirty = False
         self._durations_built = -1e9
-        self._polls: collections.OrderedDict[str, int] = collections.OrderedDict()
+        # Polls of jobs no longer tracked (live jobs count on their _Job), oldest first.
+        self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._drops_since_compact = 0
         self._status_requests = 0
         self.dispatched: list[Request] = []  # requests made when not threaded (tests)
         self._thread: threading.Thread | None = None
@@ -345,7 +358,11 @@ class Scheduler:
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""
         with self._cond:
-            return dict(self._polls), self._status_requests, len(self._jobs)
+            polls = dict(self._done_polls)
+            for job in self._jobs.values():
+                key = job.key or ""
+                polls[key] = polls.get(key, 0) + job.polls
+            return polls, self._status_requests, len(self._jobs)
 
     def durations(self) -> Durations | None:
         """The learned durations snapshot (rebuilt if stale)."""
@@ -445,6 +462,8 @@ class Scheduler:
             heapq.heappop(self._heap)
         if self._heap:
             candidates.append(self._heap[0][0])
+        while self._deadlines and not _waiting(self._deadlines[0][2]):
+            heapq.heappop(self._deadlines)  # its future finished some other way
         if self._deadlines:
             candidates.append(self._deadlines[0][0])
         return min(candidates) if candidates else None
@@ -738,7 +757,6 @@ class Scheduler:
         if job.dropped:
             return
         job.polls += 1
-        self._count_poll(job)
         job.failures = 0
         elapsed = now - job.started
         previous = job.status
@@ -814,7 +832,6 @@ class Scheduler:
         if job.dropped:
             return
         job.polls += 1
-        self._count_poll(job)
         elapsed = now - job.started
         if job.failures == 0:
             job.failing_since = now
@@ -918,11 +935,18 @@ class Scheduler:
         self._drop(job)
 
     def _drop(self, job: _Job) -> None:
+        if job.dropped:
+            return
         job.dropped = True
         job.gen += 1
         self._unready(job)
         if self._jobs.get(job.key) is job:
             del self._jobs[job.key]
+        key = job.key or ""
+        self._done_polls[key] = self._done_polls.pop(key, 0) + job.polls
+        if len(self._done_polls) > _POLLS_KEPT:
+            self._done_polls.popitem(last=False)
+        self._compact_deadlines()
 
     def _make_ready(self, job: _Job, now: float) -> None:
         if not job.ready:
@@ -939,11 +963,13 @@ class Scheduler:
         job.gen += 1
         heapq.heappush(self._heap, (when, next(self._seq), job.gen, job))
 
-    def _count_poll(self, job: _Job) -> None:
-        key = job.key or ""
-        self._polls[key] = self._polls.get(key, 0) + 1
-        if len(self._polls) > 100_000:
-            self._polls.popitem(last=False)
+    def _compact_deadlines(self) -> None:
+        """Drop the deadline entries of futures that no longer wait, when they dominate."""
+        self._drops_since_compact += 1
+        if len(self._deadlines) > 64 and 2 * self._drops_since_compact > len(self._deadlines):
+            self._deadlines = [e for e in self._deadlines if _waiting(e[2])]
+            heapq.heapify(self._deadlines)
+            self._drops_since_compact = 0
 
     def _kick(self) -> None:
         self._kicked = True

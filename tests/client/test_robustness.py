@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from heygen_client import TranslationClient
+from heygen_client import _scheduler as scheduler_module
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client._transport import BatchAnswer, Transport
 from heygen_client.errors import (
@@ -350,3 +351,41 @@ def test_an_io_error_from_a_source_is_still_retried() -> None:
     future = h.track("a")
     h.run_until(h.clock() + 30)
     assert future.result(0).result == "completed"
+
+
+def test_poll_counts_of_live_jobs_are_never_evicted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler_module, "_POLLS_KEPT", 3)
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("live", pending("live"))
+    h.track("live")
+    for i in range(6):
+        h.source.script(f"d{i}", done(f"d{i}"))
+        h.track(f"d{i}")
+    h.run_until(h.clock() + 2.5)
+    polls = h.scheduler.stats()[0]
+    assert polls["live"] == 3
+    assert len(polls) == 1 + 3  # the live job and the three latest finished ones
+
+
+def test_finished_futures_do_not_keep_their_deadline_entries() -> None:
+    h = Harness(FakeSource(BATCH_PLAIN), policy=Fixed(1.0))
+    for i in range(1000):
+        h.source.script(f"j{i}", done(f"j{i}"))
+        h.track(f"j{i}", deadline=3600.0)
+    h.source.script("w", pending("w"))
+    waiting = h.track("w", deadline=3600.0)
+    h.run_until(h.clock() + 3)
+    assert sum(f.done() for f in [waiting]) == 0
+    assert len(h.scheduler._deadlines) < 100
+    h.run_until(h.clock() + 3600)
+    assert isinstance(waiting.exception(0), TimeoutError)
+
+
+def test_a_token_is_always_there_at_next_token_at() -> None:
+    now = 1000.0
+    bucket = scheduler_module._TokenBucket(200.0, 1.0, now)
+    for _ in range(1000):
+        while not bucket.take(now):
+            later = bucket.next_token_at(now)
+            assert later > now or bucket.take(now), "blocked at the same instant"
+            now = later
