@@ -260,12 +260,11 @@ def _parse_batch(config: ServerConfig, payload: dict[str, Any] | None) -> tuple[
     if len(raw_ids) > config.max_batch:
         bad_request(f"too many job_ids: {len(raw_ids)} > {config.max_batch}")
     wait = 0.0
-    if "wait" in payload:
+    if "wait" in payload and config.long_poll:  # ignored when long-poll is off, as by GET
         raw_wait = _as_float(payload["wait"])
         if raw_wait is None:
             bad_request("wait must be a number of seconds")
-        if config.long_poll:
-            wait = _check_wait(config, raw_wait)
+        wait = _check_wait(config, raw_wait)
     return list(dict.fromkeys(raw_ids)), wait
 
 
@@ -359,6 +358,10 @@ def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[st
                 bad_request(f"{name} must be a string")
             if len(value) > MAX_TEXT_LENGTH:
                 bad_request(f"{name} must be at most {MAX_TEXT_LENGTH} characters")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in the JSON
+                bad_request(f"{name} must be valid Unicode text (no lone surrogates)")
             texts[name] = value
     options["texts"] = texts
     return options
