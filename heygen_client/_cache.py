@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import math
 import threading
 import time
@@ -12,6 +13,13 @@ import cachetools
 from heygen_client.models import JobStatus
 
 __all__ = ["StatusCache"]
+
+
+class _FromStatus(enum.Enum):
+    TOKEN = "take the id from the status"
+
+
+_FROM_STATUS = _FromStatus.TOKEN
 
 
 class StatusCache:
@@ -39,18 +47,20 @@ class StatusCache:
         return math.inf if value.is_final else now + self.ttl
 
     def get(self, job_id: str | None) -> JobStatus | None:
-        """The fresh status of ``job_id``, or None."""
-        if self.ttl <= 0:
-            return None
+        """The fresh status of ``job_id``, or None (a pending one with ``ttl <= 0``)."""
         with self._lock:
-            return self._cache.get(job_id)
+            status = self._cache.get(job_id)
+        if status is not None and not status.is_final and self.ttl <= 0:
+            return None  # the TTL applies to pending statuses only
+        return status
 
-    def put(self, status: JobStatus, job_id: str | None = None) -> None:
-        """Remember ``status`` (under ``job_id``, default ``status.job_id``).
+    def put(self, status: JobStatus, job_id: str | _FromStatus | None = _FROM_STATUS) -> None:
+        """Remember ``status`` under ``job_id`` (default ``status.job_id``).
 
-        A final status is never replaced by a pending one.
+        ``job_id=None`` is the seed's single job.  A final status is never
+        replaced by a pending one.
         """
-        key = status.job_id if job_id is None else job_id
+        key = status.job_id if isinstance(job_id, _FromStatus) else job_id
         with self._lock:
             old = self._cache.get(key)
             if old is not None and old.is_final and not status.is_final:

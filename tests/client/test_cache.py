@@ -29,28 +29,43 @@ def test_final_is_never_replaced_by_pending() -> None:
     assert cache.get("a") == JobStatus("a", JobResult.ERROR)
 
 
-def test_seed_job_and_zero_ttl() -> None:
-    cache = StatusCache(ttl=0.0, clock=FakeClock())
-    cache.put(JobStatus(None, JobResult.COMPLETED))
-    assert cache.get(None) is None  # ttl 0 disables the cache
+def test_seed_job_is_stored_under_none() -> None:
     cache = StatusCache(clock=FakeClock())
-    cache.put(JobStatus(None, JobResult.PENDING))
-    assert cache.get(None) is not None
+    # GET /status (no id) may answer with the seed job's id: still the key None.
+    cache.put(JobStatus("seed-7", JobResult.PENDING), None)
+    assert cache.get(None) == JobStatus("seed-7", JobResult.PENDING)
+    assert cache.get("seed-7") is None
+    cache.put(JobStatus("b", JobResult.PENDING))  # no key: the status's id
+    assert cache.get("b") is not None
     cache.clear()
     assert cache.get(None) is None
 
 
+def test_zero_ttl_caches_final_statuses_only() -> None:
+    cache = StatusCache(ttl=0.0, clock=FakeClock())
+    cache.put(JobStatus(None, JobResult.PENDING))
+    assert cache.get(None) is None
+    cache.put(JobStatus(None, JobResult.COMPLETED))
+    assert cache.get(None) == JobStatus(None, JobResult.COMPLETED)
+
+
 def test_bounded_and_thread_safe() -> None:
     cache = StatusCache(maxsize=100, clock=FakeClock())
+    wrong: list[tuple[str, JobStatus]] = []
 
     def fill(offset: int) -> None:
         for i in range(2000):
-            cache.put(JobStatus(f"{offset}-{i}", JobResult.COMPLETED))
-            cache.get(f"{offset}-{i // 2}")
+            cache.put(JobStatus(f"{offset}-{i}", JobResult.COMPLETED, progress=i / 2000))
+            key = f"{offset}-{i // 2}"
+            got = cache.get(key)
+            expected = JobStatus(key, JobResult.COMPLETED, progress=(i // 2) / 2000)
+            if got is not None and got != expected:
+                wrong.append((key, got))
 
     threads = [threading.Thread(target=fill, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert wrong == []
     assert len(cache) == 100
