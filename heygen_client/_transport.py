@@ -24,7 +24,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import requests.adapters
@@ -46,6 +46,8 @@ from heygen_client.errors import (
 from heygen_client.models import PLAIN, Capabilities, JobStatus
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _BODY_LIMIT = 2000
 
@@ -117,6 +119,10 @@ def map_requests_errors() -> Iterator[None]:
         raise
     except IO_ERRORS as exc:
         raise map_exception(exc) from exc
+
+
+def _as_is(data: Any, headers: Mapping[str, str]) -> tuple[Any, Mapping[str, str]]:
+    return data, headers
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -291,6 +297,20 @@ class Transport:
             HTTPStatusError: a 4xx/5xx answer (``RateLimited``, ``JobNotFound``).
             MalformedResponse: a 2xx answer that is not JSON.
         """
+        return self._request(method, path, _as_is, params=params, body=body, wait=wait)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any, Mapping[str, str]], _T],
+        *,
+        params: Mapping[str, str] | None = None,
+        body: object = None,
+        wait: float | None = None,
+    ) -> _T:
+        """:meth:`request`, then ``parse(data, headers)``, counted once: an answer
+        ``parse`` rejects (:class:`MalformedResponse`) counts as "malformed"."""
         if self._registry.closed:
             raise ClientClosed("client is closed")
         read = self.read_timeout + (wait + self.long_poll_margin if wait else 0.0)
@@ -318,8 +338,14 @@ class Transport:
                 raise MalformedResponse(
                     f"{method} {path}: answer {status} is not JSON", body=text
                 ) from exc
+            try:
+                value = parse(data, response.headers)
+            except MalformedResponse as exc:
+                exc.body = exc.body or text
+                outcome = "malformed"
+                raise
             outcome = "ok"
-            return data, response.headers
+            return value
         except HeyGenError as exc:
             if isinstance(exc, TransportTimeout):
                 outcome = "timeout"
@@ -356,8 +382,8 @@ class Transport:
             params["job_id"] = job_id
         if wait:
             params["wait"] = f"{wait:g}"
-        data, headers = self.request("GET", "/status", params=params or None, wait=wait)
-        with self._malformed_if_unreadable():
+
+        def parse(data: Any, headers: Mapping[str, str]) -> JobStatus:
             return JobStatus.from_json(
                 data,
                 job_id=job_id,
@@ -365,32 +391,24 @@ class Transport:
                 received_at=self._wall_clock(),
             )
 
-    @contextlib.contextmanager
-    def _malformed_if_unreadable(self) -> Iterator[None]:
-        """Recount an answer that parsed as JSON but not as a status: "malformed", not "ok"."""
-        try:
-            yield
-        except MalformedResponse:
-            with self._counts_lock:
-                self._counts["ok"] -= 1
-                self._counts["malformed"] += 1
-            raise
+        return self._request("GET", "/status", parse, params=params or None, wait=wait)
 
     def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
         """``POST /status/batch``."""
         body: dict[str, Any] = {"job_ids": list(job_ids)}
         if wait:
             body["wait"] = wait
-        data, _ = self.request("POST", "/status/batch", body=body, wait=wait)
-        with self._malformed_if_unreadable():
-            if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
-                raise MalformedResponse(f"batch answer without a statuses list: {data!r:.200}")
-            now = self._wall_clock()
-            statuses = [JobStatus.from_json(item, received_at=now) for item in data["statuses"]]
-            unknown = data.get("unknown") or []
-            if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
-                raise MalformedResponse(f"batch 'unknown' is not a list of ids: {unknown!r:.200}")
-            return BatchAnswer(statuses, unknown)
+        return self._request("POST", "/status/batch", self._batch_answer, body=body, wait=wait)
+
+    def _batch_answer(self, data: Any, _headers: Mapping[str, str]) -> BatchAnswer:
+        if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
+            raise MalformedResponse(f"batch answer without a statuses list: {data!r:.200}")
+        now = self._wall_clock()
+        statuses = [JobStatus.from_json(item, received_at=now) for item in data["statuses"]]
+        unknown = data.get("unknown") or []
+        if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
+            raise MalformedResponse(f"batch 'unknown' is not a list of ids: {unknown!r:.200}")
+        return BatchAnswer(statuses, unknown)
 
     def capabilities(self) -> Capabilities:
         """``GET /capabilities``; a 4xx (404) or an unreadable answer means a plain server.
@@ -415,15 +433,21 @@ class Transport:
 
     def create_job(self, options: Mapping[str, Any]) -> JobStatus:
         """``POST /jobs`` with the given body; returns the new job's first status."""
-        data, _ = self.request("POST", "/jobs", body=dict(options))
-        if not isinstance(data, dict) or not isinstance(data.get("job_id"), str):
-            raise MalformedResponse(f"POST /jobs answer without a job_id: {data!r:.200}")
-        data.setdefault("result", "pending")
-        return JobStatus.from_json(data, received_at=self._wall_clock())
+
+        def parse(data: Any, _headers: Mapping[str, str]) -> JobStatus:
+            if not isinstance(data, dict) or not isinstance(data.get("job_id"), str):
+                raise MalformedResponse(f"POST /jobs answer without a job_id: {data!r:.200}")
+            data.setdefault("result", "pending")
+            return JobStatus.from_json(data, received_at=self._wall_clock())
+
+        return self._request("POST", "/jobs", parse, body=dict(options))
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/ID``: the job's full record."""
-        data, _ = self.request("GET", f"/jobs/{job_id}")
-        if not isinstance(data, dict):
-            raise MalformedResponse(f"job record is not an object: {data!r:.200}")
-        return data
+
+        def parse(data: Any, _headers: Mapping[str, str]) -> dict[str, Any]:
+            if not isinstance(data, dict):
+                raise MalformedResponse(f"job record is not an object: {data!r:.200}")
+            return data
+
+        return self._request("GET", f"/jobs/{job_id}", parse)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from heygen_client._transport import Transport
-from heygen_client.errors import ClientClosed, TransportTimeout
+from heygen_client.errors import ClientClosed, MalformedResponse, TransportTimeout
 
 
 class RecordingSession(requests.Session):
@@ -59,3 +60,33 @@ def test_a_timeout_caused_by_close_is_client_closed() -> None:
         transport.get_status("a")
     assert isinstance(info.value.__cause__, TransportTimeout)
     assert transport.counts() == {"timeout": 1}
+
+
+class Answering(RecordingSession):
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        response = super().request(method, url, *args, **kwargs)
+        response._content = self.body
+        return response
+
+
+@pytest.mark.parametrize(
+    ("call", "body"),
+    [
+        (lambda t: t.get_status("a"), b'{"result": "exploded"}'),
+        (lambda t: t.batch_status(["a"]), b'{"statuses": "no"}'),
+        (lambda t: t.create_job({}), b'{"no_id": 1}'),
+        (lambda t: t.get_job("a"), b"[1, 2]"),
+    ],
+)
+def test_an_unreadable_answer_is_counted_once_as_malformed(
+    call: Callable[[Transport], object], body: bytes
+) -> None:
+    transport = Transport("http://example.invalid", session=Answering(body))
+    with pytest.raises(MalformedResponse) as info:
+        call(transport)
+    assert info.value.body
+    assert transport.counts() == {"malformed": 1}
