@@ -37,7 +37,6 @@ from heygen_client.errors import (
     JobNotFound,
     MalformedResponse,
     RateLimited,
-    TransportError,
 )
 from heygen_client.models import (
     PLAIN,
@@ -836,13 +835,7 @@ class Scheduler:
         if job.failures == 0:
             job.failing_since = now
         job.failures += 1
-        retryable = isinstance(error, TransportError | MalformedResponse) and getattr(
-            error, "retryable", True
-        )
-        if isinstance(error, HTTPStatusError):
-            retryable = error.retryable and not isinstance(error, JobNotFound)
-        if isinstance(error, ClientClosed):
-            retryable = False
+        retryable = self.retry.is_retryable(error)
         retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
         if retryable and not self.retry.exhausted(job.failures, now - job.failing_since):
             delay = self.retry.delay(job.failures, retry_after, self.rng)

@@ -16,9 +16,10 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     └── ClientClosed                the client was closed (also RuntimeError)
 
 Which errors are *retried* while tracking a job is decided by the retry policy
-(:class:`heygen_client.policies.RetryPolicy`): transport errors, 5xx, 429 and
-malformed responses are; other 4xx fail the future at once.  When the retry
-budget is spent, the future fails with the last error.
+(:meth:`heygen_client.policies.RetryPolicy.is_retryable`): transport errors, 5xx,
+429 and malformed responses are; other 4xx fail the future at once, and so does
+any exception that is not a :class:`HeyGenError` (a bug).  When the retry budget
+is spent, the future fails with the last error.
 """
 
 from __future__ import annotations

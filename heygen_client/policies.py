@@ -43,6 +43,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from heygen_client.errors import (
+    ClientClosed,
+    HTTPStatusError,
+    JobNotFound,
+    MalformedResponse,
+    TransportError,
+)
 from heygen_client.models import JobStatus
 
 __all__ = [
@@ -377,6 +384,22 @@ class RetryPolicy:
     cap: float = 8.0
     budget: float = 120.0
     retry_after_max: float = 120.0
+
+    def is_retryable(self, error: BaseException) -> bool:
+        """True when a request that failed with ``error`` is worth retrying.
+
+        Transport errors and timeouts (unless marked ``retryable=False``, like an
+        invalid URL), 5xx, 429 and malformed answers are; other 4xx (``JobNotFound``
+        included), ``ClientClosed`` and any other exception (a bug) are not.  The
+        scheduler asks this; subclass and override it to retry something else.
+        """
+        if isinstance(error, ClientClosed):
+            return False
+        if isinstance(error, HTTPStatusError):
+            return error.retryable and not isinstance(error, JobNotFound)
+        if isinstance(error, TransportError | MalformedResponse):
+            return error.retryable
+        return False
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full-jitter delay before retry number ``attempt`` (1-based)."""

@@ -20,7 +20,7 @@ from heygen_client.errors import (
     TransportError,
 )
 from heygen_client.models import PLAIN, Capabilities
-from heygen_client.policies import Decision, Fixed, PollState
+from heygen_client.policies import Decision, Fixed, PollState, RetryPolicy
 from tests.client._fakes import FakeSource, Harness, done, pending
 
 BATCH_PLAIN = Capabilities(batch_max_ids=10)
@@ -389,3 +389,37 @@ def test_a_token_is_always_there_at_next_token_at() -> None:
             later = bucket.next_token_at(now)
             assert later > now or bucket.take(now), "blocked at the same instant"
             now = later
+
+
+def test_the_retry_policy_decides_what_is_retried() -> None:
+    @dataclass(frozen=True)
+    class No503(RetryPolicy):
+        def is_retryable(self, error: BaseException) -> bool:
+            if isinstance(error, HTTPStatusError) and error.status_code == 503:
+                return False
+            return super().is_retryable(error)
+
+    h = Harness(policy=Fixed(1.0), retry=No503())
+    h.source.script("a", HTTPStatusError("busy", status_code=503), done("a"))
+    h.source.script("b", HTTPStatusError("oops", status_code=500), done("b"))
+    a, b = h.track("a"), h.track("b")
+    h.run_until(h.clock() + 30)
+    assert isinstance(a.exception(0), HTTPStatusError)
+    assert b.result(0).result == "completed"
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (TransportError("reset"), True),
+        (TransportError("bad url", retryable=False), False),
+        (HTTPStatusError("x", status_code=502), True),
+        (RateLimited("x", status_code=429), True),
+        (HTTPStatusError("x", status_code=400), False),
+        (JobNotFound("x", status_code=404), False),
+        (ClientClosed("closed"), False),
+        (TypeError("bug"), False),
+    ],
+)
+def test_is_retryable(error: BaseException, retried: bool) -> None:
+    assert RetryPolicy().is_retryable(error) is retried
