@@ -134,19 +134,47 @@ def test_other_4xx_fail_fast(code: int) -> None:
     assert len(h.poll_times("a")) == 1
 
 
-def test_429_retry_after_is_a_hard_minimum_for_every_job() -> None:
-    h = Harness(policy=Fixed(0.2))
-    h.source.script("a", RateLimited("slow", status_code=429, retry_after=5.0), done("a"))
+class _CapsRateLimited(FakeSource):
+    """Discovery answers 429 with Retry-After 5 once, then plain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limited = True
+
+    def capabilities(self) -> Capabilities:
+        self.calls.append(("caps", None, None))
+        if self.limited:
+            self.limited = False
+            raise RateLimited("slow", status_code=429, retry_after=5.0)
+        return self.caps
+
+
+@pytest.mark.parametrize("mode", ["plain", "long-poll", "batch long-poll", "capabilities"])
+def test_429_retry_after_is_a_hard_minimum_for_every_job(mode: str) -> None:
+    caps = {"long-poll": LONG_POLL, "batch long-poll": BATCH}.get(mode, Capabilities())
+    source = _CapsRateLimited() if mode == "capabilities" else FakeSource(caps)
+    h = Harness(source, policy=Fixed(0.2))
+    limited = RateLimited("slow", status_code=429, retry_after=5.0)
+    if mode == "capabilities":
+        h.source.script("a", done("a"))
+    else:
+        h.source.script("a", limited, done("a"))
     h.source.script("b", pending("b"), pending("b"), done("b"))
     start = h.clock()
     fa, fb = h.track("a"), h.track("b")
     h.run_until(start + 30)
     assert fa.result(0).result == "completed"
     assert fb.result(0).result == "completed"
-    a_times = h.poll_times("a")
-    assert a_times[1] - a_times[0] >= 5.0
-    # b was paused too: no request between the 429 and its Retry-After.
-    assert not [t for t in h.poll_times("b") if a_times[0] < t < a_times[0] + 5.0]
+    if mode == "capabilities":
+        limited_at = start  # the 429 answered the discovery request
+    else:
+        limited_at = h.poll_times("a")[0]
+        assert h.poll_times("a")[1] - limited_at >= 5.0
+    # Every job was paused: no request between the 429 and its Retry-After.
+    times = h.poll_times("a") + h.poll_times("b")
+    assert not [t for t in times if limited_at < t < limited_at + 5.0]
+    if mode == "capabilities":
+        assert min(times) >= limited_at + 5.0
 
 
 def test_absurd_retry_after_is_clamped() -> None:
@@ -275,14 +303,17 @@ def test_cancelled_future_is_done_for_wait_and_as_completed() -> None:
     future = h.track("a")
     h.step()
     assert future.cancel()
-    done, not_done = concurrent.futures.wait([future], timeout=0)
-    assert done == {future}
+    finished, not_done = concurrent.futures.wait([future], timeout=0)
+    assert finished == {future}
     assert not not_done
     assert list(concurrent.futures.as_completed([future], timeout=0)) == [future]
-    # A late answer for the job does not disturb the cancelled future.
-    future._settle(done_status := pending("a"), None, 1)
+    # A late final answer for the job does not disturb the cancelled future.
+    future._settle(done("a"), None, 1)
     assert future.cancelled()
-    assert done_status.result == "pending"
+    future._settle(None, TransportError("late"), 1)
+    assert future.cancelled()
+    with pytest.raises(concurrent.futures.CancelledError):
+        future.result(0)
 
 
 def test_failed_discovery_is_retried_later() -> None:
