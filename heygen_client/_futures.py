@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from heygen_client.errors import HeyGenError, TranslationFailed
+from heygen_client.errors import TranslationFailed
 from heygen_client.models import JobStatus
 
 if TYPE_CHECKING:
@@ -200,6 +200,5 @@ class JobBatch:
                 elif isinstance(error, TranslationFailed):
                     counts["error"] += 1
                 else:
-                    assert isinstance(error, HeyGenError | Exception)
                     counts["failed"] += 1
         return dict(counts)

@@ -95,14 +95,12 @@ class _Job:
     status: JobStatus | None = None
     gen: int = 0
     in_flight: bool = False
-    ready: bool = False
     dropped: bool = False
     first_scheduled: bool = False
     last_pending_at: float | None = None
     last_delay: float | None = None
     failures: int = 0
     failing_since: float = 0.0
-    not_before: float = 0.0
     long_poll_early: int = 0
     lingering: bool = False
     ready_since: float = 0.0
@@ -783,8 +781,8 @@ class Scheduler:
             return
         job.last_pending_at = elapsed
         held = now - request.sent_at
-        if request.kind == "long-poll" and request.wait:
-            if held < 0.5 * request.wait:
+        if request.kind == "long-poll":
+            if held < 0.5 * (request.wait or 0.0):
                 job.long_poll_early += 1  # the server ignored wait= (a plain server)
             else:
                 job.long_poll_early = 0
@@ -808,7 +806,7 @@ class Scheduler:
                 cap = self.config.batch_join_wait / 2
                 if delay > cap:
                     delay, reason = cap, "waiting for a batch long-poll slot"
-        delay = max(delay, job.not_before - now, 0.0)
+        delay = max(delay, 0.0)
         job.last_delay = delay
         self._schedule(job, now + delay)
         events.append(
@@ -841,7 +839,6 @@ class Scheduler:
             delay = self.retry.delay(job.failures, retry_after, self.rng)
             if retry_after is not None:
                 hard = min(retry_after, self.retry.retry_after_max)
-                job.not_before = now + hard
                 # A 429/503 speaks for the whole server: nobody polls before it allows.
                 self._paused_until = max(self._paused_until, now + hard)
             reason = f"retry {job.failures} after {type(error).__name__}"
@@ -942,15 +939,12 @@ class Scheduler:
         self._compact_deadlines()
 
     def _make_ready(self, job: _Job, now: float) -> None:
-        if not job.ready:
-            job.ready = True
+        if id(job) not in self._ready:
             job.ready_since = now
             self._ready[id(job)] = job
 
     def _unready(self, job: _Job) -> None:
-        if job.ready:
-            job.ready = False
-            self._ready.pop(id(job), None)
+        self._ready.pop(id(job), None)
 
     def _schedule(self, job: _Job, when: float) -> None:
         job.gen += 1
