@@ -8,16 +8,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import re
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
-
-import requests
 
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobFuture
@@ -43,8 +38,6 @@ DEMO_JOBS: tuple[tuple[float, str | None], ...] = (
     (11.0, None),
 )
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
-
 
 @dataclass(frozen=True, slots=True)
 class DemoRow:
@@ -60,62 +53,16 @@ class DemoRow:
 
 @contextlib.contextmanager
 def mock_server(*flags: str, timeout: float = 15.0) -> Iterator[str]:
-    """Run ``python -m mock_server --port 0 FLAGS`` and yield its URL once healthy.
+    """Run ``python -m mock_server FLAGS`` on a free port and yield its URL once healthy.
 
     The process is stopped on exit from the block, whatever happens (Ctrl-C too).
+    It is :class:`mock_server.testing.LiveServer`, imported here because the
+    mock server is an extra.
     """
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--host", "127.0.0.1", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        url = _read_url(process, timeout)
-        _wait_healthy(url, process, timeout)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    from mock_server.testing import LiveServer  # here: the mock server is an extra
 
-
-def _read_url(process: subprocess.Popen[str], timeout: float) -> str:
-    found: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            match = _LISTENING.search(line)
-            if match:
-                found.append(match.group(1))
-                return
-
-    reader = threading.Thread(target=read, name="demo-server-reader", daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if not found:
-        raise RuntimeError(f"mock server did not start (exit code {process.poll()})")
-    return found[0]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[str], timeout: float) -> None:
-    end = time.monotonic() + timeout
-    delay = 0.02
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f"mock server exited with code {process.returncode}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(delay)
-        delay = min(0.2, delay * 1.5)
-    raise RuntimeError(f"mock server at {url} not healthy after {timeout} s")
+    with LiveServer(*flags, start=False, start_timeout=timeout) as server:
+        yield server.url
 
 
 class _Formatter(logging.Formatter):

@@ -1,0 +1,27 @@
+"""``mock_server.testing``: the public live-server helper, shared by tests and the demo."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from heygen_client import _demo
+from mock_server import testing
+from tests import _live
+
+
+def test_one_live_server_helper() -> None:
+    assert _live.LiveServer is testing.LiveServer
+    assert _live.live_server is testing.live_server
+    assert set(testing.__all__) == {"LiveServer", "LiveServerError", "free_port", "live_server"}
+
+
+@pytest.mark.live
+def test_the_demo_starts_its_server_with_it() -> None:
+    with _demo.mock_server("--delay", "0.2", timeout=15) as url:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(url + "/stats", timeout=5) as response:
+            assert "status_requests_total" in json.loads(response.read())
