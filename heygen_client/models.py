@@ -95,8 +95,32 @@ class JobStatus:
             remaining_seconds=_number(data.get("remaining_seconds")),
             retry_after=retry_after,
             received_at=received_at,
-            extra=MappingProxyType(extra) if extra else _EMPTY,
+            extra=_shared_extra(extra) if extra else _EMPTY,
         )
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_SHARED_EXTRAS: dict[tuple[object, ...], Mapping[str, Any]] = {}
+_SHARED_EXTRAS_MAX = 1024
+
+
+def _shared_extra(extra: dict[str, Any]) -> Mapping[str, Any]:
+    """A read-only view of ``extra``, shared by equal ones made of plain scalars.
+
+    With 10,000 jobs tracked, most answers carry the same extras (say
+    ``{"retry_after": 300}``); one mapping each would cost ~220 bytes per job.
+    The key holds each value's exact type (and a float's hex, so ``-0.0`` and
+    ``0.0`` differ), so a shared mapping always equals the one it stands for.
+    """
+    if not all(type(v) in _SCALARS for v in extra.values()):
+        return MappingProxyType(extra)
+    key = tuple((k, type(v), v.hex() if isinstance(v, float) else v) for k, v in extra.items())
+    shared = _SHARED_EXTRAS.get(key)
+    if shared is None:
+        shared = MappingProxyType(extra)
+        if len(_SHARED_EXTRAS) < _SHARED_EXTRAS_MAX:  # bounded: unique extras are not kept
+            _SHARED_EXTRAS[key] = shared
+    return shared
 
 
 def _number(value: object) -> float | None:
