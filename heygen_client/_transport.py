@@ -398,12 +398,24 @@ class Transport:
         body: dict[str, Any] = {"job_ids": list(job_ids)}
         if wait:
             body["wait"] = wait
-        return self._request("POST", "/status/batch", self._batch_answer, body=body, wait=wait)
 
-    def _batch_answer(self, data: Any, _headers: Mapping[str, str]) -> BatchAnswer:
+        def parse(data: Any, headers: Mapping[str, str]) -> BatchAnswer:
+            return self._batch_answer(data, headers, job_ids)
+
+        return self._request("POST", "/status/batch", parse, body=body, wait=wait)
+
+    def _batch_answer(
+        self, data: Any, _headers: Mapping[str, str], asked: Sequence[str] = ()
+    ) -> BatchAnswer:
         if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
             raise MalformedResponse(f"batch answer without a statuses list: {data!r:.200}")
         now = self._wall_clock()
+        # Statuses keep the caller's id strings, not equal copies parsed from the
+        # answer (~100 bytes per tracked job at scale).
+        ours = {job_id: job_id for job_id in asked}
+        for item in data["statuses"]:
+            if isinstance(item, dict) and isinstance(item.get("job_id"), str):
+                item["job_id"] = ours.get(item["job_id"], item["job_id"])
         statuses = [JobStatus.from_json(item, received_at=now) for item in data["statuses"]]
         unknown = data.get("unknown") or []
         if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
