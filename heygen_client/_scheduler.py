@@ -231,7 +231,7 @@ class Scheduler:
         self._jobs: dict[str | None, _Job] = {}
         self._heap: list[tuple[float, int, int, _Job]] = []
         self._deadlines: list[tuple[float, int, JobFuture, float]] = []
-        self._ready: collections.OrderedDict[int, _Job] = collections.OrderedDict()
+        self._ready: dict[_Job, None] = {}  # insertion-ordered; _Job hashes by identity
         self._seq = itertools.count()
         self._closed = False
         self._kicked = False
@@ -495,7 +495,7 @@ class Scheduler:
         else:
             long_limit = cfg.max_long_polls if long_wait else 0
             short_limit = cfg.max_workers
-        pending = list(self._ready.values())
+        pending = list(self._ready)
         # First polls: the policy may say "not yet" (learned skip, expected duration).
         if not long_wait:
             still: list[_Job] = []
@@ -939,12 +939,12 @@ class Scheduler:
         self._compact_deadlines()
 
     def _make_ready(self, job: _Job, now: float) -> None:
-        if id(job) not in self._ready:
+        if job not in self._ready:
             job.ready_since = now
-            self._ready[id(job)] = job
+            self._ready[job] = None
 
     def _unready(self, job: _Job) -> None:
-        self._ready.pop(id(job), None)
+        self._ready.pop(job, None)
 
     def _schedule(self, job: _Job, when: float) -> None:
         job.gen += 1
