@@ -26,7 +26,8 @@ from ``state.rng``.  The built-in ones are small frozen dataclasses and compose:
 * :class:`Chain` - the first policy with an opinion wins;
 * :class:`Capped` - clamps another policy's delay to ``[min_delay, max_delay]``.
 
-:func:`default_policy` chains them in that order, best source first.  Long-poll
+:func:`default_policy` chains them in that order, best source first;
+:func:`economical_policy` is the same chain paced for fewer requests.  Long-poll
 and batch queries are chosen by the scheduler when the server offers them; the
 policy still paces polls that are not long-polls.
 
@@ -66,6 +67,7 @@ __all__ = [
     "RetryPolicy",
     "ServerHinted",
     "default_policy",
+    "economical_policy",
 ]
 
 
@@ -356,6 +358,49 @@ def default_policy() -> PollPolicy:
     """Server hints, then the caller's expected duration, then learned, then backoff."""
     return Capped(
         Chain(ServerHinted(), ExpectedDuration(), Learned(), Backoff()),
+        min_delay=0.0,
+        max_delay=30.0,
+    )
+
+
+def economical_policy() -> PollPolicy:
+    """The default chain, paced for fewer requests on a plain server, at some lateness.
+
+    Server hints, the caller's expected duration, then the learned schedule and the
+    backoff, as in :func:`default_policy`; only the last two are spaced wider:
+
+    * :class:`Learned` trusts fewer samples (4), skips to the 40 % quantile of the
+      durations seen, and polls every 1.1-2 s (2.5 s past the 95 % quantile), where the
+      default skips to the 1 % quantile and polls every 0.7-0.9 s (1 s in the tail);
+    * :class:`Backoff` (nothing learned yet) is ``clamp(0.3 * age, 2, 10)`` s, where the
+      default is ``clamp(0.15 * age, 0.9, 5)``.
+
+    On workload W (200 jobs over 20 s, log-normal durations, median 4 s, sigma 0.6) in
+    the fake-clock simulation, it makes about 3.4 requests per job with a median
+    lateness of about 0.88 s, where the default makes 6.1 with 0.44 s and a fixed 1 s
+    poller 6.3 with 0.5 s: cheaper and sooner than exponential backoff (google-api-core,
+    tenacity, polling2, backoff: 3.9-5.6 requests per job, 1.2-2.1 s late).  Its p95
+    lateness (about 2.2 s) is 2.5 times the default's.  Pick it when a request costs
+    you more than a second of waiting.
+
+    Hints and the caller's estimate decide as in the default, but the first poll of a
+    job also waits for the 40 % quantile: against a hints server that saves requests
+    and learns short jobs later (simulated on W: median lateness 0.16 s, not 0.09 s),
+    so keep the default there.
+    """
+    return Capped(
+        Chain(
+            ServerHinted(),
+            ExpectedDuration(),
+            Learned(
+                min_samples=4,
+                skip_quantile=0.4,
+                peak_interval=1.1,
+                max_interval=2.0,
+                tail_interval=2.5,
+            ),
+            Backoff(initial=2.0, growth=0.3, maximum=10.0),
+        ),
         min_delay=0.0,
         max_delay=30.0,
     )

@@ -24,6 +24,7 @@ from heygen_client.policies import (
     RetryPolicy,
     ServerHinted,
     default_policy,
+    economical_policy,
 )
 
 
@@ -135,6 +136,7 @@ def test_durations_statistics() -> None:
 
 POLICIES: list[PollPolicy] = [
     default_policy(),
+    economical_policy(),
     Backoff(),
     Fixed(1.0, jitter=0.1),
     Capped(Chain(ServerHinted(), Learned(), Backoff()), 0.01, 30.0),
@@ -183,7 +185,7 @@ def test_jobs_created_together_do_not_poll_in_lockstep(
     elapsed: float, polls: int, seeds: list[int]
 ) -> None:
     """Twenty jobs in the same state, each with its own random stream, get spread delays."""
-    for policy in (Backoff(), default_policy(), Learned(), ServerHinted()):
+    for policy in (Backoff(), default_policy(), economical_policy(), Learned(), ServerHinted()):
         delays = set()
         for seed in seeds:
             decision = policy.next_delay(
@@ -225,3 +227,67 @@ def test_backoff_is_full_jitter() -> None:
     assert min(delays) < 1.0
     assert max(delays) <= 8.0
     assert max(delays) > 6.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    elapsed=st.floats(0, 1e5, allow_nan=False),
+    polls=st.integers(1, 10_000),
+    remaining=st.none() | st.floats(-1e6, 1e12, allow_nan=False),
+    retry_after=st.floats(0, 1e9, allow_nan=False),
+    expected=st.none() | st.floats(0.01, 1e5),
+    seed=st.integers(0, 2**32),
+)
+def test_economical_policy_follows_hints_and_expected_duration_like_the_default(
+    elapsed: float,
+    polls: int,
+    remaining: float | None,
+    retry_after: float,
+    expected: float | None,
+    seed: int,
+) -> None:
+    """Only the plain-server pace differs: a hint, or the caller's estimate, decides alike."""
+    last = status(remaining_seconds=remaining, retry_after=retry_after)  # type: ignore[arg-type]
+    decisions = [
+        policy.next_delay(
+            state(elapsed, polls, seed, last=last, expected_duration=expected, durations=LOGNORMAL)
+        )
+        for policy in (economical_policy(), default_policy())
+    ]
+    assert decisions[0] == decisions[1]
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "low", "high", "reason"),
+    [
+        # Before the 40 % quantile (3.33 s on LOGNORMAL) less the 0.1 s lead: skip.
+        (0.0, 3.2, 3.4, "learned: skip"),
+        (3.5, 1.1 * 0.9, 2.0 * 1.1, "learned schedule"),
+        (5.0, 1.1 * 0.9, 2.0 * 1.1, "learned schedule"),
+        (12.0, 2.5 * 0.9, 2.5 * 1.1, "learned: tail"),
+        # Past 3x the 95 % quantile Learned gives up: clamp(0.3 * age, 2, 10).
+        (40.0, 10.0 * 0.8, 10.0, "backoff"),
+    ],
+)
+def test_economical_policy_on_a_plain_server(
+    elapsed: float, low: float, high: float, reason: str
+) -> None:
+    for seed in range(20):
+        decision = economical_policy().next_delay(state(elapsed, 1, seed, durations=LOGNORMAL))
+        assert decision is not None
+        assert low <= decision.delay <= high, (elapsed, seed, decision)
+        assert decision.reason == reason
+
+
+def test_economical_policy_needs_fewer_samples_and_backs_off_wider_with_none() -> None:
+    few = Durations([3.0, 4.0, 4.5, 5.0])
+    learned = economical_policy().next_delay(state(0.0, 0, durations=few))
+    assert learned is not None
+    assert learned.reason == "learned: skip"
+    first = economical_policy().next_delay(state(0.0, 0))
+    assert first is not None
+    assert first.reason == "first poll"
+    assert first.delay <= 0.02
+    later = economical_policy().next_delay(state(1.0, 1))
+    assert later is not None
+    assert 2.0 * 0.8 <= later.delay <= 2.0
