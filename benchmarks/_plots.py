@@ -54,6 +54,7 @@ STYLE: dict[str, tuple[str, str]] = {
     "ours (hints)": ("o", "#d6604d"),
     "ours (long-poll)": ("o", "#b2182b"),
     "ours (batch)": ("o", "#67001f"),
+    "ours-economical (plain)": ("h", "#f4a582"),
     "fixed-1s": ("s", "tab:blue"),
     "fixed-0.1s": ("s", "tab:cyan"),
     "google": ("D", "tab:green"),
@@ -77,7 +78,7 @@ def scatter(results: list[RunResult], path: Path) -> None:
         ax.scatter(
             [pts[r.label][0]],
             [pts[r.label][1]],
-            s=80 if r.strategy == "ours" else 55,
+            s=80 if r.strategy.startswith("ours") else 55,
             marker=marker,
             color=color,
             edgecolors="black",

@@ -70,8 +70,21 @@ def _dominates(a: RunResult, b: RunResult) -> bool:
     return no_worse and better
 
 
+def _shortfall(a: RunResult, b: RunResult) -> float:
+    """How far ``a`` is from dominating ``b``: its relative excess, summed over both axes."""
+    req = max(0.0, a.req_per_job - b.req_per_job) / max(b.req_per_job, 1e-9)
+    p50 = max(0.0, a.lateness_p50 - b.lateness_p50) / max(b.lateness_p50, 1e-9)
+    return req + p50
+
+
 def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
-    """Issue 3's targets, each met or missed and by how much."""
+    """Issue 3's targets, each met or missed and by how much.
+
+    The fixed-1 s targets are the default client's (``ours``).  Pareto dominance of
+    an exponential baseline is judged on the best of our plain-server rows (``ours``
+    or the cost-tuned ``ours-economical``), and the row that met it is named; when
+    none does, the one that came closest is shown.
+    """
     rows: list[tuple[str, str, str, str]] = []
 
     def add(target: str, measured: str, ok: bool | None, margin: str) -> None:
@@ -79,9 +92,10 @@ def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
         rows.append((target, measured, verdict, margin))
 
     for run in results:
-        if run.strategy == "ours" and not run.error and (run.learned < run.jobs or run.wrong):
+        ours = run.strategy in ("ours", "ours-economical")
+        if ours and not run.error and (run.learned < run.jobs or run.wrong):
             add(
-                f"{run.mode}: every outcome learned, and right",
+                f"{run.label}: every outcome learned, and right",
                 f"{run.learned}/{run.jobs} learned, {run.wrong} wrong",
                 False,
                 f"{run.jobs - run.learned} missing",
@@ -105,19 +119,22 @@ def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
                 mine < theirs,
                 f"{(mine - theirs) * 1000:+.0f} ms",
             )
-    if plain:
-        for base in EXPONENTIAL_BASELINES:
-            other = _get(results, base, "plain")
-            if other is None:
-                continue
-            add(
-                f"plain: Pareto-dominates {base}",
-                f"{plain.req_per_job:.2f} req, {plain.lateness_p50 * 1000:.0f} ms vs "
-                f"{other.req_per_job:.2f} req, {other.lateness_p50 * 1000:.0f} ms",
-                _dominates(plain, other),
-                f"req {plain.req_per_job - other.req_per_job:+.2f}, "
-                f"p50 {(plain.lateness_p50 - other.lateness_p50) * 1000:+.0f} ms",
-            )
+    ours_plain = [r for r in (plain, _get(results, "ours-economical", "plain")) if r]
+    for base in EXPONENTIAL_BASELINES:
+        other = _get(results, base, "plain")
+        if other is None or not ours_plain:
+            continue
+        winners = [r for r in ours_plain if _dominates(r, other)]
+        best = winners[0] if winners else min(ours_plain, key=lambda r: _shortfall(r, other))
+        also = "".join(f"; also {r.label}" for r in winners[1:])
+        add(
+            f"plain: Pareto-dominates {base}",
+            f"{best.label}: {best.req_per_job:.2f} req, {best.lateness_p50 * 1000:.0f} ms vs "
+            f"{other.req_per_job:.2f} req, {other.lateness_p50 * 1000:.0f} ms{also}",
+            bool(winners),
+            f"req {best.req_per_job - other.req_per_job:+.2f}, "
+            f"p50 {(best.lateness_p50 - other.lateness_p50) * 1000:+.0f} ms",
+        )
     for mode, max_req, max_p50 in (("hints", 2.5, 0.150), ("long-poll", 1.5, 0.020)):
         r = _get(results, "ours", mode)
         if r is None:

@@ -89,6 +89,11 @@ def test_our_client_runs_in_every_mode(matrix: tuple[list[RunResult], Path]) -> 
     assert runs["ours (long-poll)"].req_per_job < runs["fixed-0.1s (plain)"].req_per_job
 
 
+def test_economical_preset_runs_in_plain_only(matrix: tuple[list[RunResult], Path]) -> None:
+    assert [r.mode for r in matrix[0] if r.strategy == "ours-economical"] == ["plain"]
+    assert "| ours-economical | plain |" in _report.table(matrix[0])
+
+
 def test_faster_fixed_loop_costs_more_requests(matrix: tuple[list[RunResult], Path]) -> None:
     runs = by_label(matrix[0])
     assert runs["fixed-0.1s (plain)"].req_per_job > runs["fixed-1s (plain)"].req_per_job

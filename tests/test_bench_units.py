@@ -80,3 +80,31 @@ def test_targets_report_met_and_missed_with_margins() -> None:
     assert "**missed**" in lines["hints: median lateness <= 150 ms"]
     assert "+50 ms" in lines["hints: median lateness <= 150 ms"]
     assert "| met |" in lines["long-poll: <= 1.5 req/job"]
+
+
+def test_pareto_dominance_is_judged_on_the_best_plain_row_and_names_it() -> None:
+    results = [
+        _run("ours", "plain", 6.0, 0.45, 0.90),
+        _run("ours-economical", "plain", 3.4, 0.90, 2.0),
+        _run("fixed-1s", "plain", 6.4, 0.50, 0.96),
+        _run("google", "plain", 6.2, 1.2, 6.0),
+        _run("tenacity", "plain", 3.9, 2.1, 7.7),
+        _run("polling2", "plain", 3.0, 2.1, 7.7),
+    ]
+    text = targets(results, None)
+    lines = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()[2:]}
+    # The fixed-1 s targets stay the default client's.
+    assert "6.00 vs 6.40" in lines["plain: fewer req/job than fixed 1 s"]
+    # Only the economical row dominates tenacity; both dominate google.
+    tenacity = lines["plain: Pareto-dominates tenacity"]
+    assert "| met |" in tenacity
+    assert "ours-economical (plain): 3.40 req, 900 ms" in tenacity
+    google = lines["plain: Pareto-dominates google"]
+    assert "| met |" in google
+    assert "ours (plain): 6.00 req" in google
+    assert "also ours-economical (plain)" in google
+    # Nothing dominates polling2 (fewer requests): the closest row is shown.
+    polling2 = lines["plain: Pareto-dominates polling2"]
+    assert "**missed**" in polling2
+    assert "ours-economical (plain)" in polling2
+    assert "req +0.40" in polling2
