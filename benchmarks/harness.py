@@ -127,14 +127,23 @@ def run_one(
 
 def _run_client(spec_path: Path, out_path: Path, log_path: Path, limit: float) -> tuple[int, int]:
     """Run the client process to its end (killed after ``limit`` s); return its peaks."""
+    command = [sys.executable, "-m", "benchmarks._runner", str(spec_path), str(out_path)]
+    return run_sampled(command, log_path, limit)
+
+
+def run_sampled(
+    command: list[str], log_path: Path, limit: float, every: float = SAMPLE_EVERY
+) -> tuple[int, int]:
+    """Run ``command`` to its end, killed after ``limit`` s; return its peak threads and RSS.
+
+    Threads and RSS are sampled from outside the process, so they are the
+    child's alone; its output goes to ``log_path``.
+    """
     peak_threads = 0
     peak_rss = 0
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._runner", str(spec_path), str(out_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             ps = psutil.Process(proc.pid)
@@ -146,7 +155,7 @@ def _run_client(spec_path: Path, out_path: Path, log_path: Path, limit: float) -
                         peak_rss = max(peak_rss, ps.memory_info().rss)
                 except psutil.Error:
                     break
-                time.sleep(SAMPLE_EVERY)
+                time.sleep(every)
         finally:
             if proc.poll() is None:
                 proc.kill()

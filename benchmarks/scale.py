@@ -264,7 +264,7 @@ def scale_lateness(jobs: int, log_dir: Path, seed: int = 1) -> dict[str, Any]:
     """Our client tracking ``jobs`` jobs at once that all end within ~20 s: how late it learns."""
     import random
 
-    from benchmarks.harness import percentile
+    from benchmarks.harness import percentile, run_sampled
 
     rng = random.Random(seed)
     out: dict[str, Any] = {"strategy": "ours", "mode": "batch", "jobs": jobs}
@@ -278,37 +278,19 @@ def scale_lateness(jobs: int, log_dir: Path, seed: int = 1) -> dict[str, Any]:
             ids_path, out_path = Path(tmp) / "ids.json", Path(tmp) / "out.json"
             ids_path.write_text(json.dumps([job_id for job_id, _ in made]))
             limit = LATENESS_LEAD + LATENESS_SPREAD + 60
-            peak_threads = peak_rss = 0
-            with (log_dir / "scale-lateness.log").open("wb") as log:
-                proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "benchmarks.scale",
-                        "--lateness-child",
-                        server.url,
-                        str(ids_path),
-                        str(out_path),
-                        str(limit),
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                try:
-                    ps = psutil.Process(proc.pid)
-                    deadline = time.monotonic() + limit + 30
-                    while proc.poll() is None and time.monotonic() < deadline:
-                        try:
-                            peak_threads = max(peak_threads, ps.num_threads())
-                            peak_rss = max(peak_rss, ps.memory_info().rss)
-                        except psutil.Error:
-                            break
-                        time.sleep(SAMPLE_EVERY)
-                finally:
-                    if proc.poll() is None:
-                        proc.kill()
-                    proc.wait()
+            command = [
+                sys.executable,
+                "-m",
+                "benchmarks.scale",
+                "--lateness-child",
+                server.url,
+                str(ids_path),
+                str(out_path),
+                str(limit),
+            ]
+            peak_threads, _ = run_sampled(
+                command, log_dir / "scale-lateness.log", limit + 30, SAMPLE_EVERY
+            )
             raw = json.loads(out_path.read_text())
             learned: dict[str, float] = raw["learned"]
             ended_early = sum(1 for _, end in made if end < raw["started_at"])
