@@ -14,7 +14,7 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[$*]"
 	touch $@
 
-test: $(VENV)/.installed-server,dev,bench
+test: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -26,10 +26,10 @@ test: $(VENV)/.installed-server,dev,bench
 demo: $(VENV)/.installed-server
 	$(PY) -m heygen_client demo
 
-bench: $(VENV)/.installed-server,dev,bench
+bench: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m benchmarks
 
-bench-server: $(VENV)/.installed-server,dev,bench
+bench-server: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m benchmarks.server
 
 clean:

@@ -1,0 +1,1 @@
+"""Pytest plugin: a real mock server for your tests (registered as ``pytest11``)."""
