@@ -16,8 +16,8 @@ from types import FrameType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from mock_server.app import create_app
-from mock_server.config import ServerConfig
+# Through the package, which says to install the server extra when Flask is missing.
+from mock_server import ServerConfig, create_app
 
 
 def bind_socket(host: str, port: int, backlog: int) -> socket.socket:

@@ -22,6 +22,8 @@ logger = logging.getLogger("mock_server")
 MAX_CONTENT_LENGTH = 64 * 1024
 #: Endpoints that count as status requests in ``/stats``.
 STATUS_ENDPOINTS = frozenset({"GET /status", "POST /status/batch"})
+#: Requests to routes under this path are not counted in ``/stats`` (see ``routes``).
+ADMIN_PREFIX = "/admin/"
 
 
 def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None) -> Flask:
@@ -83,7 +85,9 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     def count_and_log(response: Response) -> Response:
         endpoint = _endpoint_name()
         status = str(response.status_code)
-        state.stats.record_request(endpoint, status)
+        # Admin requests are the test harness talking, not the client under test.
+        if not endpoint.split(" ", 1)[1].startswith(ADMIN_PREFIX):
+            state.stats.record_request(endpoint, status)
         if endpoint in STATUS_ENDPOINTS:
             answered = g.fault if g.fault in ("garbage", "drop", "unknown-result") else status
             state.stats.record_status_request(g.status_job_ids, g.arrived_at, answered)

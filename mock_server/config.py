@@ -20,6 +20,10 @@ ENV_PREFIX = "HEYGEN_MOCK_"
 #: consistent between processes, it does not make them secret.
 DEFAULT_SECRET = "heygen-mock-server-default-secret"
 FAULT_KINDS: tuple[str, ...] = ("500", "503", "garbage", "unknown-result", "drop")
+#: Largest ``fault_retry_after`` that ``PUT /admin/faults`` accepts.
+MAX_FAULT_RETRY_AFTER = 86400
+#: Largest ``latency`` and ``latency_jitter`` that ``PUT /admin/faults`` accepts.
+MAX_FAULT_LATENCY = 3600.0
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -54,6 +58,8 @@ class ServerConfig:
         latency_jitter: Extra latency, uniform in [0, latency_jitter].
         backlog: Listen backlog of the socket (``__main__`` only).
         log_level: Level of the ``mock_server`` logger (``__main__`` only).
+        admin: The ``/admin/*`` routes exist (runtime faults, stats reset);
+            off by default, since the server also stands in for a public API.
     """
 
     host: str = "127.0.0.1"
@@ -80,6 +86,7 @@ class ServerConfig:
     latency_jitter: float = 0.0
     backlog: int = 2048
     log_level: str = "INFO"
+    admin: bool = False
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -296,6 +303,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     option("--latency", float, defaults.latency, "seconds added to status requests")
     option("--latency-jitter", float, defaults.latency_jitter, "extra latency, up to this much")
+    switch("--admin", "admin routes: /admin/faults (faults at runtime), /admin/stats (reset)")
     option("--backlog", int, defaults.backlog, "listen backlog (default %(default)s)")
     option(
         "--log-level",

@@ -2,7 +2,9 @@
 
 Only status requests (``GET /status``, ``POST /status/batch``) are faulted or
 delayed; the rate limit covers status and job requests. Observability routes
-are never touched, so tests can always look at what happened.
+are never touched, so tests can always look at what happened. Faults and
+latency start as the flags say and, on a server started with ``--admin``, can
+be changed at runtime through ``PUT /admin/faults``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
@@ -28,36 +31,95 @@ GARBAGE_BODY = (
 UNKNOWN_RESULT = "processing"
 
 
+@dataclass(frozen=True)
+class FaultSettings:
+    """What the injector does to status requests; replaced whole, never mutated.
+
+    Attributes mirror the ``ServerConfig`` fields (and flags) of the same name.
+    """
+
+    fault_rate: float = 0.0
+    fault_kinds: tuple[str, ...] = ("500", "503")
+    fault_retry_after: int = 1
+    latency: float = 0.0
+    latency_jitter: float = 0.0
+
+    @classmethod
+    def from_config(cls, config: ServerConfig) -> FaultSettings:
+        """The settings a server starts with."""
+        return cls(
+            fault_rate=config.fault_rate,
+            fault_kinds=config.fault_kinds,
+            fault_retry_after=config.fault_retry_after,
+            latency=config.latency,
+            latency_jitter=config.latency_jitter,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``/admin/faults``."""
+        return {
+            "fault_rate": self.fault_rate,
+            "fault_kinds": list(self.fault_kinds),
+            "fault_retry_after": self.fault_retry_after,
+            "latency": self.latency,
+            "latency_jitter": self.latency_jitter,
+        }
+
+
 class FaultInjector:
     """Decides, per status request, whether to misbehave and how long to lag.
 
+    The settings start as the config's and can be swapped at runtime
+    (``PUT /admin/faults``). A request reads ``settings`` once and passes that
+    snapshot on, so a swap never mixes two settings within one request.
+
     Args:
-        config: ``fault_rate``, ``fault_kinds``, ``latency``, ``latency_jitter``.
+        config: ``fault_rate``, ``fault_kinds``, ``fault_retry_after``,
+            ``latency``, ``latency_jitter``: the initial settings.
         rng: A seeded generator for this injector alone.
     """
 
     def __init__(self, config: ServerConfig, rng: random.Random) -> None:
-        self._config = config
+        self.initial = FaultSettings.from_config(config)
+        self._settings = self.initial
         self._rng = rng
         self._lock = threading.Lock()
 
-    def pick_fault(self) -> str | None:
+    @property
+    def settings(self) -> FaultSettings:
+        """The settings in force now."""
+        # One attribute read of an immutable object: no lock needed.
+        return self._settings
+
+    def set(self, settings: FaultSettings) -> None:
+        """Use ``settings`` from the next status request on."""
+        with self._lock:
+            self._settings = settings
+
+    def reset(self) -> FaultSettings:
+        """Go back to the settings the server started with, and return them."""
+        self.set(self.initial)
+        return self.initial
+
+    def pick_fault(self, settings: FaultSettings | None = None) -> str | None:
         """A fault kind for this request, or ``None`` to answer normally."""
-        config = self._config
-        if config.fault_rate <= 0:
+        if settings is None:
+            settings = self._settings
+        if settings.fault_rate <= 0:
             return None
         with self._lock:
-            if self._rng.random() >= config.fault_rate:
+            if self._rng.random() >= settings.fault_rate:
                 return None
-            return self._rng.choice(config.fault_kinds)
+            return self._rng.choice(settings.fault_kinds)
 
-    def latency(self) -> float:
+    def latency(self, settings: FaultSettings | None = None) -> float:
         """Seconds to hold this status request before answering."""
-        config = self._config
-        if config.latency_jitter <= 0:
-            return config.latency
+        if settings is None:
+            settings = self._settings
+        if settings.latency_jitter <= 0:
+            return settings.latency
         with self._lock:
-            return config.latency + self._rng.uniform(0.0, config.latency_jitter)
+            return settings.latency + self._rng.uniform(0.0, settings.latency_jitter)
 
 
 class RateLimiter:

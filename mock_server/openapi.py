@@ -9,7 +9,8 @@ A test fails when the two differ. Limits in the document (``max_wait`` 30,
 ``max_batch`` 1000, ``max_delay`` 86400) are the defaults; a server started
 with other flags enforces its own values, and ``GET /capabilities`` reports
 them. Injected faults deliberately break this contract (HTML bodies, unknown
-``result`` values, truncated bodies); they are off unless ``--fault-rate`` is set.
+``result`` values, truncated bodies); they are off unless ``--fault-rate`` is set
+or, on a server started with ``--admin``, ``PUT /admin/faults`` switches them on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-from mock_server.config import ServerConfig
+from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
 
 _DEFAULTS = ServerConfig()
@@ -239,6 +240,47 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "FaultSettings": {
+        "type": "object",
+        "required": [
+            "fault_rate",
+            "fault_kinds",
+            "fault_retry_after",
+            "latency",
+            "latency_jitter",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
+            "fault_kinds": {"type": "array", "items": _ref("FaultKind")},
+            "fault_retry_after": {"type": "integer", "minimum": 0},
+            "latency": {"type": "number", "minimum": 0},
+            "latency_jitter": {"type": "number", "minimum": 0},
+        },
+    },
+    "FaultSettingsRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Fields as the flags of the same name; a field left out takes "
+        "the server's start-up value, so {} switches runtime faults off.",
+        "properties": {
+            "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
+            "fault_kinds": {
+                "type": "array",
+                "items": _ref("FaultKind"),
+                "minItems": 1,
+                "description": "Chosen uniformly; duplicates count once.",
+            },
+            "fault_retry_after": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_FAULT_RETRY_AFTER,
+            },
+            "latency": {"type": "number", "minimum": 0, "maximum": MAX_FAULT_LATENCY},
+            "latency_jitter": {"type": "number", "minimum": 0, "maximum": MAX_FAULT_LATENCY},
+        },
+    },
+    "FaultKind": {"type": "string", "enum": list(FAULT_KINDS)},
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -321,6 +363,7 @@ _WAIT = {
     "long-poll is off.",
     "schema": {"type": "number", "minimum": 0},
 }
+_ADMIN_OFF = _error("Admin routes are off (start the server with --admin).")
 _JOB_ID_PATH = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 PATHS: dict[str, Any] = {
@@ -428,6 +471,49 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json_response("Counters.", "Stats")},
         }
     },
+    "/admin/faults": {
+        "get": {
+            "operationId": "getFaults",
+            "summary": "Admin: the fault and latency settings in force now.",
+            "responses": {
+                "200": _json_response("The settings.", "FaultSettings"),
+                "404": _ADMIN_OFF,
+            },
+        },
+        "put": {
+            "operationId": "putFaults",
+            "summary": "Admin: replace the fault and latency settings, from the next "
+            "status request on.",
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": _ref("FaultSettingsRequest")}},
+            },
+            "responses": {
+                "200": _json_response("The settings now in force.", "FaultSettings"),
+                "400": _error("Malformed JSON, unknown field, wrong type or out of range."),
+                "404": _ADMIN_OFF,
+                "413": _error("Body larger than 64 KiB."),
+            },
+        },
+        "delete": {
+            "operationId": "deleteFaults",
+            "summary": "Admin: back to the start-up settings (the flags').",
+            "responses": {
+                "200": _json_response("The settings now in force.", "FaultSettings"),
+                "404": _ADMIN_OFF,
+            },
+        },
+    },
+    "/admin/stats": {
+        "delete": {
+            "operationId": "deleteStats",
+            "summary": "Admin: zero the counters of /stats and /jobs/{job_id}.",
+            "responses": {
+                "200": _json_response("The fresh counters, as GET /stats.", "Stats"),
+                "404": _ADMIN_OFF,
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenapi",
@@ -453,7 +539,8 @@ def openapi_document() -> dict[str, Any]:
             "description": "Simulated video-translation status backend. See docs/server.md "
             "and docs/protocol.md. Every error is JSON "
             '{"error": {"code", "message"}}; unknown routes are 404 and wrong methods '
-            "405 (with Allow), in that shape.",
+            "405 (with Allow), in that shape. The /admin routes are for test harnesses "
+            "and exist only on a server started with --admin (404 otherwise).",
         },
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "headers": HEADERS},

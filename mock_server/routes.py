@@ -4,13 +4,17 @@ Request flow for status requests (``GET /status``, ``POST /status/batch``):
 rate limit, added latency, injected fault, validation, long-poll wait, answer.
 Every status request, whatever its answer, is logged against the jobs it
 named (see ``Stats``), so tests can check how clients paced themselves.
+
+The ``/admin/*`` routes exist only on a server started with ``--admin``
+(404 otherwise): they change faults at runtime and reset the counters, for
+test fixtures such as the pytest plugin's.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -18,8 +22,8 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from mock_server import faults
 from mock_server.clock import Clock
-from mock_server.config import ServerConfig
-from mock_server.faults import FaultInjector, RateLimiter
+from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
+from mock_server.faults import FaultInjector, FaultSettings, RateLimiter
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH, TEXT_FIELDS, Job
 from mock_server.stats import Stats
 from mock_server.store import JobStore, progress, retry_after_hint
@@ -29,6 +33,7 @@ bp = Blueprint("mock_server", __name__)
 JOB_FIELDS = frozenset({"delay", "outcome", "video_length", *TEXT_FIELDS})
 #: RFC 8259 insignificant whitespace: a body of only these counts as empty.
 JSON_WHITESPACE = b" \t\n\r"
+FAULT_FIELDS = frozenset(FaultSettings.__dataclass_fields__)
 # Sleeping in a loop guards against a clock that wakes a hair early.
 _MAX_WAIT_STEPS = 8
 
@@ -173,10 +178,12 @@ def _status_preamble(st: ServerState) -> Response | None:
     """
     g.fault = None
     _check_rate_limit(st)
-    latency = st.injector.latency()
+    # One snapshot per request: a concurrent PUT /admin/faults can't mix settings.
+    settings = st.injector.settings
+    latency = st.injector.latency(settings)
     if latency > 0:
         st.clock.sleep(latency)
-    fault = st.injector.pick_fault()
+    fault = st.injector.pick_fault(settings)
     if fault is None:
         return None
     st.stats.record_fault(fault)
@@ -184,7 +191,7 @@ def _status_preamble(st: ServerState) -> Response | None:
     if fault == "500":
         return error_response(500, "internal_error", "injected fault: internal server error")
     if fault == "503":
-        retry = str(st.config.fault_retry_after)
+        retry = str(settings.fault_retry_after)
         return error_response(
             503,
             "unavailable",
@@ -443,3 +450,89 @@ def get_openapi() -> Response:
     from mock_server.openapi import openapi_document
 
     return jsonify(openapi_document())
+
+
+# -- admin (only with --admin) -------------------------------------------------
+
+
+def _admin_state() -> ServerState:
+    st = state()
+    if not st.config.admin:
+        raise NotFound("admin routes are off; start the server with --admin")
+    return st
+
+
+@bp.get("/admin/faults")
+def get_faults() -> Response:
+    """The fault and latency settings in force now."""
+    return jsonify(_admin_state().injector.settings.as_dict())
+
+
+@bp.put("/admin/faults")
+def put_faults() -> Response:
+    """Replace the fault settings; fields left out take the server's start-up values."""
+    st = _admin_state()
+    payload = _json_object_or_none()
+    if payload is None:
+        bad_request('body must be a JSON object like {"fault_rate": 1.0, "fault_kinds": ["503"]}')
+    settings = _parse_fault_settings(st.injector.initial, payload)
+    st.injector.set(settings)
+    return jsonify(settings.as_dict())
+
+
+@bp.delete("/admin/faults")
+def delete_faults() -> Response:
+    """Back to the server's start-up settings (no faults unless the flags asked for them)."""
+    return jsonify(_admin_state().injector.reset().as_dict())
+
+
+@bp.delete("/admin/stats")
+def delete_stats() -> Response:
+    """Zero the counters of ``/stats`` and ``/jobs/ID``; answer the fresh ``/stats``."""
+    st = _admin_state()
+    st.stats.reset()
+    snapshot = st.stats.snapshot(st.clock.now())
+    snapshot["default_job_id"] = st.default_job_id
+    return jsonify(snapshot)
+
+
+def _parse_fault_settings(initial: FaultSettings, payload: dict[str, Any]) -> FaultSettings:
+    unknown_fields = sorted(set(payload) - FAULT_FIELDS)
+    if unknown_fields:
+        bad_request(f"unknown fields: {', '.join(unknown_fields)}")
+    changes: dict[str, Any] = {}
+    if "fault_rate" in payload:
+        rate = _as_float(payload["fault_rate"])
+        if rate is None or not 0.0 <= rate <= 1.0:
+            bad_request("fault_rate must be a number between 0 and 1")
+        changes["fault_rate"] = rate
+    if "fault_kinds" in payload:
+        kinds = payload["fault_kinds"]
+        if (
+            not isinstance(kinds, list)
+            or not kinds
+            or not all(isinstance(kind, str) and kind in FAULT_KINDS for kind in kinds)
+        ):
+            bad_request(f"fault_kinds must be a non-empty list of {', '.join(FAULT_KINDS)}")
+        # Duplicates would weigh a kind more; the flags have no such thing.
+        changes["fault_kinds"] = tuple(dict.fromkeys(kinds))
+    if "fault_retry_after" in payload:
+        retry_after = payload["fault_retry_after"]
+        if (
+            isinstance(retry_after, bool)
+            or not isinstance(retry_after, int)
+            or not 0 <= retry_after <= MAX_FAULT_RETRY_AFTER
+        ):
+            bad_request(
+                f"fault_retry_after must be an integer between 0 and {MAX_FAULT_RETRY_AFTER}"
+            )
+        changes["fault_retry_after"] = retry_after
+    for name in ("latency", "latency_jitter"):
+        if name in payload:
+            seconds = _as_float(payload[name])
+            if seconds is None or not 0.0 <= seconds <= MAX_FAULT_LATENCY:
+                bad_request(
+                    f"{name} must be a number of seconds between 0 and {MAX_FAULT_LATENCY:g}"
+                )
+            changes[name] = seconds
+    return replace(initial, **changes)

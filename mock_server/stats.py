@@ -99,6 +99,20 @@ class Stats:
             with self._lock:
                 self._long_polls -= 1
 
+    def reset(self) -> None:
+        """Zero every counter, as if the server had just started (``DELETE /admin/stats``).
+
+        Long-polls held now stay counted as active, so the gauge still goes
+        back to zero when they end; the peak starts again from them.
+        """
+        with self._lock:
+            self._requests.clear()
+            self._status_total = 0
+            self._jobs.clear()
+            self._faults.clear()
+            self._long_polls_peak = self._long_polls
+            self._jobs_created = 0
+
     def job_requests(self, job_id: str) -> dict[str, Any]:
         """``status_requests``, ``status_request_times`` and ``status_request_log`` for a job."""
         with self._lock:

@@ -24,7 +24,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 DOCUMENT = openapi_document()
 SUPPORTED = {
     "$ref", "type", "nullable", "enum", "minimum", "maximum", "exclusiveMinimum",
-    "minLength", "maxLength", "pattern", "items", "maxItems", "required", "properties",
+    "minLength", "maxLength", "pattern", "items", "minItems", "maxItems", "required", "properties",
     "additionalProperties", "description",
 }  # fmt: skip
 
@@ -118,6 +118,8 @@ def validate(value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
         problems.append(f"{where}: too long")
     if "pattern" in schema and not re.search(schema["pattern"], value):
         problems.append(f"{where}: {value!r} does not match {schema['pattern']}")
+    if "minItems" in schema and len(value) < schema["minItems"]:
+        problems.append(f"{where}: too few items")
     if "maxItems" in schema and len(value) > schema["maxItems"]:
         problems.append(f"{where}: too many items")
     if "items" in schema:
