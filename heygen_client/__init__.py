@@ -6,9 +6,12 @@ interval, and resolves real :class:`concurrent.futures.Future` objects.
     >>> from heygen_client import TranslationClient
     >>> with TranslationClient("http://127.0.0.1:5000") as client:  # doctest: +SKIP
     ...     status = client.track("j123").result(timeout=60)
+
+:class:`AsyncTranslationClient` is the asyncio face of the same scheduler.
 """
 
 from heygen_client import policies
+from heygen_client._async import AsyncJobBatch, AsyncJobFuture, AsyncTranslationClient
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._scheduler import PollHook, StateChangeHook
@@ -37,6 +40,9 @@ from heygen_client.policies import PollPolicy, RetryPolicy
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncJobBatch",
+    "AsyncJobFuture",
+    "AsyncTranslationClient",
     "Capabilities",
     "ClientClosed",
     "ClientStats",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import concurrent.futures._base
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from heygen_client.errors import TranslationFailed
 from heygen_client.models import JobStatus
@@ -32,6 +33,9 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     :class:`TranslationFailed` when it ended in error (or another
     :class:`~heygen_client.errors.HeyGenError` when tracking failed).  ``cancel()``
     stops polling the job unless another future still tracks it.
+
+    In a running asyncio event loop, ``await future`` gives the same result (see
+    :meth:`__await__`).
     """
 
     def __init__(self, job_id: str | None, owner: _Detacher | None = None) -> None:
@@ -77,6 +81,18 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
             if self._owner is not None:
                 self._owner.detach(self)
         return cancelled
+
+    def __await__(self) -> Generator[Any, None, JobStatus]:
+        """``await future`` in a running asyncio loop: the final status, or the error.
+
+        As when a task awaits an :class:`asyncio.Future`, cancelling the awaiting task
+        (or an :func:`asyncio.wait_for` timeout) cancels this future, so polling stops
+        unless another future still tracks the job; every other awaiter of *this*
+        future sees the cancellation too.  Callbacks added with
+        :meth:`add_done_callback` still run on the scheduler's thread;
+        :class:`~heygen_client.AsyncTranslationClient` gives loop-bound futures.
+        """
+        return asyncio.wrap_future(self).__await__()
 
     # Called by the scheduler, never under its lock.
     def _settle(self, status: JobStatus | None, error: BaseException | None, polls: int) -> None:

@@ -1,0 +1,449 @@
+"""The asyncio face of the client: :class:`AsyncTranslationClient`.
+
+It rides on one :class:`~heygen_client.TranslationClient` and its single scheduler
+thread; nothing here polls.  What it adds is loop-bound futures, so that asyncio's
+own tools (``await``, :func:`asyncio.wait_for`, :func:`asyncio.wait`,
+:func:`asyncio.gather`, :func:`asyncio.shield`, task cancellation) treat a job
+like any other :class:`asyncio.Future`, and blocking HTTP calls moved off the
+event loop.
+
+    scheduler thread                     event loop thread
+    JobFuture ── done callback ──► call_soon_threadsafe ──► AsyncJobFuture result
+    JobFuture.cancel() ◄──────────────── AsyncJobFuture.cancel() (task cancelled)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import contextvars
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from heygen_client._client import TranslationClient
+from heygen_client._futures import JobFuture
+from heygen_client.errors import ClientClosed, TranslationFailed
+from heygen_client.models import ClientStats, JobStatus
+
+__all__ = ["AsyncJobBatch", "AsyncJobFuture", "AsyncTranslationClient"]
+
+_T = TypeVar("_T")
+
+BatchResults = dict[str | None, JobStatus | BaseException]
+
+
+class AsyncJobFuture(asyncio.Future[JobStatus]):
+    """An :class:`asyncio.Future` for one job's final status, bound to one event loop.
+
+    It mirrors a :class:`~heygen_client.JobFuture` (:attr:`job_future`), which the
+    scheduler resolves; its result arrives on the loop, and callbacks run there.
+    Awaiting it returns the final :class:`JobStatus` or raises
+    :class:`~heygen_client.TranslationFailed` (or another
+    :class:`~heygen_client.HeyGenError` when tracking failed).
+
+    ``cancel()``, and so cancelling a task that awaits it or an
+    :func:`asyncio.wait_for` timeout, also cancels the :class:`JobFuture`: polling
+    stops unless another future still tracks the job.
+    """
+
+    def __init__(self, job_future: JobFuture, *, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self._job_future = job_future
+        if job_future.done():
+            self._copy_state(job_future)
+        else:
+            job_future.add_done_callback(self._on_job_done)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} job_id={self.job_id!r} {_state(super().__repr__())}>"
+
+    @property
+    def job_future(self) -> JobFuture:
+        """The thread-world future this one mirrors."""
+        return self._job_future
+
+    @property
+    def job_id(self) -> str | None:
+        """The job's id (None for the seed's single job)."""
+        return self._job_future.job_id
+
+    @property
+    def status(self) -> JobStatus | None:
+        """The latest status seen for the job, or None before the first answer."""
+        return self._job_future.status
+
+    @property
+    def polls(self) -> int:
+        """Status requests made for this job so far (shared by all its futures)."""
+        return self._job_future.polls
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel this future and its :class:`JobFuture`; see the class docstring."""
+        if not super().cancel(msg):
+            return False
+        self._job_future.cancel()
+        return True
+
+    # On the scheduler's thread (or whichever settled the JobFuture).
+    def _on_job_done(self, job_future: concurrent.futures.Future[JobStatus]) -> None:
+        loop = self.get_loop()
+        if loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody to tell
+            loop.call_soon_threadsafe(self._copy_state, job_future)
+
+    # On the loop.
+    def _copy_state(self, job_future: concurrent.futures.Future[JobStatus]) -> None:
+        if self.done():
+            return
+        if job_future.cancelled():
+            super().cancel()
+            return
+        error = job_future.exception()
+        if error is None:
+            self.set_result(job_future.result())
+            return
+        self.set_exception(error)
+        if isinstance(error, ClientClosed):
+            # Closing the client failed it: the caller asked for that, so asyncio
+            # need not log "exception was never retrieved" when nobody awaits it.
+            self.exception()
+
+
+class AsyncJobBatch(asyncio.Future[BatchResults]):
+    """Many :class:`AsyncJobFuture` s tracked together (``AsyncTranslationClient.track_many``).
+
+    An :class:`asyncio.Future` itself, like what :func:`asyncio.gather` returns:
+    awaiting it waits for every job and returns ``{job_id: final JobStatus, or the
+    error that ended it}`` (as ``JobBatch.results()``; a job that ended in
+    ``"error"`` maps to its :class:`~heygen_client.TranslationFailed`, a cancelled one
+    to :class:`asyncio.CancelledError`).  ``cancel()``, and so cancelling a task
+    that awaits it, cancels every job of the batch.
+
+    ``batch.futures`` holds the futures in the order the ids were given;
+    ``async for future in batch.as_completed()`` yields them as they finish.
+    """
+
+    def __init__(
+        self, futures: Iterable[AsyncJobFuture], *, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        super().__init__(loop=loop)
+        self.futures: tuple[AsyncJobFuture, ...] = tuple(futures)
+        self._finished: list[AsyncJobFuture] = []  # in the order they finished
+        self._wakeups: list[asyncio.Future[None]] = []
+        for future in self.futures:
+            future.add_done_callback(self._on_done)
+        if not self.futures:
+            self.set_result({})
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} jobs={len(self.futures)} {_state(super().__repr__())}>"
+
+    def __len__(self) -> int:
+        return len(self.futures)
+
+    @property
+    def done_count(self) -> int:
+        """How many futures have finished (any way)."""
+        return len(self._finished)
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel the batch and every job in it that has not finished."""
+        if self.done():
+            return False
+        for future in self.futures:
+            future.cancel(msg)
+        return super().cancel(msg)
+
+    def as_completed(self) -> AsyncIterator[AsyncJobFuture]:
+        """Iterate (``async for``) over the futures as they finish.
+
+        Like :func:`asyncio.as_completed`, it does not own the futures: leaving the
+        loop early (``break``, a timeout, a cancelled task) leaves the jobs
+        tracked; call :meth:`cancel` to stop them.
+        """
+        return _Completed(self)
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are ``pending``, ``completed``, ``error``, ``failed``, ``cancelled``.
+
+        As ``JobBatch.counts()``: ``error`` is a job that ended in error, ``failed``
+        is tracking that failed (retries spent, deadline, client closed).
+        """
+        counts = dict.fromkeys(("pending", "completed", "error", "failed", "cancelled"), 0)
+        for future in self.futures:
+            if not future.done():
+                key = "pending"
+            elif future.cancelled():
+                key = "cancelled"
+            else:
+                error = future.exception()
+                key = (
+                    "completed"
+                    if error is None
+                    else "error"
+                    if isinstance(error, TranslationFailed)
+                    else "failed"
+                )
+            counts[key] += 1
+        return counts
+
+    def _on_done(self, future: asyncio.Future[JobStatus]) -> None:
+        assert isinstance(future, AsyncJobFuture)
+        self._finished.append(future)
+        wakeups, self._wakeups = self._wakeups, []
+        for wakeup in wakeups:
+            if not wakeup.done():
+                wakeup.set_result(None)
+        if len(self._finished) == len(self.futures) and not self.done():
+            self.set_result(self._results())
+
+    def _results(self) -> BatchResults:
+        out: BatchResults = {}
+        for future in self.futures:
+            if future.cancelled():
+                out[future.job_id] = asyncio.CancelledError()
+                continue
+            error = future.exception()  # also marks it retrieved: the batch reports it
+            out[future.job_id] = error if error is not None else future.result()
+        return out
+
+    def _next_finished(self) -> asyncio.Future[None]:
+        wakeup = self.get_loop().create_future()
+        self._wakeups.append(wakeup)
+        return wakeup
+
+
+class _Completed:
+    """``AsyncJobBatch.as_completed()``: its own cursor over the finished futures."""
+
+    def __init__(self, batch: AsyncJobBatch) -> None:
+        self._batch = batch
+        self._next = 0
+
+    def __aiter__(self) -> _Completed:
+        return self
+
+    async def __anext__(self) -> AsyncJobFuture:
+        batch = self._batch
+        while self._next == len(batch._finished):
+            if self._next == len(batch.futures):
+                raise StopAsyncIteration
+            await batch._next_finished()
+        future = batch._finished[self._next]
+        self._next += 1
+        return future
+
+
+class AsyncTranslationClient:
+    """Track HeyGen video-translation jobs from asyncio code.
+
+    An async face for one :class:`~heygen_client.TranslationClient`: the same single
+    scheduler thread polls every job (there is no second poller), and its futures are
+    mirrored by :class:`AsyncJobFuture` s bound to the running loop.  Requests made
+    on the caller's behalf (:meth:`get_status`, :meth:`get_job`, :meth:`submit`) and
+    the joins of :meth:`aclose` run on the loop's default executor, so the loop never
+    blocks on the network.  Use it as an async context manager, or ``await``
+    :meth:`aclose`.
+
+    Args:
+        base_url: the server, e.g. ``"http://127.0.0.1:5000"``.
+        **options: the keyword options of :class:`~heygen_client.TranslationClient`
+            (``policy``, ``retry``, ``max_workers``, ``headers``...).
+    """
+
+    def __init__(self, base_url: str = "http://127.0.0.1:5000", **options: Any) -> None:
+        self._client = TranslationClient(base_url, **options)
+        self._owns = True
+        self._closed = False
+
+    @classmethod
+    def from_client(cls, client: TranslationClient) -> AsyncTranslationClient:
+        """An async face for an existing client, sharing its scheduler and its jobs.
+
+        The client is borrowed: :meth:`aclose` closes only this face and leaves the
+        client, and the jobs it tracks, to their owner.
+        """
+        self = cls.__new__(cls)
+        self._client = client
+        self._owns = False
+        self._closed = False
+        return self
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncTranslationClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<AsyncTranslationClient {self._client.base_url} {state}>"
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL."""
+        return self._client.base_url
+
+    @property
+    def sync_client(self) -> TranslationClient:
+        """The :class:`~heygen_client.TranslationClient` doing the work."""
+        return self._client
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called (or the underlying client closed)."""
+        return self._closed or self._client.closed
+
+    async def aclose(self) -> None:
+        """Stop polling, within about a second, without blocking the loop; idempotent.
+
+        Futures still pending fail with :class:`~heygen_client.errors.ClientClosed`.
+        A face made by :meth:`from_client` leaves its client open.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns:
+            await _off_loop(self._client.close)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosed("client is closed")
+
+    # -- one-off requests (on the loop's default executor) -----------------------
+
+    async def get_status(self, job_id: str | None = None) -> JobStatus:
+        """One job's status, as :meth:`TranslationClient.get_status`, off the loop."""
+        self._check_open()
+        return await _off_loop(functools.partial(self._client.get_status, job_id))
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        """The job's full record, as :meth:`TranslationClient.get_job`, off the loop."""
+        self._check_open()
+        return await _off_loop(functools.partial(self._client.get_job, job_id))
+
+    async def submit(self, **job_options: Any) -> AsyncJobFuture:
+        """Create a job (``POST /jobs``, off the loop) and track it; returns its future.
+
+        Arguments as for :meth:`TranslationClient.submit`.  Cancelled before the
+        request is sent, it sends nothing; cancelled while the request is in flight,
+        the job may be created, but it is not tracked.
+
+        Raises:
+            RateLimited: as for :meth:`TranslationClient.submit` (no job was created).
+        """
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
+
+        def create() -> JobFuture | None:
+            if abandoned.is_set():
+                return None
+            return self._client.submit(**job_options)
+
+        call = _in_executor(loop, create)
+        try:
+            job_future = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            abandoned.set()
+            call.add_done_callback(_cancel_created)
+            raise
+        assert job_future is not None
+        return AsyncJobFuture(job_future, loop=loop)
+
+    # -- tracking (no request here; returns at once) -----------------------------
+
+    def track(
+        self,
+        job_id: str | None = None,
+        *,
+        expected_duration: float | None = None,
+        deadline: float | None = None,
+    ) -> AsyncJobFuture:
+        """Start tracking a job; returns its future at once (call it in a running loop).
+
+        ``await client.track(job_id)`` is the final status.  Arguments as for
+        :meth:`TranslationClient.track`; two ``track()`` calls for the same job share
+        one poll schedule, and cancelling one future stops polling only when no other
+        future still tracks the job.
+
+        Raises:
+            RuntimeError: no running event loop.
+            ClientClosed: after :meth:`aclose`.
+        """
+        loop = asyncio.get_running_loop()
+        self._check_open()
+        job_future = self._client.track(
+            job_id, expected_duration=expected_duration, deadline=deadline
+        )
+        return AsyncJobFuture(job_future, loop=loop)
+
+    def track_many(
+        self,
+        job_ids: Iterable[str],
+        *,
+        expected_duration: float | None = None,
+        deadline: float | None = None,
+    ) -> AsyncJobBatch:
+        """Track many jobs; returns an :class:`AsyncJobBatch` of their futures.
+
+        Arguments as for :meth:`track`, for every job.
+        """
+        loop = asyncio.get_running_loop()
+        futures = [
+            self.track(job_id, expected_duration=expected_duration, deadline=deadline)
+            for job_id in job_ids
+        ]
+        return AsyncJobBatch(futures, loop=loop)
+
+    async def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
+        """Track a job and wait until it is done; returns its final status.
+
+        Raises:
+            TranslationFailed: the job ended in error.
+            DeadlineExceeded: still pending after ``timeout`` seconds.
+            HeyGenError: tracking failed (see :mod:`heygen_client.errors`).
+        """
+        return await self.track(job_id, deadline=timeout)
+
+    # -- counters ----------------------------------------------------------------
+
+    def stats(self) -> ClientStats:
+        """As :meth:`TranslationClient.stats` (no request; returns at once)."""
+        return self._client.stats()
+
+
+def _state(future_repr: str) -> str:
+    """``"finished result=..."`` out of ``"<ClassName finished result=...>"``."""
+    return future_repr[1:-1].partition(" ")[2]
+
+
+def _in_executor(loop: asyncio.AbstractEventLoop, fn: Callable[[], _T]) -> asyncio.Future[_T]:
+    """Run ``fn`` on the loop's default executor, in a copy of the caller's context."""
+    return loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, fn))
+
+
+async def _off_loop(fn: Callable[[], _T]) -> _T:
+    """Await the blocking ``fn`` without blocking the loop (as :func:`asyncio.to_thread`)."""
+    return await _in_executor(asyncio.get_running_loop(), fn)
+
+
+def _cancel_created(call: asyncio.Future[JobFuture | None]) -> None:
+    """A submit whose caller was cancelled: stop tracking the job it created, if any."""
+    if call.cancelled() or call.exception() is not None:
+        return
+    job_future = call.result()
+    if job_future is not None:
+        job_future.cancel()
