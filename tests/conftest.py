@@ -19,6 +19,8 @@ import pytest
 
 from tests._live import LiveServer
 
+pytest_plugins = ["pytester"]
+
 #: How long a test's threads get to finish exiting after the test (and its
 #: other fixtures) returned. Generous for a loaded machine; a leaked thread
 #: still fails, since a thread that is never told to stop never exits.
