@@ -1,4 +1,7 @@
-"""The demo end to end: a real server process, one client, futures and callbacks."""
+"""The demo end to end: a real server process, one client, futures and callbacks.
+
+The rest of the command line is tested in tests/cli.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import io
 import pytest
 
 from heygen_client import _demo
-from heygen_client.__main__ import main
 
 pytestmark = pytest.mark.live
 
@@ -33,14 +35,3 @@ def test_demo_tracks_every_job_to_its_true_outcome(mode: str) -> None:
     if mode == "batch":
         assert max(r.lateness for r in rows) < 0.2
 
-
-def test_cli_version_and_status(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["--version"])
-    assert "heygen-client 0.1.0" in capsys.readouterr().out
-    with _demo.mock_server("--delay", "0.2") as url:
-        assert main(["status", "--url", url]) == 0
-        assert '"result"' in capsys.readouterr().out
-        assert main(["wait", "--url", url, "--timeout", "10"]) == 0
-        assert '"completed"' in capsys.readouterr().out
-        assert main(["wait", "nope", "--url", url]) == 1

@@ -1,0 +1,629 @@
+"""The ``heygen-client`` command line (user's page: docs/cli.md).
+
+::
+
+    heygen-client status [JOB_ID]                 ask once
+    heygen-client wait [JOB_ID ...]               track jobs until they are done
+    heygen-client submit [--count N] [--delay S]  create jobs (mock server), then wait
+    heygen-client demo [--mode MODE]              start a mock server and show polling
+
+``wait`` and ``submit`` track every job with one :class:`TranslationClient`
+(``track_many``) and show them with a reporter from :mod:`heygen_client._progress`.
+The exit status says how it went (:class:`ExitCode`); with several jobs the most
+serious outcome wins (:data:`PRECEDENCE`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import enum
+import json
+import logging
+import math
+import os
+import queue
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, fields
+from typing import Any
+
+from heygen_client import __version__
+from heygen_client._client import TranslationClient
+from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._progress import JobView, Reporter, Summary, estimate_text, make_reporter
+from heygen_client._transport import Transport
+from heygen_client.errors import (
+    DeadlineExceeded,
+    HeyGenError,
+    TranslationFailed,
+    TransportError,
+)
+from heygen_client.models import JobStatus
+
+__all__ = ["DEFAULT_URL", "EXIT_CODES", "PRECEDENCE", "URL_ENV", "ExitCode", "main"]
+
+#: The server when neither ``--url`` nor :data:`URL_ENV` says otherwise.
+DEFAULT_URL = "http://127.0.0.1:5000"
+#: The environment variable read when ``--url`` is not given.
+URL_ENV = "HEYGEN_URL"
+#: The most jobs one ``submit`` creates (a typo should not create a million).
+MAX_COUNT = 1000
+#: Seconds ``wait`` sleeps before trying its first request again, when it got
+#: no answer; after the last, the server is unreachable (exit 4).
+REACH_RETRY_DELAYS = (0.25, 0.5)
+
+
+class ExitCode(enum.IntEnum):
+    """The exit status of ``heygen-client``."""
+
+    OK = 0
+    JOB_ERROR = 1
+    USAGE = 2
+    TIMEOUT = 3
+    UNREACHABLE = 4
+    SERVER_ERROR = 5
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+#: What each exit status means; printed by ``--help`` and in docs/cli.md (a test
+#: keeps the two in step).
+EXIT_CODES: dict[ExitCode, str] = {
+    ExitCode.OK: "every job completed (status: the server answered)",
+    ExitCode.JOB_ERROR: "a job ended in error",
+    ExitCode.USAGE: "usage error: unknown option, bad value, invalid URL",
+    ExitCode.TIMEOUT: "timeout: a job was still pending after --timeout",
+    ExitCode.UNREACHABLE: "connection failure: no answer from the server",
+    ExitCode.SERVER_ERROR: "the server answered with an error (unknown job id, "
+    "rejected request, 5xx after retries) or with something unreadable",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.BROKEN_PIPE: "stdout was closed early (e.g. piped into head)",
+}
+
+#: With several jobs, the first of these that happened is the exit status:
+#: outcomes left unknown (no server, a server error, a timeout) come before a
+#: job that is known to have ended in error.
+PRECEDENCE = (
+    ExitCode.UNREACHABLE,
+    ExitCode.SERVER_ERROR,
+    ExitCode.TIMEOUT,
+    ExitCode.JOB_ERROR,
+    ExitCode.OK,
+)
+
+#: The exit status of each final state (see :data:`heygen_client._progress.STATES`).
+STATE_CODES = {
+    "completed": ExitCode.OK,
+    "error": ExitCode.JOB_ERROR,
+    "timeout": ExitCode.TIMEOUT,
+    "unreachable": ExitCode.UNREACHABLE,
+    "failed": ExitCode.SERVER_ERROR,
+}
+
+
+def _epilog() -> str:
+    rows = "\n".join(f"  {int(code):<4} {text}" for code, text in EXIT_CODES.items())
+    order = ", ".join(str(int(code)) for code in PRECEDENCE)
+    return (
+        f"exit status:\n{rows}\n"
+        f"  With several jobs, the first of {order} that applies.\n\n"
+        f"environment:\n"
+        f"  {URL_ENV}  the server when --url is not given (default {DEFAULT_URL})\n\n"
+        f"docs: docs/cli.md"
+    )
+
+
+# -- argument types ----------------------------------------------------------------
+
+
+def _seconds(positive: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            kind = "positive" if positive else "non-negative"
+            raise argparse.ArgumentTypeError(f"expected a {kind} number, got {text!r}")
+        return value
+
+    return parse
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_COUNT}, got {value}")
+    return value
+
+
+def _check_url(url: str) -> str | None:
+    """Why ``url`` cannot be a server's base URL, or None when it can."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"expected http://HOST[:PORT] or https://..., got {url!r}"
+    return None
+
+
+def _url(text: str) -> str:
+    problem = _check_url(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+# -- the parser ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``heygen-client`` argument parser."""
+    epilog = _epilog()
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="heygen-client",
+        description="Know when HeyGen video-translation jobs are done.",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"heygen-client {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument(
+        "--url",
+        type=_url,
+        default=None,
+        help=f"the server (default: ${URL_ENV}, else {DEFAULT_URL})",
+    )
+
+    shown = argparse.ArgumentParser(add_help=False)
+    shown.add_argument(
+        "--timeout",
+        type=_seconds(positive=True),
+        default=None,
+        metavar="SECONDS",
+        help="give up on jobs still pending after SECONDS (exit 3)",
+    )
+    shown.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per job as it finishes, nothing else",
+    )
+    shown.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing; the exit status tells"
+    )
+    shown.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also log every poll to stderr (shows plain lines, not the live table)",
+    )
+    shown.add_argument(
+        "--no-live",
+        action="store_true",
+        help="plain lines even on a terminal",
+    )
+
+    status = commands.add_parser(
+        "status",
+        parents=[server],
+        help="ask once for a job's status",
+        description="Ask once for a job's status and print it.",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    status.add_argument("job_id", nargs="?", help="the job (default: the seed's single job)")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(run=_status)
+
+    wait = commands.add_parser(
+        "wait",
+        parents=[server, shown],
+        help="wait until jobs are done",
+        description="Track jobs until every one is done, showing their progress.",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    wait.add_argument(
+        "job_ids",
+        nargs="*",
+        metavar="JOB_ID",
+        help="the jobs (default: the seed's single job)",
+    )
+    wait.set_defaults(run=_wait)
+
+    submit = commands.add_parser(
+        "submit",
+        parents=[server, shown],
+        help="create jobs on the mock server, then wait for them",
+        description="Create jobs (POST /jobs), then track them like 'wait'.",
+        epilog=epilog,
+        formatter_class=formatter,
+    )
+    submit.add_argument(
+        "-n",
+        "--count",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="how many jobs to create (default %(default)s)",
+    )
+    submit.add_argument(
+        "--delay",
+        type=_seconds(positive=False),
+        metavar="SECONDS",
+        help="each job's duration (default: the server's)",
+    )
+    submit.add_argument(
+        "--outcome",
+        choices=["completed", "error"],
+        help="force each job's outcome (default: the server's draw)",
+    )
+    submit.add_argument(
+        "--video-length",
+        type=_seconds(positive=True),
+        metavar="SECONDS",
+        help="the video's length; without --delay the server derives the duration",
+    )
+    submit.add_argument("--title", help="the video's title")
+    submit.add_argument("--source-language", metavar="LANG", help="e.g. en")
+    submit.add_argument("--target-language", metavar="LANG", help="e.g. fr")
+    submit.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="print the new job ids (or with --json their records) and exit",
+    )
+    submit.set_defaults(run=_submit)
+
+    demo = commands.add_parser(
+        "demo",
+        help="start the mock server and track a few jobs",
+        description="Start a mock server on a free port, track a few jobs, log every poll.",
+    )
+    demo.add_argument(
+        "--mode",
+        choices=["plain", "hints", "long-poll", "batch"],
+        default="hints",
+        help="what the server offers (default %(default)s)",
+    )
+    demo.add_argument("--scale", type=float, default=1.0, help="multiply job delays")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+# -- entry point ----------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``heygen-client`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    Raises:
+        SystemExit: from argparse, as usual: ``--help`` and ``--version`` (0) and
+            usage errors (2, with the usage and the problem on stderr).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error("a command is required: status, wait, submit or demo")
+    if getattr(args, "url", "-") is None:
+        args.url = _url_from_env(parser)
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
+    return code
+
+
+def _url_from_env(parser: argparse.ArgumentParser) -> str:
+    url = os.environ.get(URL_ENV, "").strip()
+    if not url:
+        return DEFAULT_URL
+    problem = _check_url(url)
+    if problem:
+        parser.error(f"${URL_ENV}: {problem}")
+    return url
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the exit flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests)
+        pass
+
+
+def _error(message: str) -> None:
+    print(f"heygen-client: {message}", file=sys.stderr, flush=True)
+
+
+def exit_code_of(error: BaseException | None) -> ExitCode:
+    """The exit status for a job or request that ended with ``error`` (None: success)."""
+    return STATE_CODES[state_of(error)]
+
+
+def state_of(error: BaseException | None) -> str:
+    """The final state (see :data:`heygen_client._progress.STATES`) for ``error``."""
+    if error is None:
+        return "completed"
+    if isinstance(error, TranslationFailed):
+        return "error"
+    if isinstance(error, DeadlineExceeded):
+        return "timeout"
+    if isinstance(error, TransportError):
+        return "unreachable"
+    return "failed"
+
+
+def worst(codes: Sequence[ExitCode]) -> ExitCode:
+    """The exit status of several outcomes, by :data:`PRECEDENCE`."""
+    for code in PRECEDENCE:
+        if code in codes:
+            return code
+    return ExitCode.OK
+
+
+# -- status -------------------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    with TranslationClient(args.url) as client:
+        try:
+            status = client.get_status(args.job_id)
+        except HeyGenError as exc:
+            _error(str(exc))
+            return exit_code_of(exc)
+    if args.json:
+        print(json.dumps(status_json(status)), flush=True)
+    else:
+        line = f"{args.job_id or '(default job)'}: {status.result.value}"
+        estimate = estimate_text(status.progress, status.remaining_seconds)
+        print(f"{line}; server: {estimate}" if estimate else line, flush=True)
+    return ExitCode.OK
+
+
+def status_json(status: JobStatus) -> dict[str, Any]:
+    """A status as the JSON object of ``status --json`` and ``submit --no-wait --json``."""
+    data: dict[str, Any] = {f.name: getattr(status, f.name) for f in fields(status)}
+    data["result"] = status.result.value
+    data["extra"] = dict(status.extra)
+    return data
+
+
+# -- wait and submit ----------------------------------------------------------------
+
+
+def _wait(args: argparse.Namespace) -> int:
+    ids: list[str | None] = list(dict.fromkeys(args.job_ids)) or [None]
+    with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
+        problem = _reach(client, ids[0])
+        if problem is not None:
+            _error(f"cannot reach {args.url}: {problem}")
+            return ExitCode.UNREACHABLE
+        if ids == [None]:
+            batch = JobBatch([client.track(deadline=args.timeout)])
+        else:
+            batch = client.track_many([i for i in ids if i is not None], deadline=args.timeout)
+        return follow(batch, _reporter(args))
+
+
+def _reach(client: TranslationClient, job_id: str | None) -> TransportError | None:
+    """Ask once about the first job, so that a server that is down fails fast.
+
+    Tracking retries a failed request for up to ~2 minutes (the retry policy);
+    a server that cannot be reached at all before we start is an answer now.
+    Any HTTP answer, even an error, shows the server is there (errors are
+    reported by tracking). The status it caches lets a finished job resolve at once.
+    """
+    last: TransportError | None = None
+    for delay in (0.0, *REACH_RETRY_DELAYS):
+        time.sleep(delay)
+        try:
+            client.get_status(job_id)
+        except TransportError as exc:
+            last = exc
+            continue
+        except HeyGenError:
+            pass  # an answer, so the server is there; tracking reports the error
+        return None
+    return last
+
+
+def _submit(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {
+        name: value
+        for name in (
+            "delay",
+            "outcome",
+            "video_length",
+            "title",
+            "source_language",
+            "target_language",
+        )
+        if (value := getattr(args, name)) is not None
+    }
+    created: list[JobStatus] = []
+    transport = Transport(args.url)
+    try:
+        for _ in range(args.count):
+            created.append(transport.create_job(options))
+    except HeyGenError as exc:
+        _error(f"cannot create a job: {exc}")
+        if created:
+            made = " ".join(str(s.job_id) for s in created)
+            _error(f"created {len(created)} of {args.count} before that: {made}")
+        return exit_code_of(exc)
+    finally:
+        transport.close()
+    ids = [str(status.job_id) for status in created]
+    if args.no_wait:
+        for status in created:
+            print(json.dumps(status_json(status)) if args.json else status.job_id, flush=True)
+        return ExitCode.OK
+    with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
+        return follow(client.track_many(ids, deadline=args.timeout), _reporter(args))
+
+
+def _reporter(args: argparse.Namespace) -> Reporter:
+    return make_reporter(
+        sys.stdout,
+        json_lines=args.json,
+        quiet=args.quiet,
+        live=not (args.verbose or args.no_live),
+    )
+
+
+@contextlib.contextmanager
+def _verbose_logging(verbose: bool) -> Iterator[None]:
+    """With ``-v``, the library's log (every poll) goes to stderr while the command runs."""
+    if not verbose:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    library = logging.getLogger("heygen_client")
+    old_level = library.level
+    library.addHandler(handler)
+    library.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.setLevel(old_level)
+
+
+@dataclass(slots=True)
+class _Tracked:
+    future: JobFuture
+    reported: str = "waiting"
+    finished_at: float | None = None
+
+
+def follow(
+    batch: JobBatch,
+    reporter: Reporter,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> ExitCode:
+    """Show ``batch`` with ``reporter`` until every job is done; returns the exit status.
+
+    Runs on the caller's thread: the futures' done callbacks only queue the
+    future (and when), so the reporter is never called from the client's threads.
+    On Ctrl-C the reporter is closed with what is known, then the interrupt goes on.
+    """
+    start = clock()
+    tracked = [_Tracked(future) for future in batch]
+    index = {id(item.future): item for item in tracked}
+    finished: queue.SimpleQueue[tuple[JobFuture, float]] = queue.SimpleQueue()
+
+    def on_done(future: Future[JobStatus]) -> None:
+        assert isinstance(future, JobFuture)
+        finished.put((future, clock()))
+
+    def views() -> list[JobView]:
+        return [_view(item, start, clock()) for item in tracked]
+
+    interrupted = True
+    with reporter:
+        reporter.start(views())
+        for item in tracked:
+            item.future.add_done_callback(on_done)
+        remaining = len(tracked)
+        try:
+            while remaining:
+                try:
+                    future, at = finished.get(timeout=reporter.tick_seconds)
+                except queue.Empty:
+                    pass
+                else:
+                    item = index[id(future)]
+                    item.finished_at = at
+                    remaining -= 1
+                    reporter.finished(_view(item, start, at))
+                    continue  # drain every finished job before redrawing
+                for item in tracked:
+                    if item.finished_at is None and not item.future.done():
+                        view = _view(item, start, clock())
+                        if view.state != item.reported:
+                            item.reported = view.state
+                            reporter.changed(view)
+                reporter.tick(views())
+            interrupted = False
+        finally:
+            reporter.close(Summary(views(), clock() - start, interrupted=interrupted))
+    return worst([exit_code_of(_error_of(item.future)) for item in tracked])
+
+
+def _error_of(future: JobFuture) -> BaseException | None:
+    if future.cancelled():  # only our own close() on the way out cancels
+        return HeyGenError("tracking was cancelled")
+    return future.exception()
+
+
+def _view(item: _Tracked, start: float, now: float) -> JobView:
+    future = item.future
+    status = future.status
+    common: dict[str, Any] = {
+        "job_id": future.job_id,
+        "polls": future.polls,
+        "result": status.result.value if status is not None else None,
+        "progress": status.progress if status is not None else None,
+        "remaining_seconds": status.remaining_seconds if status is not None else None,
+    }
+    if item.finished_at is None:
+        state = status.result.value if status is not None else "waiting"
+        if state != "pending":  # final but not yet handed to us: still running here
+            state = item.reported
+        elif status is not None:
+            common["progress"], common["remaining_seconds"] = counted_down(status, time.time())
+        return JobView(state=state, elapsed=now - start, **common)
+    error = _error_of(future)
+    state = state_of(error)
+    detail = None
+    if state == "timeout":
+        detail = "still pending"
+    elif state in ("unreachable", "failed"):
+        detail = str(error)
+    return JobView(state=state, elapsed=item.finished_at - start, error=detail, **common)
+
+
+def counted_down(status: JobStatus, wall_now: float) -> tuple[float | None, float | None]:
+    """A pending status's (progress, remaining_seconds), moved on to ``wall_now``.
+
+    The client may not ask again for a while (the server's ``Retry-After``), so
+    the last estimate is counted down from when it arrived, and the progress
+    moved on at the pace that estimate implies, instead of standing still.
+    """
+    progress, remaining = status.progress, status.remaining_seconds
+    if remaining is None or status.received_at <= 0:
+        return progress, remaining
+    age = max(0.0, wall_now - status.received_at)
+    if progress is not None and remaining > 0:
+        progress = min(1.0, progress + (1.0 - progress) * min(age, remaining) / remaining)
+    return progress, max(0.0, remaining - age)
+
+
+# -- demo ---------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from heygen_client import _demo
+
+    try:
+        rows = _demo.run(args.mode, scale=args.scale)
+    except KeyboardInterrupt:
+        print("interrupted; the mock server was stopped", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if rows else ExitCode.JOB_ERROR

@@ -1,0 +1,221 @@
+"""The command line's parsing, URL choice and exit codes, with no server running."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from heygen_client import __version__
+from heygen_client._cli import (
+    DEFAULT_URL,
+    EXIT_CODES,
+    PRECEDENCE,
+    URL_ENV,
+    ExitCode,
+    build_parser,
+    exit_code_of,
+    main,
+    state_of,
+    worst,
+)
+from heygen_client.errors import (
+    ClientClosed,
+    DeadlineExceeded,
+    HTTPStatusError,
+    JobNotFound,
+    MalformedResponse,
+    RateLimited,
+    TranslationFailed,
+    TransportError,
+    TransportTimeout,
+)
+from heygen_client.models import JobResult, JobStatus
+from mock_server.testing import free_port
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``main(argv)``, expect argparse's usage error (exit 2); return stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "usage: heygen-client" in err
+    return err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"heygen-client {__version__}\n"
+
+
+@pytest.mark.parametrize("command", [[], ["wait"], ["submit"], ["status"]])
+def test_help_lists_every_exit_code_and_the_env_var(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for code in ExitCode:
+        assert re.search(rf"^  {int(code)}\s", out, re.MULTILINE), f"exit {int(code)} missing"
+    assert URL_ENV in out
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "a command is required" in usage_error([], capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["wait", "--timeout", "0"], "expected a positive number"),
+        (["wait", "--timeout", "nan"], "expected a positive number"),
+        (["wait", "--timeout", "soon"], "not a number of seconds"),
+        (["submit", "--delay", "-1"], "expected a non-negative number"),
+        (["submit", "--video-length", "0"], "expected a positive number"),
+        (["submit", "--count", "0"], "expected 1 to 1000"),
+        (["submit", "-n", "1001"], "expected 1 to 1000"),
+        (["submit", "--count", "two"], "not a whole number"),
+        (["submit", "--outcome", "maybe"], "invalid choice"),
+        (["status", "--url", "localhost:5000"], "expected http://HOST[:PORT]"),
+        (["wait", "--url", "ftp://example.com"], "expected http://HOST[:PORT]"),
+        (["status", "a", "b"], "unrecognized arguments"),
+        (["wait", "--bogus"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert message in usage_error(argv, capsys)
+
+
+def test_submit_options_parse() -> None:
+    args = build_parser().parse_args(
+        ["submit", "-n", "3", "--delay", "0.5", "--outcome", "error", "--video-length", "90"]
+    )
+    assert (args.count, args.delay, args.outcome, args.video_length) == (3, 0.5, "error", 90.0)
+    assert args.url is None  # resolved after parsing: --url, then $HEYGEN_URL, then default
+
+
+def test_a_bad_url_in_the_environment_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(URL_ENV, "localhost:5000")
+    assert f"${URL_ENV}: expected http://HOST[:PORT]" in usage_error(["status"], capsys)
+
+
+def unreachable_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status"],
+        ["status", "j1", "--json"],
+        ["wait", "j1", "j2"],
+        ["wait"],
+        ["submit", "-n", "2"],
+    ],
+)
+def test_server_down_exits_4_at_once(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = unreachable_url()
+    monkeypatch.setenv(URL_ENV, url)
+    started = time.monotonic()
+    assert main(argv) == ExitCode.UNREACHABLE
+    assert time.monotonic() - started < 5  # not the ~2 minutes of tracking's retries
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("heygen-client: ")
+    assert "Connection refused" in err or "ConnectionError" in err
+    if argv[0] == "wait":
+        assert f"cannot reach {url}" in err
+
+
+def test_url_flag_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(URL_ENV, "http://127.0.0.1:1")
+    url = unreachable_url()
+    assert main(["wait", "j1", "--url", url]) == ExitCode.UNREACHABLE
+    assert f"cannot reach {url}" in capsys.readouterr().err
+
+
+def test_the_default_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(URL_ENV, raising=False)
+    parser = build_parser()
+    from heygen_client._cli import _url_from_env
+
+    assert _url_from_env(parser) == DEFAULT_URL == "http://127.0.0.1:5000"
+    monkeypatch.setenv(URL_ENV, "  ")
+    assert _url_from_env(parser) == DEFAULT_URL
+
+
+FAILED_STATUS = JobStatus("j1", JobResult.ERROR)
+
+
+@pytest.mark.parametrize(
+    ("error", "state", "code"),
+    [
+        (None, "completed", ExitCode.OK),
+        (TranslationFailed("j1", FAILED_STATUS), "error", ExitCode.JOB_ERROR),
+        (DeadlineExceeded("j1", 5.0), "timeout", ExitCode.TIMEOUT),
+        (TransportError("refused"), "unreachable", ExitCode.UNREACHABLE),
+        (TransportTimeout("read timeout"), "unreachable", ExitCode.UNREACHABLE),
+        (JobNotFound("404", status_code=404), "failed", ExitCode.SERVER_ERROR),
+        (RateLimited("429", status_code=429), "failed", ExitCode.SERVER_ERROR),
+        (HTTPStatusError("503", status_code=503), "failed", ExitCode.SERVER_ERROR),
+        (MalformedResponse("html"), "failed", ExitCode.SERVER_ERROR),
+        (ClientClosed("closed"), "failed", ExitCode.SERVER_ERROR),
+        (RuntimeError("a bug"), "failed", ExitCode.SERVER_ERROR),
+    ],
+)
+def test_each_outcome_has_its_state_and_exit_code(
+    error: BaseException | None, state: str, code: ExitCode
+) -> None:
+    assert state_of(error) == state
+    assert exit_code_of(error) == code
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ([], ExitCode.OK),
+        ([ExitCode.OK, ExitCode.OK], ExitCode.OK),
+        ([ExitCode.OK, ExitCode.JOB_ERROR], ExitCode.JOB_ERROR),
+        ([ExitCode.JOB_ERROR, ExitCode.TIMEOUT, ExitCode.OK], ExitCode.TIMEOUT),
+        ([ExitCode.TIMEOUT, ExitCode.SERVER_ERROR], ExitCode.SERVER_ERROR),
+        ([ExitCode.SERVER_ERROR, ExitCode.UNREACHABLE, ExitCode.JOB_ERROR], ExitCode.UNREACHABLE),
+    ],
+)
+def test_the_most_serious_outcome_wins(codes: list[ExitCode], expected: ExitCode) -> None:
+    assert worst(codes) == expected
+
+
+def test_precedence_covers_every_job_outcome() -> None:
+    assert set(PRECEDENCE) == {
+        ExitCode.OK,
+        ExitCode.JOB_ERROR,
+        ExitCode.TIMEOUT,
+        ExitCode.UNREACHABLE,
+        ExitCode.SERVER_ERROR,
+    }
+
+
+def test_the_docs_exit_code_table_matches_the_code() -> None:
+    """docs/cli.md's table lists exactly the codes of ExitCode, in order."""
+    text = DOCS.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\d+)` \|", text, re.MULTILINE)
+    assert [int(r) for r in rows] == [int(code) for code in EXIT_CODES]
+    assert list(EXIT_CODES) == list(ExitCode)
+    assert URL_ENV in text
