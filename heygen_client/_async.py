@@ -4,8 +4,8 @@ It rides on one :class:`~heygen_client.TranslationClient` and its single schedul
 thread; nothing here polls.  What it adds is loop-bound futures, so that asyncio's
 own tools (``await``, :func:`asyncio.wait_for`, :func:`asyncio.wait`,
 :func:`asyncio.gather`, :func:`asyncio.shield`, task cancellation) treat a job
-like any other :class:`asyncio.Future`, and blocking HTTP calls moved off the
-event loop.
+like any other :class:`asyncio.Future`; and it makes the blocking HTTP calls off
+the event loop.
 
     scheduler thread                     event loop thread
     JobFuture ── done callback ──► call_soon_threadsafe ──► AsyncJobFuture result
@@ -49,6 +49,8 @@ class AsyncJobFuture(asyncio.Future[JobStatus]):
     :func:`asyncio.wait_for` timeout, also cancels the :class:`JobFuture`: polling
     stops unless another future still tracks the job.
     """
+
+    __slots__ = ("_job_future",)  # one per tracked job: no __dict__
 
     def __init__(self, job_future: JobFuture, *, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop=loop)
@@ -127,6 +129,8 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
     ``batch.futures`` holds the futures in the order the ids were given;
     ``async for future in batch.as_completed()`` yields them as they finish.
     """
+
+    __slots__ = ("_finished", "_wakeups", "futures")
 
     def __init__(
         self, futures: Iterable[AsyncJobFuture], *, loop: asyncio.AbstractEventLoop
