@@ -26,6 +26,39 @@ class _Detacher(Protocol):
     def detach(self, future: JobFuture) -> None: ...
 
 
+class _Condition(threading.Condition):
+    """The :class:`threading.Condition` of one :class:`JobFuture`, at a fifth of the size.
+
+    A stdlib ``Condition`` keeps five bound methods of its lock and a ``deque`` of
+    waiters (about 1,100 bytes, 11 MB for 10,000 tracked jobs).  This one is the same
+    class with the same ``wait``/``notify`` code: the lock's methods are looked up on
+    the class instead, and waiters live in a list (a future rarely has more than one).
+    ``Condition.wait`` and ``notify`` reach the lock only through ``_lock``,
+    ``_release_save``, ``_acquire_restore`` and ``_is_owned``, and keep waiters in
+    ``_waiters`` (CPython 3.11-3.13); tests/client/test_future_memory.py holds it to the
+    stdlib's behaviour.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._waiters: list[object] = []  # wait() and notify() append, remove, iterate
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def _release_save(self) -> object:
+        return self._lock._release_save()  # type: ignore[attr-defined]
+
+    def _acquire_restore(self, state: object) -> None:
+        self._lock._acquire_restore(state)  # type: ignore[attr-defined]
+
+    def _is_owned(self) -> bool:
+        return self._lock._is_owned()  # type: ignore[attr-defined,no-any-return]
+
+
 class JobFuture(concurrent.futures.Future[JobStatus]):
     """A real :class:`concurrent.futures.Future` for one job's final status.
 
@@ -40,6 +73,7 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
 
     def __init__(self, job_id: str | None, owner: _Detacher | None = None) -> None:
         super().__init__()
+        self._condition = _Condition()  # the same Condition API, without 1 KB per job
         self._job_id = job_id
         self._owner = owner
         self._job: _Job | None = None
