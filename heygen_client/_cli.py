@@ -24,6 +24,7 @@ import math
 import os
 import queue
 import sys
+import textwrap
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
@@ -70,8 +71,8 @@ class ExitCode(enum.IntEnum):
     BROKEN_PIPE = 141
 
 
-#: What each exit status means; printed by ``--help`` and in docs/cli.md (a test
-#: keeps the two in step).
+#: What each exit status means; printed by ``--help`` and tabled in docs/cli.md
+#: (a test checks that the docs list the same codes).
 EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "every job completed (status: the server answered)",
     ExitCode.JOB_ERROR: "a job ended in error",
@@ -106,14 +107,16 @@ STATE_CODES = {
 
 
 def _epilog() -> str:
-    rows = "\n".join(f"  {int(code):<4} {text}" for code, text in EXIT_CODES.items())
+    rows = "\n".join(
+        textwrap.fill(text, 78, initial_indent=f"  {int(code):<4} ", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES.items()
+    )
     order = ", ".join(str(int(code)) for code in PRECEDENCE)
     return (
         f"exit status:\n{rows}\n"
         f"  With several jobs, the first of {order} that applies.\n\n"
         f"environment:\n"
-        f"  {URL_ENV}  the server when --url is not given (default {DEFAULT_URL})\n\n"
-        f"docs: docs/cli.md"
+        f"  {URL_ENV}  the server when --url is not given (default {DEFAULT_URL})"
     )
 
 
@@ -219,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=epilog,
         formatter_class=formatter,
     )
-    status.add_argument("job_id", nargs="?", help="the job (default: the seed's single job)")
+    status.add_argument(
+        "job_id", nargs="?", help="the job (default: the seed server's single job)"
+    )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(run=_status)
 
@@ -235,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         "job_ids",
         nargs="*",
         metavar="JOB_ID",
-        help="the jobs (default: the seed's single job)",
+        help="the jobs (default: the seed server's single job)",
     )
     wait.set_defaults(run=_wait)
 
@@ -312,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error("a command is required: status, wait, submit or demo")
-    if getattr(args, "url", "-") is None:
+    if "url" in vars(args) and args.url is None:  # a command that talks to a server
         args.url = _url_from_env(parser)
     try:
         code: int = args.run(args)
@@ -454,6 +459,8 @@ def _submit(args: argparse.Namespace) -> int:
         )
         if (value := getattr(args, name)) is not None
     }
+    # A bare transport, not client.submit(): --no-wait must not start tracking,
+    # and with one way to create jobs both paths then wait exactly like `wait`.
     created: list[JobStatus] = []
     transport = Transport(args.url)
     try:

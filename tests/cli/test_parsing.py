@@ -145,6 +145,7 @@ def test_server_down_exits_4_at_once(
 def test_url_flag_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setattr("heygen_client._cli.REACH_RETRY_DELAYS", ())
     monkeypatch.setenv(URL_ENV, "http://127.0.0.1:1")
     url = unreachable_url()
     assert main(["wait", "j1", "--url", url]) == ExitCode.UNREACHABLE

@@ -206,3 +206,19 @@ def test_exit_codes_of_the_console_script(hints_server: LiveServer) -> None:
     timeout = run_piped("submit", "--delay", "30", "--timeout", "0.3", "--url", hints_server.url)
     assert timeout.returncode == ExitCode.TIMEOUT
     assert "timeout after 0.3 s" in timeout.stdout
+
+
+def test_a_reader_that_leaves_early_is_not_a_traceback(hints_server: LiveServer) -> None:
+    """``heygen-client submit --no-wait -n 3 | head -1``: exit 141, quietly."""
+    process = subprocess.Popen(
+        [str(SCRIPT), "submit", "--no-wait", "-n", "3", "--url", hints_server.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=environment(),
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # before the command has printed anything
+    _, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == ExitCode.BROKEN_PIPE
+    assert err == b""
