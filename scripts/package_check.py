@@ -125,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_checks(work: Path) -> None:
     """Every step, in order, inside ``work``."""
     version = source_version()
+    # Before the build: a file someone adds while it runs is not expected in the sdist.
+    known = git_files()
     dist = work / "dist"
     with step("build sdist and wheel"):
         run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], cwd=ROOT)
@@ -134,7 +136,7 @@ def run_checks(work: Path) -> None:
         run([sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(wheel)])
     with step("wheel and sdist contents"):
         check_wheel(wheel, version)
-        check_sdist(sdist, version)
+        check_sdist(sdist, version, known)
     home = work / "quickstart"
     home.mkdir()
     with step("docs/quickstart.md in a fresh venv") as timer:
@@ -222,8 +224,11 @@ def parse_entry_points(text: str) -> dict[str, dict[str, str]]:
     return groups
 
 
-def check_sdist(sdist: Path, version: str) -> None:
-    """The sdist builds the wheel (``build`` made it so) and holds the tests and docs."""
+def check_sdist(sdist: Path, version: str, known: set[str] | None) -> None:
+    """The sdist builds the wheel (``build`` made it so) and holds the tests and docs.
+
+    ``known`` is what git listed before the build (None outside a checkout).
+    """
     prefix = f"heygen_client-{version}/"
     if sdist.name != f"heygen_client-{version}.tar.gz":
         raise CheckFailed(f"{sdist.name}: expected heygen_client-{version}.tar.gz")
@@ -242,12 +247,12 @@ def check_sdist(sdist: Path, version: str) -> None:
     )
     if stray:
         raise CheckFailed(f"the sdist holds files it should not: {stray[:10]}")
-    known = git_files()
     if known is not None:
         wanted = {
             f
             for f in known
-            if f in SDIST_FILES or f.startswith(tuple(r + "/" for r in SDIST_ROOTS))
+            if (f in SDIST_FILES or f.startswith(tuple(r + "/" for r in SDIST_ROOTS)))
+            and (ROOT / f).is_file()  # not deleted while the build ran
         }
         missing = sorted(wanted - members)
         if missing:
