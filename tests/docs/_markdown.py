@@ -1,8 +1,9 @@
 """Just enough Markdown for the docs tests: fenced blocks, their markers, links, anchors.
 
-A *marker* is an HTML comment on the last non-blank line before a fence; it
-tells ``test_examples.py`` what to do with the block (see that module's
-docstring for the conventions)::
+A *marker* is an HTML comment on a line of its own before a fence (only blank
+lines and other HTML comments may come between); it tells
+``test_examples.py`` what to do with the block (see that module's docstring
+for the conventions)::
 
     <!-- doc-test: skip (starts a server that runs until Ctrl-C) -->
     <!-- doc-test: continue -->
@@ -29,6 +30,7 @@ __all__ = [
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _MARKER = re.compile(r"^\s*<!--\s*doc-test\b(?P<rest>.*?)-->\s*$")
+_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # other tools' markers may sit in between
 _ANY_MARKER = re.compile(r"doc-tests?\b", re.IGNORECASE)
 _SKIP = re.compile(r"^skip\s*\((?P<reason>.*\S.*)\)$")
 _HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
@@ -136,7 +138,7 @@ def parse(path: Path, text: str | None = None) -> Document:
             )
             i += 1
             continue
-        if pending is not None and line.strip():
+        if pending is not None and line.strip() and not _COMMENT.match(line):
             problems.append(f"{pending[0]}: doc-test marker not followed by a code block")
             pending = None
         marker = _MARKER.match(line)

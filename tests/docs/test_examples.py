@@ -11,6 +11,8 @@ By the block's language (the fence's info string):
 
 - ``python``: run as a script in a fresh interpreter (``python -W error``),
   in a temporary directory. Tracebacks point at the Markdown file and line.
+  A block that defines ``test_`` functions is a test module: ``pytest`` runs
+  it (with the package's plugin), and it must pass.
 - ``sh``, ``bash``, ``console``, ``shell``: one ``bash`` per block runs its
   commands in order (variables carry over within the block); each must exit 0
   unless the doc shows otherwise, with a trailing comment (``# exits 3``) or,
@@ -40,7 +42,8 @@ By the block's language (the fence's info string):
 - no language: fails. Say what it is (``text`` for output).
 - anything else: fails unless marked ``skip``.
 
-Markers: an HTML comment on the last non-blank line before the fence.
+Markers: an HTML comment on a line of its own before the fence (blank lines
+and other HTML comments may come between).
 
 - ``<!-- doc-test: skip (REASON) -->``: not run; the reason is required and is
   shown in the test report.
@@ -76,8 +79,6 @@ from mock_server.testing import LiveServer
 from tests.docs._markdown import Block, Document, parse
 from tests.docs._shell import Command, Kind, classify, split_commands
 
-pytestmark = pytest.mark.live
-
 ROOT = Path(__file__).resolve().parents[2]
 #: The pages whose blocks are run: the README, then every page of docs/.
 PAGES: tuple[Path, ...] = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
@@ -100,6 +101,7 @@ OUTPUT_LANGS = frozenset({"text", "txt", "output"})
 _DOCS_URL = re.compile(r"(?P<scheme>https?://)?(?:127\.0\.0\.1|localhost):5000\b")
 _VENV_BIN = re.compile(r"(?<![\w/.-])\.venv/bin/")
 _PLACEHOLDER = re.compile(r"<[\w-]*job[_-]?id[\w-]*>|\bj[A-Z][\w-]*\.\.\.", re.IGNORECASE)
+_TEST_FUNCTION = re.compile(r"^(?:async )?def test_\w*\(", re.MULTILINE)
 _CURL = re.compile(r"(?<![\w/.-])curl(?=\s)")
 
 
@@ -155,6 +157,7 @@ def test_markers(document: Document) -> None:
     )
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_example(block: Block, example_runs: dict[str, Future[None]]) -> None:
     """Run the block (or check it, or skip it with its marker's reason)."""
@@ -287,10 +290,17 @@ def _run_python(chain: list[Block], server: LiveServer, tmp_path: Path) -> None:
         body = _with_server(block.body, server).splitlines()
         lines.extend([""] * (block.first_line - 1 - len(lines)))
         lines.extend(body)
-    script = tmp_path / chain[-1].path.name  # tracebacks then say "client.md", line N
-    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = _run([sys.executable, "-W", "error", str(script)], tmp_path, _environment())
     block = chain[-1]
+    source = "\n".join(lines) + "\n"
+    if _TEST_FUNCTION.search(source):
+        # A test module: run by pytest (and the package's plugin), as its reader would.
+        script = tmp_path / f"test_{block.path.stem}_{block.line}.py"
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"]
+    else:
+        script = tmp_path / block.path.name  # tracebacks then say "client.md", line N
+        argv = [sys.executable, "-W", "error"]
+    script.write_text(source, encoding="utf-8")
+    done = _run([*argv, str(script)], tmp_path, _environment())
     if done.timed_out:
         pytest.fail(
             f"{block.id}: still running after {BLOCK_TIMEOUT} s; output:\n{done.output}",

@@ -63,6 +63,13 @@ def test_marker_problems_are_reported(text: str, problem: str) -> None:
     assert problems[0].startswith(problem)
 
 
+def test_other_comments_may_sit_between_a_marker_and_its_block() -> None:
+    text = "<!-- doc-test: skip (elsewhere) -->\n<!-- example: x.py -->\n```python\nx\n```\n"
+    document = parse(PAGE, text)
+    assert document.problems == ()
+    assert document.blocks[0].directive == Directive("skip", "elsewhere")
+
+
 def test_a_marker_quoted_as_inline_code_is_prose() -> None:
     assert parse(PAGE, "write `<!-- doc-test: skip (REASON) -->` before it\n").problems == ()
 
