@@ -34,4 +34,3 @@ def test_demo_tracks_every_job_to_its_true_outcome(mode: str) -> None:
         assert sum(r.polls for r in rows) < sum(r.fixed_poller_polls for r in rows)
     if mode == "batch":
         assert max(r.lateness for r in rows) < 0.2
-
