@@ -26,6 +26,8 @@ Steps, each timed:
    are the source's (tests/client/test_api.py and tests/server/test_exports.py
    hold those to the docs), the code comes from site-packages, and
    ``mock_server.testing.LiveServer`` starts a server.
+6. With pytest installed there too, pytest loads the plugin through its
+   ``pytest11`` entry point and a test using its ``heygen_server`` fixture passes.
 
 Pip may fetch the dependencies from the configured registries (its cache
 makes that fast). Exit status 0 when every check passed, 1 otherwise.
@@ -141,13 +143,19 @@ def run_checks(work: Path) -> None:
     home.mkdir()
     with step("docs/quickstart.md in a fresh venv") as timer:
         session = follow_quickstart(QUICKSTART.read_text(encoding="utf-8"), home, wheel)
-    if timer.seconds >= QUICKSTART_BUDGET:
-        raise CheckFailed(
-            f"the quickstart took {timer.seconds:.0f} s, the page promises under "
-            f"{QUICKSTART_BUDGET:.0f} s"
-        )
-    with step("the installed package"):
-        check_installed(session, version)
+    try:
+        if timer.seconds >= QUICKSTART_BUDGET:
+            raise CheckFailed(
+                f"the quickstart took {timer.seconds:.0f} s, the page promises under "
+                f"{QUICKSTART_BUDGET:.0f} s"
+            )
+        print(f"   the quickstart took {timer.seconds:.1f} s (under {QUICKSTART_BUDGET:.0f} s)")
+        with step("the installed package"):
+            check_installed(session, version)
+    finally:
+        stop_server(session)
+    with step("the pytest plugin, installed"):
+        check_pytest_plugin(session)
 
 
 # -- the version and the artifacts ------------------------------------------------
@@ -523,16 +531,13 @@ print(json.dumps({
 
 def check_installed(session: Session, version: str) -> None:
     """The console scripts and the package as installed in the quickstart's venv."""
-    try:
-        python = session.python()
-        venv_bin = Path(python).parent
-        out = run([str(venv_bin / "heygen-client"), "--version"], cwd=session.home)
-        if out.strip() != f"heygen-client {version}":
-            raise CheckFailed(f"heygen-client --version printed {out.strip()!r}")
-        run([str(venv_bin / "heygen-mock-server"), "--help"], cwd=session.home)
-        info = json.loads(run([python, "-c", _INSPECT], cwd=session.home, env=session.env))
-    finally:
-        stop_server(session)
+    python = session.python()
+    venv_bin = Path(python).parent
+    out = run([str(venv_bin / "heygen-client"), "--version"], cwd=session.home)
+    if out.strip() != f"heygen-client {version}":
+        raise CheckFailed(f"heygen-client --version printed {out.strip()!r}")
+    run([str(venv_bin / "heygen-mock-server"), "--help"], cwd=session.home)
+    info = json.loads(run([python, "-c", _INSPECT], cwd=session.home, env=session.env))
     import heygen_client
     import mock_server
     import mock_server.testing
@@ -555,6 +560,33 @@ def check_installed(session: Session, version: str) -> None:
         raise CheckFailed(f"installed entry points {sorted(groups)} lack {wanted - groups}")
     if info["healthz"] != {"status": "ok"}:
         raise CheckFailed(f"LiveServer's /healthz answered {info['healthz']}")
+
+
+_PLUGIN_TEST = """
+from heygen_client import TranslationClient
+
+
+def test_the_plugin_serves_a_job(heygen_server):
+    job_id = heygen_server.create_job(delay=0.5)
+    with TranslationClient(heygen_server.url) as client:
+        assert client.track(job_id).result(timeout=30).result == "completed"
+"""
+
+
+def check_pytest_plugin(session: Session) -> None:
+    """pytest, once installed, loads the plugin by its entry point; its fixture works."""
+    python = session.python()
+    run([python, "-m", "pip", "install", "--quiet", "pytest"], cwd=session.home, env=session.env)
+    tests = session.home.parent / "plugin_check"
+    tests.mkdir()
+    (tests / "test_plugin.py").write_text(_PLUGIN_TEST, encoding="utf-8")
+    out = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_plugin.py"],
+        cwd=tests,
+        env=session.env,
+    )
+    if "1 passed" not in out:
+        raise CheckFailed(f"the plugin's test did not pass:\n{out}")
 
 
 # -- helpers -------------------------------------------------------------------------
