@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -166,7 +166,17 @@ def test_hostile_requests_get_json_answers(
     line: tuple[str, str], query: dict[str, str], header_map: dict[str, str], body: bytes
 ) -> None:
     method, path = line
-    response = CLIENT.open(path, method=method, query_string=query, headers=header_map, data=body)
+    # Werkzeug's test client reads a leading "//" as a host name, where a real server
+    # sees a path: hand such a path over as the raw PATH_INFO a WSGI server would set.
+    raw = {"PATH_INFO": unquote_to_bytes(path).decode("latin-1")} if path[:2] == "//" else {}
+    response = CLIENT.open(
+        "/" if raw else path,
+        method=method,
+        query_string=query,
+        headers=header_map,
+        data=body,
+        environ_overrides=raw,
+    )
     status = response.status_code
     assert status < 500, (status, response.data[:300])
     assert response.content_type == "application/json", response.content_type
