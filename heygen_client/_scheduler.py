@@ -893,10 +893,14 @@ class Scheduler:
         )
 
     def _snapshot(self, now: float, *, force: bool = False) -> Durations | None:
-        if self._durations_dirty and (
-            force or len(self._history) < 64 or now - self._durations_built >= 1.0
-        ):
-            self._durations = Durations(self._history)
+        # Rebuilt when a job ended, and every second while jobs run (their ages grow).
+        due = now - self._durations_built >= 1.0
+        stale = self._durations_dirty or (due and self._durations is not None and self._jobs)
+        if stale and (force or len(self._history) < 64 or due):
+            # The ages of the jobs still tracked are censored durations: without them
+            # the first jobs seen ending (the short ones) bias every estimate short.
+            ages = [now - job.started for job in self._jobs.values()]
+            self._durations = Durations(self._history, ages)
             self._durations_dirty = False
             self._durations_built = now
         return self._durations

@@ -419,3 +419,24 @@ def test_job_waiting_for_a_batch_long_poll_slot_gets_a_plain_batch_poll() -> Non
     sched.dispatched.clear()
     sched.complete(plain, sched.execute(plain), h.clock())
     assert fast.result(0).result == "completed"
+
+
+def test_learned_durations_count_the_jobs_still_running_as_censored() -> None:
+    """A job still pending at age 8 s says its duration is at least 8 s."""
+    h = Harness(policy=Fixed(0.5), latency=0.0)
+    h.source.script("short", pending("short"), pending("short"), done("short"))
+    h.source.script("long", *[pending("long")] * 100)
+    start = h.clock()
+    h.track("short")
+    h.track("long")
+    h.run_until(start + 8.0)
+    durations = h.scheduler.durations()
+    assert durations is not None
+    assert len(durations) == 1  # one job ended: about 0.75 s
+    assert durations.samples[0] == pytest.approx(0.75)
+    assert len(durations.censored) == 1  # the long one, still running: 8 s old
+    assert durations.censored[0] == pytest.approx(8.0)
+    h.run_until(start + 10.2)
+    later = h.scheduler.durations()
+    assert later is not None
+    assert 9.2 <= later.censored[0] <= 10.2  # rebuilt (at most once a second) as it ages

@@ -87,10 +87,15 @@ def simulate(hints: bool, seed: int, policy: PollPolicy | None = None) -> dict[s
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_plain_server_beats_a_fixed_one_second_poller(seed: int) -> None:
+    """With a margin: live runs add scheduling noise, and a 1 s poller's median is noisy.
+
+    Measured (requests/job against the 1 s poller's, median, p95 lateness), seeds 1-3:
+    5.75 vs 6.41, 0.41 s, 0.84 s; 5.65 vs 6.16, 0.42, 0.85; 5.59 vs 6.24, 0.37, 0.81.
+    """
     result = simulate(hints=False, seed=seed)
-    assert result["requests"] < result["fixed_requests"]
-    assert result["median"] < 0.5  # a fixed 1 s poller: uniform [0, 1]
-    assert result["p95"] < 0.95
+    assert result["requests"] < result["fixed_requests"] - 0.3
+    assert result["median"] < 0.45  # a fixed 1 s poller: uniform [0, 1]
+    assert result["p95"] < 0.9
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -107,9 +112,9 @@ def test_economical_policy_dominates_the_exponential_baselines(seed: int) -> Non
     The exponential baselines on W (docs/benchmarks.md) make 3.9-5.6 requests per
     job and learn the end 1.2-2.1 s late (median); this preset is held to 3.6 and
     1.0 s.  Measured (requests/job, median, p95 lateness), seeds 1-8:
-    3.56, 0.84 s, 2.15 s; 3.42, 0.97, 2.20; 3.21, 0.89, 2.07; 3.54, 0.89, 2.17;
-    3.29, 0.73, 2.04; 3.32, 0.91, 2.43; 3.36, 0.93, 2.23; 3.18, 0.90, 1.92
-    (mean 3.36, 0.88 s, 2.15 s; the default: 6.06, 0.44 s, 0.86 s).
+    3.40, 0.80 s, 2.20 s; 3.33, 0.94, 2.18; 3.11, 0.85, 2.43; 3.33, 0.85, 2.24;
+    3.19, 0.80, 2.19; 3.16, 0.87, 2.89; 3.48, 0.86, 2.47; 3.17, 0.77, 1.84
+    (mean 3.27, 0.84 s, 2.31 s; the default: 5.79, 0.39 s, 0.83 s).
     """
     result = simulate(hints=False, seed=seed, policy=economical_policy())
     assert result["requests"] <= 3.6
