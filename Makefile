@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
+# The suite mostly waits on live servers: two workers halve its time on two cores.
+# Whole files go to one worker, so module-scoped servers start once. The fuzz
+# tests run on their own, as tests/fuzz/conftest.py explains; coverage adds up both.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
+
 .PHONY: test lint typecheck pytest package demo bench bench-server clean
 
 $(PY):
@@ -19,10 +24,8 @@ test: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) scripts/package_check.py
-	$(PY) -m coverage erase
-	$(PY) -m coverage run -m pytest
-	$(PY) -m coverage combine --quiet
-	$(PY) -m coverage report
+	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=
+	$(PY) -m pytest tests/fuzz --cov --cov-append --cov-report=term-missing:skip-covered
 
 # Build the sdist and wheel, twine check them, install the wheel into a fresh venv
 # and follow docs/quickstart.md there (scripts/package_check.py says how).

@@ -55,13 +55,23 @@ def async_client(source: FakeSource) -> tuple[AsyncTranslationClient, FakeClock]
 
 
 def tick(client: TranslationClient | AsyncTranslationClient, clock: FakeClock) -> None:
-    """One second of fake time, and wake the scheduler thread to see it."""
+    """One second of fake time, and wake the scheduler thread to see it.
+
+    The clock moves only once no request is in flight: an answer handled after the
+    move would schedule its next poll from the new time, beyond the next tick.
+    """
     if isinstance(client, AsyncTranslationClient):
         client = client.sync_client
-    clock.advance(1.0)
     scheduler = client._scheduler
-    with scheduler._cond:
-        scheduler._kick()
+    give_up = time.monotonic() + 5.0
+    while True:
+        with scheduler._cond:
+            if scheduler._in_flight_short == 0 and scheduler._in_flight_long == 0:
+                clock.advance(1.0)
+                scheduler._kick()
+                return
+        assert time.monotonic() < give_up, "requests still in flight"
+        time.sleep(0.001)
 
 
 def polls(source: FakeSource, job_id: str) -> int:
@@ -352,7 +362,9 @@ def test_track_many_yields_as_completed_and_awaits_to_results() -> None:
                     order.append(future.job_id)
 
             consumer = asyncio.create_task(consume())
-            await until(lambda: order == ["b"])
+            # Every first answer handled before the clock moves, so a and c are due
+            # one tick from now (a first poll handled after the tick is due later).
+            await until(lambda: order == ["b"] and all(f.status for f in batch.futures))
             assert batch.done_count == 1
             assert batch.counts() == {
                 "pending": 2,
