@@ -70,6 +70,7 @@ SDIST_REQUIRED = (
     "pyproject.toml",
     "README.md",
     "Makefile",
+    "LICENSE",
     "heygen_client/__init__.py",
     "heygen_client/py.typed",
     "mock_server/py.typed",

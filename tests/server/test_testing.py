@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,12 @@ def test_one_live_server_helper() -> None:
     assert _live.LiveServer is testing.LiveServer
     assert _live.live_server is testing.live_server
     assert set(testing.__all__) == {"LiveServer", "LiveServerError", "free_port", "live_server"}
+
+
+def test_every_exported_name_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "server.md").read_text("utf-8")
+    for name in testing.__all__:
+        assert re.search(rf"`{name}\b", text), name
 
 
 @pytest.mark.live
