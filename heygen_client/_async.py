@@ -338,6 +338,11 @@ class AsyncTranslationClient:
         self._check_open()
         return await _off_loop(functools.partial(self._client.get_job, job_id))
 
+    async def create_job(self, **job_options: Any) -> JobStatus:
+        """Create a job, untracked (:meth:`TranslationClient.create_job`), off the loop."""
+        self._check_open()
+        return await _off_loop(functools.partial(self._client.create_job, **job_options))
+
     async def submit(self, **job_options: Any) -> AsyncJobFuture:
         """Create a job (``POST /jobs``, off the loop) and track it; returns its future.
 

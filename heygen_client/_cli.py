@@ -36,10 +36,10 @@ from heygen_client import __version__
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._progress import JobView, Reporter, Summary, estimate_text, make_reporter
-from heygen_client._transport import Transport
 from heygen_client.errors import (
     DeadlineExceeded,
     HeyGenError,
+    RateLimited,
     TranslationFailed,
     TransportError,
 )
@@ -51,6 +51,8 @@ __all__ = ["DEFAULT_URL", "EXIT_CODES", "PRECEDENCE", "URL_ENV", "ExitCode", "ma
 DEFAULT_URL = "http://127.0.0.1:5000"
 #: The environment variable read when ``--url`` is not given.
 URL_ENV = "HEYGEN_URL"
+#: The longest ``submit`` waits out a ``Retry-After`` between two jobs it creates.
+MAX_CREATE_PAUSE = 30.0
 #: The most jobs one ``submit`` creates (a typo should not create a million).
 MAX_COUNT = 1000
 #: Seconds ``wait`` sleeps before trying its first request again, when it got
@@ -459,27 +461,30 @@ def _submit(args: argparse.Namespace) -> int:
         )
         if (value := getattr(args, name)) is not None
     }
-    # A bare transport, not client.submit(): --no-wait must not start tracking,
-    # and with one way to create jobs both paths then wait exactly like `wait`.
+    # create_job(), not submit(): --no-wait must not start tracking, and with one
+    # way to create jobs both paths then wait exactly like `wait`.
     created: list[JobStatus] = []
-    transport = Transport(args.url)
-    try:
-        for _ in range(args.count):
-            created.append(transport.create_job(options))
-    except HeyGenError as exc:
-        _error(f"cannot create a job: {exc}")
-        if created:
-            made = " ".join(str(s.job_id) for s in created)
-            _error(f"created {len(created)} of {args.count} before that: {made}")
-        return exit_code_of(exc)
-    finally:
-        transport.close()
-    ids = [str(status.job_id) for status in created]
-    if args.no_wait:
-        for status in created:
-            print(json.dumps(status_json(status)) if args.json else status.job_id, flush=True)
-        return ExitCode.OK
     with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
+        try:
+            while len(created) < args.count:
+                try:
+                    created.append(client.create_job(**options))
+                except RateLimited as exc:
+                    # The client's request budget or the server's 429: wait as told.
+                    if exc.retry_after is None or exc.retry_after > MAX_CREATE_PAUSE:
+                        raise
+                    time.sleep(exc.retry_after)
+        except HeyGenError as exc:
+            _error(f"cannot create a job: {exc}")
+            if created:
+                made = " ".join(str(s.job_id) for s in created)
+                _error(f"created {len(created)} of {args.count} before that: {made}")
+            return exit_code_of(exc)
+        if args.no_wait:
+            for status in created:
+                print(json.dumps(status_json(status)) if args.json else status.job_id, flush=True)
+            return ExitCode.OK
+        ids = [str(status.job_id) for status in created]
         return follow(client.track_many(ids, deadline=args.timeout), _reporter(args))
 
 

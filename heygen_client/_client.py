@@ -315,9 +315,22 @@ class TranslationClient:
         deadline = job_options.pop("deadline", None)
         check_seconds("expected_duration", expected)
         check_seconds("deadline", deadline)
+        status = self.create_job(**job_options)
+        return self.track(status.job_id, expected_duration=expected, deadline=deadline)
+
+    def create_job(self, **job_options: Any) -> JobStatus:
+        """Create a job (``POST /jobs`` with ``job_options`` as its body), without tracking it.
+
+        Returns:
+            The new job's first status; its ``job_id`` is what :meth:`track` takes.
+
+        Raises:
+            RateLimited: as for :meth:`get_status` (the job was not created).
+        """
+        self._check_open()
         status = self._call("POST /jobs", self._transport.create_job, job_options)
         self._cache.put(status, status.job_id)
-        return self.track(status.job_id, expected_duration=expected, deadline=deadline)
+        return status
 
     # -- counters ----------------------------------------------------------------
 

@@ -81,6 +81,19 @@ def test_submit_no_wait_json_prints_the_records(cli_server: LiveServer, capsys: 
         assert record["extra"]["video_length"] == 10
 
 
+@pytest.mark.live
+def test_submit_waits_out_a_rate_limit(
+    live_server_factory: Callable[..., LiveServer], capsys: Capture
+) -> None:
+    server = live_server_factory("--rate-limit", "4", "--delay", "5")
+    argv = ["submit", "--no-wait", "-n", "10", "--url", server.url]
+    assert main(argv) == ExitCode.OK
+    assert len(capsys.readouterr().out.split()) == 10
+    stats = server.stats()
+    assert stats["jobs_created"] == 10
+    assert stats["requests"]["POST /jobs"].get("429", 0) > 0  # the server did say 429
+
+
 def test_a_job_error_exits_1_and_json_says_why(cli_server: LiveServer, capsys: Capture) -> None:
     argv = ["submit", "--outcome", "error", "--delay", "0.3", "--json", "-n", "2"]
     assert main([*argv, "--url", cli_server.url]) == ExitCode.JOB_ERROR

@@ -644,5 +644,9 @@ def test_live_submit_gather_and_wait_for(live_server: LiveServer) -> None:
             assert client.stats().tracked == 0
             assert slow.job_id is not None
             assert (await client.get_status(slow.job_id)).result == "pending"
+            created = await client.create_job(delay=0.2)
+            assert created.result == "pending"
+            assert client.stats().tracked == 0
+            assert (await client.wait(created.job_id, timeout=10)).result == "completed"
 
     asyncio.run(main())

@@ -180,3 +180,14 @@ def test_unknown_results_count_as_malformed(
         assert all(f.result(timeout=20).result == "completed" for f in futures)
         requests_ = client.stats().requests
     assert requests_.get("malformed", 0) >= 1
+
+
+@pytest.mark.live
+def test_create_job_makes_a_job_without_tracking_it(live_server: LiveServer) -> None:
+    with TranslationClient(live_server.url) as client:
+        status = client.create_job(delay=0.3, title="Intro")
+        assert status.result == "pending"
+        assert status.job_id is not None
+        assert client.stats().tracked == 0
+        assert client.get_job(status.job_id)["title"] == "Intro"
+        assert client.wait(status.job_id, timeout=10).result == "completed"
