@@ -3,21 +3,33 @@
 Serves the app with werkzeug's threaded server: one thread per connection,
 so a held long-poll never blocks other requests, and a large listen backlog
 so a thousand clients connecting at once are all accepted.
+
+With ``--exit-on-stdin-eof`` it also stops when its stdin reaches end of
+file. ``mock_server.testing.LiveServer`` starts it so, with a pipe on stdin
+whose write end only the parent holds: when the parent exits, however it
+exits (SIGKILL included), the kernel closes that end and the server stops
+instead of holding its port forever.
 """
 
 from __future__ import annotations
 
+import _thread
 import logging
+import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 # Through the package, which says to install the server extra when Flask is missing.
 from mock_server import ServerConfig, create_app
+
+# The server's own logger, not __name__: that is "__main__" under ``python -m``.
+logger = logging.getLogger("mock_server")
 
 
 def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -47,6 +59,38 @@ def build_server(config: ServerConfig) -> BaseWSGIServer:
         return make_server(
             config.host, config.port, create_app(config), threaded=True, fd=sock.fileno()
         )
+
+
+def watch_stdin(on_eof: Callable[[], None], fd: int = 0) -> threading.Thread:
+    """Call ``on_eof`` from a daemon thread once ``fd`` reaches end of file.
+
+    End of file is how a child learns, on every platform and without polling,
+    that the only process holding the pipe's write end is gone. Data read is
+    thrown away; a descriptor that cannot be read counts as ended.
+
+    Returns:
+        The started thread (a daemon: a server stopped otherwise need not wait).
+    """
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError as exc:
+            logger.warning("cannot read stdin (%s): taking it as closed", exc)
+        on_eof()
+
+    thread = threading.Thread(target=watch, name="mock-server-stdin-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _stop_as_on_sigterm() -> None:
+    logger.info("stdin closed (the parent process is gone): stopping")
+    # Runs the SIGTERM handler in the main thread, without sending a signal
+    # (which Windows could only deliver as TerminateProcess). The main thread
+    # notices it within serve_forever's 0.5 s poll interval.
+    _thread.interrupt_main(signal.SIGTERM)
 
 
 def server_url(server: BaseWSGIServer) -> str:
@@ -88,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     try:
+        # Watched only once the handler is in place, and inside the try, so
+        # that even a stdin already at its end stops the server cleanly.
+        if config.exit_on_stdin_eof:
+            watch_stdin(_stop_as_on_sigterm)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -60,6 +60,10 @@ class ServerConfig:
         log_level: Level of the ``mock_server`` logger (``__main__`` only).
         admin: The ``/admin/*`` routes exist (runtime faults, stats reset);
             off by default, since the server also stands in for a public API.
+        exit_on_stdin_eof: Stop, as on SIGTERM, when stdin reaches end of
+            file (``__main__`` only). A parent that holds the only write end
+            of a pipe on the server's stdin (``LiveServer`` does) thereby
+            takes the server down with it, however it dies.
     """
 
     host: str = "127.0.0.1"
@@ -87,6 +91,7 @@ class ServerConfig:
     backlog: int = 2048
     log_level: str = "INFO"
     admin: bool = False
+    exit_on_stdin_eof: bool = False
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -304,6 +309,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     option("--latency", float, defaults.latency, "seconds added to status requests")
     option("--latency-jitter", float, defaults.latency_jitter, "extra latency, up to this much")
     switch("--admin", "admin routes: /admin/faults (faults at runtime), /admin/stats (reset)")
+    switch(
+        "--exit-on-stdin-eof",
+        "stop when stdin reaches end of file: a parent holding the pipe's write end "
+        "takes the server down with it, even if it is killed",
+    )
     option("--backlog", int, defaults.backlog, "listen backlog (default %(default)s)")
     option(
         "--log-level",

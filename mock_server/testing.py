@@ -17,6 +17,14 @@ The stable interface is: ``LiveServer(*flags, env=None)``, ``.url``,
 ``.restart()``, ``.stats()``, ``.get_json(path)``, ``.running`` and use as a
 context manager. Only the standard library is used, so the helper works even
 where ``requests`` is mocked or patched.
+
+A server never outlives the process that started it: it runs with
+``--exit-on-stdin-eof`` and a pipe on its stdin whose write end only this
+process holds (programs it runs do not inherit the descriptor; a ``fork()``
+without ``exec`` copies it, and then the last copy to exit counts). When this
+process exits, even killed with SIGKILL by a CI timeout or the OOM killer,
+the kernel closes that end and the server stops within about a second, as on
+SIGTERM, freeing its port.
 """
 
 from __future__ import annotations
@@ -140,6 +148,9 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        # Only once it exited: closing it first would race SIGTERM to stop the server.
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -195,6 +206,7 @@ class LiveServer:
             self.host,
             "--port",
             str(self.port),
+            "--exit-on-stdin-eof",
             *([] if _flag_value(self.flags, "--secret") else ["--secret", self.secret]),
             *self.flags,
         ]
@@ -207,7 +219,9 @@ class LiveServer:
         env = {**os.environ, **self._env, "PYTHONUNBUFFERED": "1"}
         self._proc = subprocess.Popen(
             self._command(),
-            stdin=subprocess.DEVNULL,
+            # Never written to: its end of file, when this process is gone,
+            # stops the server (--exit-on-stdin-eof). Closed by stop().
+            stdin=subprocess.PIPE,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
