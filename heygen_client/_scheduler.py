@@ -133,6 +133,7 @@ def _own_copy(error: BaseException) -> BaseException:
 
 
 _POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
+_AGES_KEPT = 1_000  # ages of running jobs sampled into each durations snapshot
 
 
 def _waiting(future: JobFuture) -> bool:
@@ -899,8 +900,11 @@ class Scheduler:
         if stale and (force or len(self._history) < 64 or due):
             # The ages of the jobs still tracked are censored durations: without them
             # the first jobs seen ending (the short ones) bias every estimate short.
-            ages = [now - job.started for job in self._jobs.values()]
-            self._durations = Durations(self._history, ages)
+            # An even sample of at most _AGES_KEPT of them keeps a rebuild cheap.
+            jobs = list(self._jobs.values())
+            step = max(1, math.ceil(len(jobs) / _AGES_KEPT))
+            ages = [now - job.started for job in jobs[::step]]
+            self._durations = Durations(self._history, ages, len(jobs) / max(1, len(ages)))
             self._durations_dirty = False
             self._durations_built = now
         return self._durations

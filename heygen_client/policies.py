@@ -86,15 +86,22 @@ class Durations:
     last pending poll and the first final one) and, as ``censored``, the ages of the
     jobs it still tracks: a job running for 9 s says its duration is at least 9 s.
     Without them the sample is biased short early on, because short jobs are the
-    first seen ending.  Offers the few statistics the :class:`Learned` policy needs,
-    each in O(log n).
+    first seen ending.  ``censored_weight`` is how many jobs each censored age stands
+    for (the client passes a sample of at most 1,000 ages when it tracks more jobs).
+    Offers the few statistics the :class:`Learned` policy needs, each in O(log n).
     """
 
-    __slots__ = ("_cumulative", "_peak", "censored", "samples")
+    __slots__ = ("_cumulative", "_peak", "censored", "censored_weight", "samples")
 
-    def __init__(self, samples: Sequence[float], censored: Sequence[float] = ()) -> None:
+    def __init__(
+        self,
+        samples: Sequence[float],
+        censored: Sequence[float] = (),
+        censored_weight: float = 1.0,
+    ) -> None:
         self.samples: tuple[float, ...] = tuple(sorted(s for s in samples if s >= 0))
         self.censored: tuple[float, ...] = tuple(sorted(c for c in censored if c >= 0))
+        self.censored_weight = censored_weight
         self._peak: float | None = None
         # Nelson-Aalen: the cumulative hazard just after each sample, where the jobs
         # at risk at time t are the samples >= t and the censored ages >= t.
@@ -103,7 +110,8 @@ class Durations:
         total = 0.0
         cumulative = [0.0]
         for i, sample in enumerate(self.samples):
-            total += 1.0 / ((n - i) + (m - bisect.bisect_left(self.censored, sample)))
+            running = m - bisect.bisect_left(self.censored, sample)
+            total += 1.0 / ((n - i) + censored_weight * running)
             cumulative.append(total)
         self._cumulative: tuple[float, ...] = tuple(cumulative)
 

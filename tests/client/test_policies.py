@@ -321,3 +321,10 @@ def test_economical_policy_needs_fewer_samples_and_backs_off_wider_with_none() -
     later = economical_policy().next_delay(state(1.0, 1))
     assert later is not None
     assert 2.0 * 0.8 <= later.delay <= 2.0
+
+
+def test_a_weighted_sample_of_censored_ages_counts_like_all_of_them() -> None:
+    every = Durations([1.0, 1.1, 2.0], [5.0, 5.0, 5.0, 6.0, 6.0, 6.0])
+    sampled = Durations([1.0, 1.1, 2.0], [5.0, 6.0], censored_weight=3.0)
+    for t in (0.5, 1.05, 1.5, 2.0, 8.0):
+        assert sampled.hazard(t) == pytest.approx(every.hazard(t))

@@ -440,3 +440,20 @@ def test_learned_durations_count_the_jobs_still_running_as_censored() -> None:
     later = h.scheduler.durations()
     assert later is not None
     assert 9.2 <= later.censored[0] <= 10.2  # rebuilt (at most once a second) as it ages
+
+
+def test_censored_ages_are_an_even_weighted_sample_when_many_jobs_run() -> None:
+    config = SchedulerConfig(max_requests_per_second=1e6, burst=1e6)
+    h = Harness(policy=Fixed(5.0), latency=0.0, config=config)
+    h.source.script("short", pending("short"), done("short"))
+    start = h.clock()
+    h.track("short")
+    for i in range(2_499):
+        h.source.script(f"j{i}", *[pending(f"j{i}")] * 3)
+        h.track(f"j{i}")
+    h.run_until(start + 5.5)
+    durations = h.scheduler.durations()
+    assert durations is not None
+    assert len(durations) == 1
+    assert len(durations.censored) == 833  # every 3rd of 2,499 running jobs
+    assert len(durations.censored) * durations.censored_weight == pytest.approx(2_499)
