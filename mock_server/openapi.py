@@ -402,8 +402,9 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "postStatusBatch",
             "summary": "Statuses of many jobs; with wait, held until any is not pending.",
-            "description": "404 when batch is off (--no-batch). Retry-After is set when "
-            "every known job is pending: the smallest per-job hint.",
+            "description": "404 when batch is off (--no-batch). With wait, answered at once "
+            "if any id is unknown. Retry-After is set when every known job is pending: the "
+            "smallest per-job hint.",
             "requestBody": {"required": True, "content": {JSON: {"schema": _ref("BatchRequest")}}},
             "responses": {
                 "200": _json_response(

@@ -150,7 +150,13 @@ def post_status_batch() -> Response:
         else:
             jobs[job_id] = job
     now = st.clock.now()
-    if wait > 0 and jobs and all(job.result(now) == "pending" for job in jobs.values()):
+    # An unknown id is final news too: answer at once rather than hold it back.
+    if (
+        wait > 0
+        and jobs
+        and not unknown
+        and all(job.result(now) == "pending" for job in jobs.values())
+    ):
         with st.stats.long_poll():
             _sleep_until(st.clock, [job.finishes_at for job in jobs.values()], now + wait)
         now = st.clock.now()

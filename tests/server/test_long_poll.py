@@ -158,6 +158,19 @@ def test_batch_only_unknown_ids_is_not_held(make_app: MakeApp, clock: FakeClock)
     assert clock.now() == START
 
 
+def test_batch_with_an_unknown_id_is_not_held(make_app: MakeApp, clock: FakeClock) -> None:
+    # An unknown id is already final news; holding it back behind a pending
+    # job's wait delayed it by the whole long-poll.
+    client = make_app().test_client()
+    job_id = new_job(client, delay=40)
+    response = client.post("/status/batch", json={"job_ids": [job_id, "bogus"], "wait": 20})
+    body = response.get_json()
+    assert body["unknown"] == ["bogus"]
+    assert [s["result"] for s in body["statuses"]] == ["pending"]
+    assert clock.now() == START
+    assert clock.sleeps == []
+
+
 def test_batch_counts_one_request_per_listed_job(make_app: MakeApp, clock: FakeClock) -> None:
     client = make_app().test_client()
     ids = [new_job(client) for _ in range(3)]
