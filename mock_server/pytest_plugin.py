@@ -14,8 +14,9 @@ child process on a free loopback port::
 Scoping: one server process per distinct set of flags, started on first use
 and stopped at the end of the session (a start costs about half a second).
 The handle is per test: before each test the server's counters are zeroed
-and its faults switched back to the start-up ones, and after it the faults
-are switched off again, so tests sharing a server see only their own traffic.
+and its faults put back to the start-up ones (none, unless the server's flags
+set some), and after it the faults are put back to those again, so tests
+sharing a server see only their own traffic and faults.
 
 Flags: ``--delay 1`` by default; add to them with the ``heygen_server_flags``
 ini option or the ``--heygen-server-flags`` command-line option (which
@@ -52,14 +53,20 @@ REQUEST_TIMEOUT = 10.0
 
 
 class HeyGenServerError(RuntimeError):
-    """The server answered a handle's request with an unexpected error.
+    """A handle's request got an unexpected error answer, or no answer at all.
+
+    The underlying exception (``urllib.error.HTTPError``, ``URLError``...) is
+    chained as ``__cause__``.
 
     Attributes:
-        status: The HTTP status code.
-        body: The decoded JSON answer (``{"error": {"code", "message"}}``).
+        status: The HTTP status code; ``None`` when no answer came (the
+            server is not running, the connection was refused or cut, the
+            request timed out).
+        body: The decoded JSON answer (``{"error": {"code", "message"}}``);
+            ``None`` when there was none or it was not JSON.
     """
 
-    def __init__(self, message: str, status: int, body: Any) -> None:
+    def __init__(self, message: str, status: int | None, body: Any) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
@@ -138,26 +145,34 @@ class HeyGenServer:
 
     def faults(
         self,
-        rate: float = 1.0,
-        kinds: Iterable[str] = ("500", "503"),
+        rate: float | None = None,
+        kinds: Iterable[str] | None = None,
         *,
         retry_after: int | None = None,
         latency: float | None = None,
         latency_jitter: float | None = None,
     ) -> FaultSwitch:
-        """Switch faults on now, for status requests (``GET /status``, ``POST /status/batch``).
+        """Switch faults or latency on now, for ``GET /status`` and ``POST /status/batch``.
 
-        Use it as a statement (faults stay on until the test ends, or
+        Use it as a statement (the settings stay until the test ends, or
         ``clear_faults()``) or as a context manager (the previous settings
         come back at the end of the ``with`` block).
+
+        Only what you pass changes; every argument left out keeps the
+        setting in force. The one exception is ``rate``: left out, it is 1.0
+        (every status request faulted), unless the call sets only
+        ``latency``/``latency_jitter``, which leaves faults as they are. So
+        ``faults()`` faults every status request (with a 500 or a 503, the
+        start-up kinds, unless changed), ``faults(kinds=["drop"])`` drops
+        them all, and ``faults(latency=0.5)`` only slows them down.
 
         Args:
             rate: Fraction of status requests answered with a fault, in [0, 1].
             kinds: Faults to pick from, uniformly: ``"500"``, ``"503"``,
                 ``"garbage"`` (HTML body), ``"unknown-result"``, ``"drop"``
-                (connection cut mid-body).
-            retry_after: ``Retry-After`` seconds of injected 503s; the
-                server's start-up value (1) when ``None``.
+                (connection cut mid-body). The server's start-up kinds are
+                ``"500"`` and ``"503"`` unless its flags say otherwise.
+            retry_after: ``Retry-After`` seconds of injected 503s (1 at start-up).
             latency: Seconds added to every status request.
             latency_jitter: Extra latency, uniform in [0, latency_jitter].
 
@@ -166,18 +181,30 @@ class HeyGenServer:
 
         Raises:
             ValueError: The server refused a value (unknown kind, rate > 1...).
+            HeyGenServerError: A server without ``--admin``, or no answer.
         """
         if isinstance(kinds, str):  # "503" would be read as "5", "0", "3"
             kinds = [kinds]
-        body: dict[str, Any] = {"fault_rate": rate, "fault_kinds": list(kinds)}
-        optional = {
+        latency_only = (
+            rate is None
+            and kinds is None
+            and retry_after is None
+            and (latency is not None or latency_jitter is not None)
+        )
+        if rate is None and not latency_only:
+            rate = 1.0
+        changes = {
+            "fault_rate": rate,
+            "fault_kinds": None if kinds is None else list(kinds),
             "fault_retry_after": retry_after,
             "latency": latency,
             "latency_jitter": latency_jitter,
         }
-        body.update({name: value for name, value in optional.items() if value is not None})
         previous = self.fault_settings()
-        settings: dict[str, Any] = self._request("PUT", "/admin/faults", body)
+        # The server fills a field left out of a PUT with its start-up value,
+        # so send the settings in force with only the given ones changed.
+        given = {name: value for name, value in changes.items() if value is not None}
+        settings: dict[str, Any] = self._request("PUT", "/admin/faults", {**previous, **given})
         return FaultSwitch(self, previous, settings)
 
     def fault_settings(self) -> dict[str, Any]:
@@ -202,8 +229,14 @@ class HeyGenServer:
         return f"HeyGenServer({self.url!r}, flags={self.server.flags!r})"
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
-        """Send a request and decode its JSON answer; 400 raises ``ValueError``."""
+        """Send a request and decode its JSON answer.
+
+        Raises:
+            ValueError: The server refused a value (400).
+            HeyGenServerError: Any other error answer, or no answer at all.
+        """
         # Imported here: the plugin module is loaded by every pytest run.
+        import http.client
         import urllib.error
         import urllib.request
 
@@ -219,10 +252,13 @@ class HeyGenServer:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             with exc:
-                answer = json.loads(exc.read() or b"null")
+                try:
+                    answer = json.loads(exc.read() or b"null")
+                except ValueError:  # not JSON: not our server's error shape
+                    answer = None
             message = _error_message(answer) or exc.reason
             if exc.code == 400:
-                raise ValueError(f"{method} {path}: {message}") from None
+                raise ValueError(f"{method} {path}: {message}") from exc
             hint = (
                 " (is the server started with --admin?)"
                 if exc.code == 404 and path.startswith("/admin/")
@@ -230,7 +266,16 @@ class HeyGenServer:
             )
             raise HeyGenServerError(
                 f"{method} {path}: {exc.code} {message}{hint}", exc.code, answer
-            ) from None
+            ) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            # URLError (refused, unresolvable), a timeout, a connection cut.
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise HeyGenServerError(
+                f"{method} {path}: no answer from the mock server at {self.url} "
+                f"({reason or type(exc).__name__}); is it still running?",
+                None,
+                None,
+            ) from exc
 
 
 class FaultSwitch:
@@ -373,7 +418,7 @@ def _heygen_server_pool() -> Iterator[_ServerPool]:
 def heygen_server(
     request: pytest.FixtureRequest, _heygen_server_pool: _ServerPool
 ) -> Iterator[HeyGenServer]:
-    """A mock server on a free port, its counters zeroed and faults off for this test.
+    """A mock server on a free port, its counters zeroed and its faults the start-up ones.
 
     The process is shared by the session's tests with the same flags
     (``DEFAULT_FLAGS``, the ``heygen_server_flags`` ini option or
@@ -386,6 +431,8 @@ def heygen_server(
     handle = HeyGenServer(_heygen_server_pool.get((ADMIN_FLAG, *flags)))
     handle.reset()
     yield handle
-    # A server the test stopped has nothing to clean; the next get() restarts it.
+    # Back to the start-up faults, so a server left faulty does not wait for the
+    # next test's reset(). A server the test stopped has nothing to clean; the
+    # next get() restarts it.
     if handle.server.running:
         handle.clear_faults()
