@@ -32,16 +32,26 @@ from concurrent.futures import Future
 from dataclasses import dataclass, fields
 from typing import Any
 
+import requests
+
 from heygen_client import __version__
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
-from heygen_client._progress import JobView, Reporter, Summary, estimate_text, make_reporter
+from heygen_client._progress import (
+    JobView,
+    JsonLines,
+    Reporter,
+    Summary,
+    estimate_text,
+    make_reporter,
+)
 from heygen_client.errors import (
     DeadlineExceeded,
     HeyGenError,
     RateLimited,
     TranslationFailed,
     TransportError,
+    TransportTimeout,
 )
 from heygen_client.models import JobStatus
 
@@ -53,11 +63,23 @@ DEFAULT_URL = "http://127.0.0.1:5000"
 URL_ENV = "HEYGEN_URL"
 #: The longest ``submit`` waits out a ``Retry-After`` between two jobs it creates.
 MAX_CREATE_PAUSE = 30.0
+#: The most rate-limit pauses ``submit`` makes in a row, and the most seconds
+#: it goes on pausing, without creating a job; past either (or past
+#: ``--timeout`` in all) it gives up with the rate limit's error (exit 5).
+MAX_CREATE_PAUSES = 10
+MAX_CREATE_STALL = 60.0
 #: The most jobs one ``submit`` creates (a typo should not create a million).
 MAX_COUNT = 1000
-#: Seconds ``wait`` sleeps before trying its first request again, when it got
-#: no answer; after the last, the server is unreachable (exit 4).
+#: Seconds ``wait`` sleeps before trying its first request again, when the
+#: connection failed (refused, reset); after the last, the server is unreachable
+#: (exit 4).
 REACH_RETRY_DELAYS = (0.25, 0.5)
+#: The longest ``wait`` spends on that first request and its tries, before
+#: tracking starts (less when ``--timeout`` is shorter).
+REACH_BUDGET = 3.0
+#: The connect and read timeouts of each of those tries. A server that accepted
+#: the connection but has not answered yet is there: tracking waits for it.
+REACH_TRY_TIMEOUT = 2.0
 
 
 class ExitCode(enum.IntEnum):
@@ -76,7 +98,7 @@ class ExitCode(enum.IntEnum):
 #: What each exit status means; printed by ``--help`` and tabled in docs/cli.md
 #: (a test checks that the docs list the same codes).
 EXIT_CODES: dict[ExitCode, str] = {
-    ExitCode.OK: "every job completed (status: the server answered)",
+    ExitCode.OK: "every job completed (status: the server gave the job's status)",
     ExitCode.JOB_ERROR: "a job ended in error",
     ExitCode.USAGE: "usage error: unknown option, bad value, invalid URL",
     ExitCode.TIMEOUT: "timeout: a job was still pending after --timeout",
@@ -151,9 +173,18 @@ def _count(text: str) -> int:
 
 def _check_url(url: str) -> str | None:
     """Why ``url`` cannot be a server's base URL, or None when it can."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"expected http://HOST[:PORT] or https://..., got {url!r}"
+    expected = f"expected http://HOST[:PORT] or https://..., got {url!r}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # parsed lazily: raises for a port that is not 1-65535
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL", "Port out of range"
+        return f"{expected}: {str(exc).lower()}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return expected
+    if port == 0:
+        return f"{expected}: port 0 cannot be connected to"
+    if any(char.isspace() for char in url):
+        return f"{expected}: it contains white space"
     return None
 
 
@@ -228,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         "job_id", nargs="?", help="the job (default: the seed server's single job)"
     )
     status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing; the exit status tells"
+    )
     status.set_defaults(run=_status)
 
     wait = commands.add_parser(
@@ -391,10 +425,12 @@ def _status(args: argparse.Namespace) -> int:
             status = client.get_status(args.job_id)
         except HeyGenError as exc:
             _error(str(exc))
+            if args.json:  # a record even so: scripts read one object per job
+                print(json.dumps(error_json(args.job_id, exc)), flush=True)
             return exit_code_of(exc)
     if args.json:
         print(json.dumps(status_json(status)), flush=True)
-    else:
+    elif not args.quiet:
         line = f"{args.job_id or '(default job)'}: {status.result.value}"
         estimate = estimate_text(status.progress, status.remaining_seconds)
         print(f"{line}; server: {estimate}" if estimate else line, flush=True)
@@ -406,6 +442,15 @@ def status_json(status: JobStatus) -> dict[str, Any]:
     data: dict[str, Any] = {f.name: getattr(status, f.name) for f in fields(status)}
     data["result"] = status.result.value
     data["extra"] = dict(status.extra)
+    data["error"] = None
+    return data
+
+
+def error_json(job_id: str | None, error: HeyGenError) -> dict[str, Any]:
+    """The ``status --json`` object when there is no status: the keys of
+    :func:`status_json`, ``null`` but ``job_id`` and ``error``."""
+    data: dict[str, Any] = {f.name: None for f in fields(JobStatus)}
+    data.update(job_id=job_id, extra={}, error=str(error))
     return data
 
 
@@ -414,38 +459,68 @@ def status_json(status: JobStatus) -> dict[str, Any]:
 
 def _wait(args: argparse.Namespace) -> int:
     ids: list[str | None] = list(dict.fromkeys(args.job_ids)) or [None]
+    started = time.monotonic()
+    budget = REACH_BUDGET if args.timeout is None else min(args.timeout, REACH_BUDGET)
+    with _verbose_logging(args.verbose):
+        problem = _reach(args.url, ids[0], budget)
+    if problem is not None:
+        _error(f"cannot reach {args.url}: {problem}")
+        if args.json:
+            _unreached_json(ids, problem, time.monotonic() - started)
+        return ExitCode.UNREACHABLE
+    # --timeout counts from the start: the check above spent part of it.
+    deadline = None
+    if args.timeout is not None:
+        deadline = max(0.0, args.timeout - (time.monotonic() - started))
     with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
-        problem = _reach(client, ids[0])
-        if problem is not None:
-            _error(f"cannot reach {args.url}: {problem}")
-            return ExitCode.UNREACHABLE
         if ids == [None]:
-            batch = JobBatch([client.track(deadline=args.timeout)])
+            batch = JobBatch([client.track(deadline=deadline)])
         else:
-            batch = client.track_many([i for i in ids if i is not None], deadline=args.timeout)
-        return follow(batch, _reporter(args))
+            batch = client.track_many([i for i in ids if i is not None], deadline=deadline)
+        return follow(batch, _reporter(args), started=started)
 
 
-def _reach(client: TranslationClient, job_id: str | None) -> TransportError | None:
-    """Ask once about the first job, so that a server that is down fails fast.
+def _reach(url: str, job_id: str | None, budget: float) -> TransportError | None:
+    """Ask about the first job, so that a server that is down fails fast.
 
     Tracking retries a failed request for up to ~2 minutes (the retry policy);
     a server that cannot be reached at all before we start is an answer now.
     Any HTTP answer, even an error, shows the server is there (errors are
-    reported by tracking). The status it caches lets a finished job resolve at once.
+    reported by tracking), and so does a read timeout: the connection was
+    accepted. Only a failed connection is tried again, and all within
+    ``budget`` seconds. The request goes through a client of its own, with
+    short timeouts; tracking's client then asks again, so its poll counts are
+    the requests it made.
     """
+    deadline = time.monotonic() + budget
+    each = min(REACH_TRY_TIMEOUT, budget)
     last: TransportError | None = None
-    for delay in (0.0, *REACH_RETRY_DELAYS):
-        time.sleep(delay)
-        try:
-            client.get_status(job_id)
-        except TransportError as exc:
-            last = exc
-            continue
-        except HeyGenError:
-            pass  # an answer, so the server is there; tracking reports the error
-        return None
+    with TranslationClient(url, connect_timeout=each, read_timeout=each, discover=False) as probe:
+        for delay in (0.0, *REACH_RETRY_DELAYS):
+            if delay and time.monotonic() + delay >= deadline:
+                break
+            time.sleep(delay)
+            try:
+                probe.get_status(job_id)
+            except TransportError as exc:
+                if isinstance(exc.__cause__, requests.exceptions.ReadTimeout):
+                    return None  # connected, no answer yet: the server is there
+                last = exc
+                if isinstance(exc, TransportTimeout) or not exc.retryable:
+                    break  # the time is spent, or trying again cannot help
+                continue
+            except HeyGenError:
+                pass  # an answer, so the server is there; tracking reports the error
+            return None
     return last
+
+
+def _unreached_json(ids: Sequence[str | None], problem: HeyGenError, elapsed: float) -> None:
+    """``--json`` when no job could be tracked: still one record per job."""
+    reporter = JsonLines(sys.stdout)
+    for job_id in ids:
+        state = state_of(problem)
+        reporter.finished(JobView(job_id, state, elapsed, 0, error=str(problem)))
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -464,16 +539,30 @@ def _submit(args: argparse.Namespace) -> int:
     # create_job(), not submit(): --no-wait must not start tracking, and with one
     # way to create jobs both paths then wait exactly like `wait`.
     created: list[JobStatus] = []
+    # A server that always says 429 must not keep us here: the pauses since the
+    # last job created are bounded in number and in time, and all by --timeout.
+    started = progress_at = time.monotonic()
+    pauses = 0
     with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
         try:
             while len(created) < args.count:
                 try:
                     created.append(client.create_job(**options))
+                    progress_at, pauses = time.monotonic(), 0
                 except RateLimited as exc:
                     # The client's request budget or the server's 429: wait as told.
-                    if exc.retry_after is None or exc.retry_after > MAX_CREATE_PAUSE:
+                    pause = exc.retry_after
+                    resume = time.monotonic() + (pause or 0.0)
+                    if (
+                        pause is None
+                        or pause > MAX_CREATE_PAUSE
+                        or pauses >= MAX_CREATE_PAUSES
+                        or resume - progress_at > MAX_CREATE_STALL
+                        or (args.timeout is not None and resume - started > args.timeout)
+                    ):
                         raise
-                    time.sleep(exc.retry_after)
+                    pauses += 1
+                    time.sleep(pause)
         except HeyGenError as exc:
             _error(f"cannot create a job: {exc}")
             if created:
@@ -482,7 +571,10 @@ def _submit(args: argparse.Namespace) -> int:
             return exit_code_of(exc)
         if args.no_wait:
             for status in created:
-                print(json.dumps(status_json(status)) if args.json else status.job_id, flush=True)
+                if args.json:
+                    print(json.dumps(status_json(status)), flush=True)
+                elif not args.quiet:
+                    print(status.job_id, flush=True)
             return ExitCode.OK
         ids = [str(status.job_id) for status in created]
         return follow(client.track_many(ids, deadline=args.timeout), _reporter(args))
@@ -528,14 +620,16 @@ def follow(
     reporter: Reporter,
     *,
     clock: Callable[[], float] = time.monotonic,
+    started: float | None = None,
 ) -> ExitCode:
     """Show ``batch`` with ``reporter`` until every job is done; returns the exit status.
 
     Runs on the caller's thread: the futures' done callbacks only queue the
     future (and when), so the reporter is never called from the client's threads.
     On Ctrl-C the reporter is closed with what is known, then the interrupt goes on.
+    Elapsed times count from ``started`` (a ``clock()`` reading; default: now).
     """
-    start = clock()
+    start = clock() if started is None else started
     tracked = [_Tracked(future) for future in batch]
     index = {id(item.future): item for item in tracked}
     finished: queue.SimpleQueue[tuple[JobFuture, float]] = queue.SimpleQueue()

@@ -207,13 +207,27 @@ class PlainLog(Reporter):
 
 
 class JsonLines(Reporter):
-    """``--json``: one JSON object per line for each job, as it finishes."""
+    """``--json``: one JSON object per line for each job, as it finishes.
+
+    Interrupted, it still prints one for each job not finished, with the state
+    it was in (``waiting`` or ``pending``) and ``"error": "interrupted"``, so a
+    script reading the lines gets one per job whatever happens.
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
     def finished(self, view: JobView) -> None:
         print(json.dumps(view.as_json()), file=self.stream, flush=True)
+
+    def close(self, summary: Summary) -> None:
+        if not summary.interrupted:
+            return  # every job was printed as it finished
+        for view in summary.views:
+            if not view.done:
+                record = view.as_json()
+                record["error"] = "interrupted"
+                print(json.dumps(record), file=self.stream, flush=True)
 
 
 class LiveTable(Reporter):

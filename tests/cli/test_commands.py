@@ -142,7 +142,7 @@ def test_wait_for_an_unknown_job_exits_5(cli_server: LiveServer, capsys: Capture
     assert re.search(
         r"\nnope: failed after 0\.\d s, 1 poll: job nope is unknown to the server\n", out
     )
-    assert re.search(r"\n2 jobs in 0\.\d s: 1 completed, 1 failed; 2 polls\n$", out)
+    assert re.search(r"\n2 jobs in 0\.\d s: 1 completed, 1 failed; [23] polls\n$", out)
 
 
 def test_wait_for_the_seed_job(cli_server: LiveServer, capsys: Capture) -> None:
@@ -193,3 +193,36 @@ def test_demo_still_runs(capsys: Capture) -> None:
     assert re.match(r"mock server \(batch mode\) at http://127\.0\.0\.1:\d+\n", out)
     assert "1s poller" in out
     assert "batch mode: " in out
+
+
+def test_wait_on_a_finished_job_counts_its_poll(cli_server: LiveServer, capsys: Capture) -> None:
+    """The reachability check's request is not tracking's: the job is polled once."""
+    (job_id,) = create(cli_server, capsys, "--delay", "0")
+    assert main(["wait", job_id, "--url", cli_server.url]) == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(rf"{job_id}: completed after 0\.\d s, 1 poll", lines[1]), lines
+    assert lines[2].endswith("; 1 poll")
+
+
+def test_quiet_prints_nothing_in_every_command(cli_server: LiveServer, capsys: Capture) -> None:
+    argv = ["--url", cli_server.url, "-q"]
+    assert main(["submit", "--no-wait", "--delay", "0", *argv]) == ExitCode.OK
+    assert capsys.readouterr() == ("", "")
+    assert main(["status", *argv]) == ExitCode.OK
+    assert capsys.readouterr() == ("", "")
+    assert main(["status", "nope", *argv]) == ExitCode.SERVER_ERROR
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "HTTP 404" in err  # errors still go to stderr
+
+
+def test_status_json_of_an_unknown_job_is_a_record_with_the_error(
+    cli_server: LiveServer, capsys: Capture
+) -> None:
+    assert main(["status", "nope", "--json", "--url", cli_server.url]) == ExitCode.SERVER_ERROR
+    record = json.loads(capsys.readouterr().out)
+    assert record["job_id"] == "nope"
+    assert record["result"] is None
+    assert "HTTP 404" in record["error"]
+    assert main(["status", "--json", "--url", cli_server.url]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["error"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -12,9 +13,12 @@ from heygen_client import __version__
 from heygen_client._cli import (
     DEFAULT_URL,
     EXIT_CODES,
+    MAX_CREATE_PAUSES,
     PRECEDENCE,
+    REACH_BUDGET,
     URL_ENV,
     ExitCode,
+    _reach,
     build_parser,
     exit_code_of,
     main,
@@ -34,6 +38,7 @@ from heygen_client.errors import (
 )
 from heygen_client.models import JobResult, JobStatus
 from mock_server.testing import free_port
+from tests.cli.conftest import CountingServer, SilentServer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
@@ -135,7 +140,12 @@ def test_server_down_exits_4_at_once(
     assert main(argv) == ExitCode.UNREACHABLE
     assert time.monotonic() - started < 5  # not the ~2 minutes of tracking's retries
     out, err = capsys.readouterr()
-    assert out == ""
+    if "--json" in argv:  # still one record, saying why there is no status
+        record = json.loads(out)
+        assert (record["job_id"], record["result"]) == ("j1", None)
+        assert "Connection refused" in record["error"]
+    else:
+        assert out == ""
     assert err.startswith("heygen-client: ")
     assert "Connection refused" in err or "ConnectionError" in err
     if argv[0] == "wait":
@@ -220,3 +230,105 @@ def test_the_docs_exit_code_table_matches_the_code() -> None:
     assert [int(r) for r in rows] == [int(code) for code in EXIT_CODES]
     assert list(EXIT_CODES) == list(ExitCode)
     assert URL_ENV in text
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:99999", "port out of range"),
+        ("http://127.0.0.1:http", "port could not be cast"),
+        ("http://127.0.0.1:0", "port 0 cannot be connected to"),
+        ("http://[::1", "invalid ipv6 url"),
+        ("http://:5000", "expected http://HOST[:PORT]"),
+        ("http://exa mple.com", "white space"),
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "wait"])
+def test_a_url_that_cannot_be_parsed_is_a_usage_error(
+    command: str,
+    url: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = usage_error([command, "--url", url], capsys)
+    assert message in err
+    assert "_url" not in err  # no private function name in the message
+    monkeypatch.setenv(URL_ENV, url)
+    assert message in usage_error([command], capsys)
+
+
+def test_wait_timeout_bounds_a_server_that_never_answers(
+    silent_server: SilentServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The connection is accepted, no answer comes: --timeout 1 is exit 3 after ~1 s."""
+    started = time.monotonic()
+    argv = ["wait", "j1", "j2", "--url", silent_server.url, "--timeout", "1", "--json"]
+    assert main(argv) == ExitCode.TIMEOUT
+    assert time.monotonic() - started < 3  # was 31.5 s, and exit 4
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["job_id"], r["state"]) for r in records] == [("j1", "timeout"), ("j2", "timeout")]
+    assert all(r["elapsed"] == pytest.approx(1.0, abs=0.5) for r in records)
+    assert err == ""
+
+
+def test_the_reach_check_does_not_retry_a_read_timeout(
+    silent_server: SilentServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read timeout means the server accepted: it is there, tracking waits for it."""
+    monkeypatch.setattr("heygen_client._cli.REACH_TRY_TIMEOUT", 0.3)
+    started = time.monotonic()
+    assert _reach(silent_server.url, "j1", REACH_BUDGET) is None
+    assert time.monotonic() - started < 1.5
+    assert len(silent_server.accepted) == 1
+
+
+def test_the_reach_check_keeps_to_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connection refused is tried again, but only within the budget (--timeout)."""
+    url = unreachable_url()
+    started = time.monotonic()
+    problem = _reach(url, "j1", 0.3)
+    assert isinstance(problem, TransportError)
+    assert time.monotonic() - started < 0.6  # one retry 0.25 s on, not the second at 0.75 s
+
+
+def test_wait_json_when_the_server_is_down_prints_a_record_per_job(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = unreachable_url()
+    assert main(["wait", "j1", "j2", "--json", "--url", url]) == ExitCode.UNREACHABLE
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["job_id"], r["state"], r["polls"]) for r in records] == [
+        ("j1", "unreachable", 0),
+        ("j2", "unreachable", 0),
+    ]
+    assert all(
+        "Connection refused" in r["error"] or "ConnectionError" in r["error"] for r in records
+    )
+    assert f"cannot reach {url}" in err
+
+
+def test_submit_gives_up_on_a_server_that_always_says_429(
+    always_429: CountingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main(["submit", "-n", "2", "--url", always_429.url]) == ExitCode.SERVER_ERROR
+    assert time.monotonic() - started < 5
+    assert always_429.requests == MAX_CREATE_PAUSES + 1  # the first try, then 10 more
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("heygen-client: cannot create a job: POST /jobs: HTTP 429")
+
+
+def test_submit_rate_limit_pauses_end_at_the_timeout(
+    always_429: CountingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    always_429.retry_after = "0.4"
+    started = time.monotonic()
+    argv = ["submit", "--timeout", "1", "--url", always_429.url]
+    assert main(argv) == ExitCode.SERVER_ERROR
+    assert time.monotonic() - started < 1.5
+    assert always_429.requests == 3  # at 0, 0.4 and 0.8 s; the next would be past 1 s
+    assert "HTTP 429" in capsys.readouterr().err

@@ -375,3 +375,18 @@ def test_the_estimate_is_counted_down_between_answers(
         "j1", JobResult.PENDING, progress=progress, remaining_seconds=remaining
     )
     assert counted_down(never_received, 1_000.0 + age) == (progress, remaining)
+
+
+def test_json_lines_interrupted_prints_the_jobs_not_finished() -> None:
+    """Ctrl-C: one record for every job still, those not finished with their state."""
+    out = io.StringIO()
+    reporter = JsonLines(out)
+    reporter.finished(view("completed"))
+    views = [view("completed"), view("pending", job_id="jXYZ", progress=0.5)]
+    reporter.close(Summary(views, 3.0, interrupted=True))
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["job_id"], r["state"], r["error"]) for r in records] == [
+        ("jABC", "completed", None),
+        ("jXYZ", "pending", "interrupted"),
+    ]
+    assert records[1]["progress"] == 0.5

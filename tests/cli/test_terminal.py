@@ -64,9 +64,13 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def run_on_terminal(
-    *args: str, env: dict[str, str] | None = None, interrupt_after: float | None = None
+    *args: str, env: dict[str, str] | None = None, interrupt_on: str | None = None
 ) -> Run:
-    """Run the console script with a pseudo-terminal as stdin, stdout and stderr."""
+    """Run the console script with a pseudo-terminal as stdin, stdout and stderr.
+
+    With ``interrupt_on``, send SIGINT once that text has appeared in the output
+    (not after a fixed time: under load the signal could land during imports).
+    """
     primary, secondary = os.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     try:
@@ -84,9 +88,11 @@ def run_on_terminal(
     started = time.monotonic()
     try:
         while True:
-            if interrupt_after is not None and time.monotonic() - started > interrupt_after:
+            if interrupt_on is not None and interrupt_on in b"".join(chunks).decode(
+                errors="replace"
+            ):
                 process.send_signal(signal.SIGINT)
-                interrupt_after = None
+                interrupt_on = None
             if time.monotonic() - started > TIMEOUT:
                 pytest.fail(f"still running after {TIMEOUT} s: {b''.join(chunks)!r}")
             ready, _, _ = select.select([primary], [], [], 0.05)
@@ -191,7 +197,8 @@ def test_ctrl_c_on_a_terminal_exits_130_and_restores_the_cursor(
 ) -> None:
     pytest.importorskip("rich")
     args = ("submit", "--delay", "30", "--url", hints_server.url)
-    run = run_on_terminal(*args, interrupt_after=1.0)
+    # A redraw in place: the display is up and the command is in its loop.
+    run = run_on_terminal(*args, interrupt_on=CURSOR_UP)
     assert run.returncode == ExitCode.INTERRUPTED, run.output
     assert run.output.rfind(SHOW_CURSOR) > run.output.rfind(HIDE_CURSOR)
     assert "interrupted: 1 job in" in run.output
@@ -222,3 +229,34 @@ def test_a_reader_that_leaves_early_is_not_a_traceback(hints_server: LiveServer)
     _, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == ExitCode.BROKEN_PIPE
     assert err == b""
+
+
+def test_ctrl_c_with_json_still_prints_a_record_per_job(hints_server: LiveServer) -> None:
+    def created() -> int:
+        return int(hints_server.stats()["requests"].get("POST /jobs", {}).get("201", 0))
+
+    before = created()
+    process = subprocess.Popen(
+        [str(SCRIPT), "submit", "-n", "2", "--delay", "30", "--json", "--url", hints_server.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=environment(),
+    )
+    try:
+        # --json shows nothing until a job ends: wait until the server has made
+        # both jobs, then a little for the command to start tracking them.
+        deadline = time.monotonic() + TIMEOUT
+        while created() < before + 2:
+            assert time.monotonic() < deadline, "the jobs were never created"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    records = [json.loads(line) for line in out.decode().splitlines()]
+    assert [(r["state"], r["error"]) for r in records] == [("pending", "interrupted")] * 2
