@@ -286,11 +286,17 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
 
 def test_the_reach_check_keeps_to_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """Connection refused is tried again, but only within the budget (--timeout)."""
-    url = unreachable_url()
-    started = time.monotonic()
-    problem = _reach(url, "j1", 0.3)
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    problem = _reach(unreachable_url(), "j1", 0.5)
     assert isinstance(problem, TransportError)
-    assert time.monotonic() - started < 0.6  # one retry 0.25 s on, not the second at 0.75 s
+    assert sleeps == [0.0, 0.25]  # a second retry would end at 0.75 s, past the budget
 
 
 def test_wait_json_when_the_server_is_down_prints_a_record_per_job(
