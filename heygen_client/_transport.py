@@ -166,7 +166,10 @@ class _SocketRegistry:
             if not self.closed:
                 self._sockets.add(sock)
                 return
+        # Nobody else holds this socket yet (the connection never gets it): close it
+        # here, or it lingers until garbage collection (a ResourceWarning).
         _shutdown(sock)
+        sock.close()
         raise OSError("client closed")
 
     def close(self) -> int:

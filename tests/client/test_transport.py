@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from heygen_client._transport import Transport
+from heygen_client._transport import Transport, _SocketRegistry
 from heygen_client.errors import ClientClosed, MalformedResponse, TransportTimeout
 
 
@@ -90,3 +91,13 @@ def test_an_unreadable_answer_is_counted_once_as_malformed(
         call(transport)
     assert info.value.body
     assert transport.counts() == {"malformed": 1}
+
+
+def test_a_connection_opened_after_close_is_closed_at_once() -> None:
+    """A request racing close(): the socket it opens is closed, not left to the GC."""
+    registry = _SocketRegistry()
+    registry.close()
+    sock = socket.socket()
+    with pytest.raises(OSError, match="client closed"):
+        registry.add(sock)
+    assert sock.fileno() == -1  # closed; an open one would warn when collected
