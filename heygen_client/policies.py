@@ -254,8 +254,10 @@ class ServerHinted:
     advice on a pending answer).  The poll comes ``stretch`` (a fraction) plus
     ``margin`` seconds after the estimate runs out: the estimate is noisy (and more
     accurate near the end), and a poll a little late usually finds the job done,
-    where one a little early costs another request.  Hints are clamped to
-    ``[min_delay, max_delay]``, so absurd ones do no harm.
+    where one a little early costs another request.  An estimate over
+    ``refine_above`` seconds is asked again at ``refine_at`` of it, since its error
+    grows with it.  Hints are clamped to ``[min_delay, max_delay]``, so absurd ones
+    do no harm.
     """
 
     min_delay: float = 0.02
@@ -263,6 +265,8 @@ class ServerHinted:
     stretch: float = 0.03
     margin: float = 0.015
     jitter: float = 0.01
+    refine_above: float = 6.0
+    refine_at: float = 0.85
 
     def next_delay(self, state: PollState) -> Decision | None:
         last = state.last
@@ -270,9 +274,15 @@ class ServerHinted:
             return None
         if last.remaining_seconds is not None:
             remaining = max(0.0, last.remaining_seconds)
-            delay = _jitter(state.rng, remaining * (1.0 + self.stretch), self.jitter)
-            delay += self.margin
-            reason = "server remaining_seconds"
+            if remaining > self.refine_above:
+                # An estimate's error grows with what is left: 10 % of ten minutes is
+                # a minute late. Ask again before it runs out, for a closer one.
+                delay = _jitter(state.rng, remaining * self.refine_at, self.jitter)
+                reason = "server remaining_seconds (ask again early)"
+            else:
+                delay = _jitter(state.rng, remaining * (1.0 + self.stretch), self.jitter)
+                delay += self.margin
+                reason = "server remaining_seconds"
         elif last.retry_after is not None:
             delay = last.retry_after
             reason = "server Retry-After"

@@ -54,10 +54,16 @@ LOGNORMAL = Durations(
         ),
         (ServerHinted(jitter=0.0), state(last=status(retry_after=4.0)), 4.0, "server Retry-After"),
         (
+            ServerHinted(jitter=0.0),
+            state(last=status(remaining_seconds=20.0)),
+            17.0,
+            "server remaining_seconds (ask again early)",
+        ),
+        (
             ServerHinted(jitter=0.0, max_delay=60.0),
             state(last=status(remaining_seconds=1e12)),
             60.0,
-            "server remaining_seconds",
+            "server remaining_seconds (ask again early)",
         ),
         (
             ServerHinted(jitter=0.0, min_delay=0.02),

@@ -100,9 +100,12 @@ def test_plain_server_beats_a_fixed_one_second_poller(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_hints_meet_their_targets(seed: int) -> None:
+    """Measured (requests/job, median, p95 lateness), seeds 1-2: 2.31, 0.08 s, 0.42 s;
+    2.29, 0.06, 0.49.  Without asking long estimates again: p95 0.59 and 0.71 s."""
     result = simulate(hints=True, seed=seed)
     assert result["requests"] <= 2.5
     assert result["median"] <= 0.150
+    assert result["p95"] < 0.55
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
