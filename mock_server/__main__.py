@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -76,6 +77,8 @@ def watch_stdin(on_eof: Callable[[], None], fd: int = 0) -> threading.Thread:
         try:
             while os.read(fd, 4096):
                 pass
+        except BrokenPipeError:
+            pass  # how Windows reports a pipe whose writer is gone
         except OSError as exc:
             logger.warning("cannot read stdin (%s): taking it as closed", exc)
         on_eof()
@@ -83,6 +86,23 @@ def watch_stdin(on_eof: Callable[[], None], fd: int = 0) -> threading.Thread:
     thread = threading.Thread(target=watch, name="mock-server-stdin-watch", daemon=True)
     thread.start()
     return thread
+
+
+def stdin_problem(fd: int = 0) -> str | None:
+    """Why ``fd`` cannot tell us the parent is gone, or None when it is a pipe.
+
+    A terminal never ends (and reading it from a background job stops the whole
+    process with SIGTTIN); ``/dev/null`` or a file ends at once.
+    """
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        return f"stdin cannot be read ({exc})"
+    if os.isatty(fd):
+        return "stdin is a terminal"
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return "stdin is not a pipe (a file or /dev/null would end at once)"
+    return None
 
 
 def _stop_as_on_sigterm() -> None:
@@ -109,6 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status.
     """
     config = ServerConfig.from_args(argv)
+    if config.exit_on_stdin_eof and (problem := stdin_problem()) is not None:
+        print(
+            f"heygen-mock-server: --exit-on-stdin-eof needs a pipe from the parent "
+            f"process on stdin: {problem}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         server = build_server(config)
     except OSError as exc:

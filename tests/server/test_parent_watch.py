@@ -87,7 +87,11 @@ def start_by_hand(*flags: str) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Without the flag's variable a developer may have exported.
+        env={
+            **{k: v for k, v in os.environ.items() if k != "HEYGEN_MOCK_EXIT_ON_STDIN_EOF"},
+            "PYTHONUNBUFFERED": "1",
+        },
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -150,6 +154,7 @@ def test_flag_is_off_unless_asked() -> None:
 
 
 @pytest.mark.live
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is TerminateProcess there (exit 1)")
 def test_stdin_end_stops_a_watching_server_cleanly_and_no_other(
     by_hand: Callable[..., tuple[subprocess.Popen[str], str]],
 ) -> None:
@@ -199,6 +204,7 @@ def test_a_killed_parent_leaves_no_server_behind() -> None:
 
 
 @pytest.mark.live
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is TerminateProcess there (exit 1)")
 def test_live_server_stop_still_terminates_it() -> None:
     with LiveServer("--delay", "1") as server:
         proc = server._proc
@@ -211,3 +217,31 @@ def test_live_server_stop_still_terminates_it() -> None:
     assert proc.stdin.closed
     assert port_is_free(server.port)
     server.stop()  # still idempotent
+
+
+@pytest.mark.parametrize(
+    ("stdin", "problem"),
+    [(subprocess.DEVNULL, "not a pipe"), (subprocess.PIPE, None)],
+)
+def test_the_watch_needs_a_pipe_on_stdin(stdin: int, problem: str | None) -> None:
+    """On /dev/null (docker, nohup) the server would stop at once: refused, exit 2."""
+    code = "import sys; from mock_server.__main__ import stdin_problem; print(stdin_problem())"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], stdin=stdin, capture_output=True, text=True, timeout=30
+    )
+    said = proc.stdout.strip()
+    assert (said == "None") if problem is None else (problem in said), said
+
+
+@pytest.mark.live
+def test_a_watching_server_without_a_pipe_refuses_to_start() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--port", "0", "--exit-on-stdin-eof"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "--exit-on-stdin-eof needs a pipe" in proc.stderr
+    assert "listening" not in proc.stdout
