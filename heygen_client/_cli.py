@@ -461,23 +461,45 @@ def _wait(args: argparse.Namespace) -> int:
     ids: list[str | None] = list(dict.fromkeys(args.job_ids)) or [None]
     started = time.monotonic()
     budget = REACH_BUDGET if args.timeout is None else min(args.timeout, REACH_BUDGET)
-    with _verbose_logging(args.verbose):
-        problem = _reach(args.url, ids[0], budget)
-    if problem is not None:
-        _error(f"cannot reach {args.url}: {problem}")
-        if args.json:
-            _unreached_json(ids, problem, time.monotonic() - started)
-        return ExitCode.UNREACHABLE
-    # --timeout counts from the start: the check above spent part of it.
-    deadline = None
-    if args.timeout is not None:
-        deadline = max(0.0, args.timeout - (time.monotonic() - started))
-    with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
-        if ids == [None]:
-            batch = JobBatch([client.track(deadline=deadline)])
-        else:
-            batch = client.track_many([i for i in ids if i is not None], deadline=deadline)
+
+    def not_tracked() -> list[JobView]:
+        return [JobView(job_id, "waiting", time.monotonic() - started, 0) for job_id in ids]
+
+    with contextlib.ExitStack() as stack:
+        # Ctrl-C before follow() has the display up still gives every job its record.
+        try:
+            stack.enter_context(_verbose_logging(args.verbose))
+            problem = _reach(args.url, ids[0], budget)
+            if problem is not None:
+                _error(f"cannot reach {args.url}: {problem}")
+                if args.json:
+                    _unreached_json(ids, problem, time.monotonic() - started)
+                return ExitCode.UNREACHABLE
+            client = stack.enter_context(TranslationClient(args.url))
+            # --timeout counts from the start: the check above spent part of it.
+            deadline = _remaining(args.timeout, started)
+            if ids == [None]:
+                batch = JobBatch([client.track(deadline=deadline)])
+            else:
+                batch = client.track_many([i for i in ids if i is not None], deadline=deadline)
+        except KeyboardInterrupt:
+            return _interrupted(args, not_tracked(), time.monotonic() - started)
         return follow(batch, _reporter(args), started=started)
+
+
+def _remaining(timeout: float | None, started: float) -> float | None:
+    """What is left of ``--timeout`` (None: no limit), counted from ``started``."""
+    if timeout is None:
+        return None
+    return max(0.0, timeout - (time.monotonic() - started))
+
+
+def _interrupted(args: argparse.Namespace, views: Sequence[JobView], elapsed: float) -> ExitCode:
+    """Ctrl-C before tracking showed anything: with ``--json``, still a record per job."""
+    _error("interrupted")
+    if args.json:
+        JsonLines(sys.stdout).close(Summary(views, elapsed, interrupted=True))
+    return ExitCode.INTERRUPTED
 
 
 def _reach(url: str, job_id: str | None, budget: float) -> TransportError | None:
@@ -563,12 +585,22 @@ def _submit(args: argparse.Namespace) -> int:
                         raise
                     pauses += 1
                     time.sleep(pause)
+            if not args.no_wait:
+                ids = [str(status.job_id) for status in created]
+                batch = client.track_many(ids, deadline=args.timeout)
         except HeyGenError as exc:
             _error(f"cannot create a job: {exc}")
-            if created:
-                made = " ".join(str(s.job_id) for s in created)
-                _error(f"created {len(created)} of {args.count} before that: {made}")
+            _name_created(created, args.count)
             return exit_code_of(exc)
+        except KeyboardInterrupt:
+            elapsed = time.monotonic() - started
+            if args.no_wait:  # its --json prints statuses, not these records
+                _error("interrupted")
+                code = ExitCode.INTERRUPTED
+            else:
+                code = _interrupted(args, [_created_view(s, elapsed) for s in created], elapsed)
+            _name_created(created, args.count)
+            return code
         if args.no_wait:
             for status in created:
                 if args.json:
@@ -576,8 +608,27 @@ def _submit(args: argparse.Namespace) -> int:
                 elif not args.quiet:
                     print(status.job_id, flush=True)
             return ExitCode.OK
-        ids = [str(status.job_id) for status in created]
-        return follow(client.track_many(ids, deadline=args.timeout), _reporter(args))
+        return follow(batch, _reporter(args))
+
+
+def _name_created(created: Sequence[JobStatus], count: int) -> None:
+    """On stderr, the jobs ``submit`` created before it stopped."""
+    if created:
+        made = " ".join(str(s.job_id) for s in created)
+        _error(f"created {len(created)} of {count} before that: {made}")
+
+
+def _created_view(status: JobStatus, elapsed: float) -> JobView:
+    """A job ``submit`` created but did not track yet: pending, with no poll."""
+    return JobView(
+        status.job_id,
+        "pending",
+        elapsed,
+        0,
+        result=status.result.value,
+        progress=status.progress,
+        remaining_seconds=status.remaining_seconds,
+    )
 
 
 def _reporter(args: argparse.Namespace) -> Reporter:

@@ -338,3 +338,47 @@ def test_submit_rate_limit_pauses_end_at_the_timeout(
     assert time.monotonic() - started < 1.5
     assert always_429.requests == 3  # at 0, 0.4 and 0.8 s; the next would be past 1 s
     assert "HTTP 429" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_the_reach_check_still_prints_a_record_per_job(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("heygen_client._cli._reach", interrupted)
+    argv = ["wait", "j1", "j2", "--json", "--url", unreachable_url()]
+    assert main(argv) == ExitCode.INTERRUPTED
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["job_id"], r["state"], r["polls"], r["error"]) for r in records] == [
+        ("j1", "waiting", 0, "interrupted"),
+        ("j2", "waiting", 0, "interrupted"),
+    ]
+    assert err == "heygen-client: interrupted\n"
+
+
+@pytest.mark.parametrize("no_wait", [False, True])
+def test_ctrl_c_while_submit_creates_jobs_names_those_created(
+    no_wait: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = iter([JobStatus("j1", JobResult.PENDING, progress=0.1, remaining_seconds=9.0)])
+
+    def create_job(self: object, **options: object) -> JobStatus:
+        for status in made:
+            return status
+        raise KeyboardInterrupt  # the second job
+
+    monkeypatch.setattr("heygen_client._cli.TranslationClient.create_job", create_job)
+    argv = ["submit", "-n", "3", "--json", "--url", unreachable_url()]
+    assert main([*argv, *(["--no-wait"] if no_wait else [])]) == ExitCode.INTERRUPTED
+    out, err = capsys.readouterr()
+    assert err == ("heygen-client: interrupted\nheygen-client: created 1 of 3 before that: j1\n")
+    if no_wait:
+        assert out == ""
+        return
+    (record,) = map(json.loads, out.splitlines())
+    assert record["job_id"] == "j1"
+    assert (record["state"], record["result"], record["polls"]) == ("pending", "pending", 0)
+    assert (record["progress"], record["remaining_seconds"]) == (0.1, 9.0)
+    assert record["error"] == "interrupted"
