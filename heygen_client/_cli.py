@@ -587,7 +587,8 @@ def _submit(args: argparse.Namespace) -> int:
                     time.sleep(pause)
             if not args.no_wait:
                 ids = [str(status.job_id) for status in created]
-                batch = client.track_many(ids, deadline=args.timeout)
+                # --timeout counts from the start: creating the jobs spent part of it.
+                batch = client.track_many(ids, deadline=_remaining(args.timeout, started))
         except HeyGenError as exc:
             _error(f"cannot create a job: {exc}")
             _name_created(created, args.count)
@@ -608,7 +609,7 @@ def _submit(args: argparse.Namespace) -> int:
                 elif not args.quiet:
                     print(status.job_id, flush=True)
             return ExitCode.OK
-        return follow(batch, _reporter(args))
+        return follow(batch, _reporter(args), started=started)
 
 
 def _name_created(created: Sequence[JobStatus], count: int) -> None:

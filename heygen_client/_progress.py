@@ -71,7 +71,7 @@ class JobView:
     Attributes:
         job_id: the job, or None for the seed server's single job.
         state: one of :data:`STATES`.
-        elapsed: seconds since tracking started (frozen once the job is done).
+        elapsed: seconds since the command started (frozen once the job is done).
         polls: status requests made for the job so far.
         result: the latest result the server gave (None before the first answer).
         progress: the server's progress estimate, 0 to 1, when it gave one.

@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from heygen_client._cli import URL_ENV, ExitCode, main
+from heygen_client._client import TranslationClient
+from heygen_client.models import JobStatus
 from tests._live import LiveServer
 
 pytestmark = pytest.mark.live
@@ -226,3 +230,24 @@ def test_status_json_of_an_unknown_job_is_a_record_with_the_error(
     assert "HTTP 404" in record["error"]
     assert main(["status", "--json", "--url", cli_server.url]) == ExitCode.OK
     assert json.loads(capsys.readouterr().out)["error"] is None
+
+
+def test_submit_timeout_counts_from_the_start(
+    cli_server: LiveServer, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creating the jobs spends part of --timeout: tracking only gets what is left."""
+    create_job = TranslationClient.create_job
+    started = time.monotonic()
+
+    def slow_create_job(self: TranslationClient, **options: Any) -> JobStatus:
+        status = create_job(self, **options)
+        time.sleep(max(0.0, started + 1.0 - time.monotonic()))  # creating takes 1 s
+        return status
+
+    monkeypatch.setattr(TranslationClient, "create_job", slow_create_job)
+    argv = ["submit", "--delay", "30", "--timeout", "1.5", "--json", "--url", cli_server.url]
+    assert main(argv) == ExitCode.TIMEOUT
+    assert time.monotonic() - started < 2.3  # not 1 s of creating + 1.5 s of tracking
+    (record,) = map(json.loads, capsys.readouterr().out.splitlines())
+    assert record["state"] == "timeout"
+    assert record["elapsed"] == pytest.approx(1.5, abs=0.3)  # creating included
