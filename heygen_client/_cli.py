@@ -469,19 +469,30 @@ def _wait(args: argparse.Namespace) -> int:
         # Ctrl-C before follow() has the display up still gives every job its record.
         try:
             stack.enter_context(_verbose_logging(args.verbose))
-            problem = _reach(args.url, ids[0], budget)
-            if problem is not None:
-                _error(f"cannot reach {args.url}: {problem}")
+            reached = _reach(args.url, ids[0], budget)
+            if reached.problem is not None:
+                _error(f"cannot reach {args.url}: {reached.problem}")
                 if args.json:
-                    _unreached_json(ids, problem, time.monotonic() - started)
+                    _unreached_json(ids, reached.problem, time.monotonic() - started)
                 return ExitCode.UNREACHABLE
+            futures: list[JobFuture] = []
+            todo = ids
+            if reached.status is not None and reached.status.is_final:
+                # The check's answer is the first job's outcome (its one poll):
+                # tracking could only ask again, maybe with no --timeout left.
+                done = JobFuture(ids[0])
+                done._settle(reached.status, None, polls=1)
+                futures.append(done)
+                todo = ids[1:]
             client = stack.enter_context(TranslationClient(args.url))
             # --timeout counts from the start: the check above spent part of it.
             deadline = _remaining(args.timeout, started)
-            if ids == [None]:
-                batch = JobBatch([client.track(deadline=deadline)])
-            else:
-                batch = client.track_many([i for i in ids if i is not None], deadline=deadline)
+            if todo == [None]:
+                futures.append(client.track(deadline=deadline))
+            elif todo:
+                tracked = client.track_many([i for i in todo if i is not None], deadline=deadline)
+                futures.extend(tracked)
+            batch = JobBatch(futures)
         except KeyboardInterrupt:
             return _interrupted(args, not_tracked(), time.monotonic() - started)
         return follow(batch, _reporter(args), started=started)
@@ -502,7 +513,17 @@ def _interrupted(args: argparse.Namespace, views: Sequence[JobView], elapsed: fl
     return ExitCode.INTERRUPTED
 
 
-def _reach(url: str, job_id: str | None, budget: float) -> TransportError | None:
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """What the reachability check learned: at most one of the two is set."""
+
+    #: Why the server cannot be reached.
+    problem: TransportError | None = None
+    #: The first job's status, when the server gave it.
+    status: JobStatus | None = None
+
+
+def _reach(url: str, job_id: str | None, budget: float) -> Reached:
     """Ask about the first job, so that a server that is down fails fast.
 
     Tracking retries a failed request for up to ~2 minutes (the retry policy);
@@ -511,8 +532,8 @@ def _reach(url: str, job_id: str | None, budget: float) -> TransportError | None
     reported by tracking), and so does a read timeout: the connection was
     accepted. Only a failed connection is tried again, and all within
     ``budget`` seconds. The request goes through a client of its own, with
-    short timeouts; tracking's client then asks again, so its poll counts are
-    the requests it made.
+    short timeouts. The status it got is returned: when it is final, it is
+    the job's outcome; otherwise tracking's client asks again.
     """
     deadline = time.monotonic() + budget
     each = min(REACH_TRY_TIMEOUT, budget)
@@ -523,18 +544,16 @@ def _reach(url: str, job_id: str | None, budget: float) -> TransportError | None
                 break
             time.sleep(delay)
             try:
-                probe.get_status(job_id)
+                return Reached(status=probe.get_status(job_id))
             except TransportError as exc:
                 if isinstance(exc.__cause__, requests.exceptions.ReadTimeout):
-                    return None  # connected, no answer yet: the server is there
+                    return Reached()  # connected, no answer yet: the server is there
                 last = exc
                 if isinstance(exc, TransportTimeout) or not exc.retryable:
                     break  # the time is spent, or trying again cannot help
-                continue
             except HeyGenError:
-                pass  # an answer, so the server is there; tracking reports the error
-            return None
-    return last
+                return Reached()  # an answer, so the server is there; tracking reports it
+    return Reached(problem=last)
 
 
 def _unreached_json(ids: Sequence[str | None], problem: HeyGenError, elapsed: float) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from heygen_client._cli import URL_ENV, ExitCode, main
+from heygen_client import _cli
+from heygen_client._cli import URL_ENV, ExitCode, Reached, main
 from heygen_client._client import TranslationClient
 from heygen_client.models import JobStatus
 from tests._live import LiveServer
@@ -251,3 +252,37 @@ def test_submit_timeout_counts_from_the_start(
     (record,) = map(json.loads, capsys.readouterr().out.splitlines())
     assert record["state"] == "timeout"
     assert record["elapsed"] == pytest.approx(1.5, abs=0.3)  # creating included
+
+
+def test_wait_reports_what_the_reach_check_found_when_it_used_the_timeout(
+    cli_server: LiveServer, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job already done is completed, not timeout, though the check spent --timeout."""
+    (done,) = create(cli_server, capsys, "--delay", "0")
+    (failed,) = create(cli_server, capsys, "--delay", "0", "--outcome", "error")
+    reach = _cli._reach
+
+    def slow_reach(url: str, job_id: str | None, budget: float) -> Reached:
+        reached = reach(url, job_id, budget)
+        time.sleep(budget)  # a slow server: the check takes all of --timeout
+        return reached
+
+    monkeypatch.setattr(_cli, "_reach", slow_reach)
+    for job_id, state, code in (
+        (done, "completed", ExitCode.OK),
+        (failed, "error", ExitCode.JOB_ERROR),
+    ):
+        argv = ["wait", job_id, "--timeout", "0.5", "--json", "--url", cli_server.url]
+        assert main(argv) == code
+        (record,) = map(json.loads, capsys.readouterr().out.splitlines())
+        assert (record["job_id"], record["state"], record["polls"]) == (job_id, state, 1)
+        assert record["result"] == state
+    before = cli_server.stats()["status_requests_by_job"][done]
+    argv = ["wait", done, failed, "--timeout", "0.5", "--json", "--url", cli_server.url]
+    assert main(argv) == ExitCode.TIMEOUT  # the second job was not checked: no time left
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["job_id"], r["state"]) for r in records] == [
+        (done, "completed"),
+        (failed, "timeout"),
+    ]
+    assert cli_server.stats()["status_requests_by_job"][done] == before + 1  # the check's

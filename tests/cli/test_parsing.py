@@ -18,6 +18,7 @@ from heygen_client._cli import (
     REACH_BUDGET,
     URL_ENV,
     ExitCode,
+    Reached,
     _reach,
     build_parser,
     exit_code_of,
@@ -279,7 +280,7 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
     """A read timeout means the server accepted: it is there, tracking waits for it."""
     monkeypatch.setattr("heygen_client._cli.REACH_TRY_TIMEOUT", 0.3)
     started = time.monotonic()
-    assert _reach(silent_server.url, "j1", REACH_BUDGET) is None
+    assert _reach(silent_server.url, "j1", REACH_BUDGET) == Reached()
     assert time.monotonic() - started < 1.5
     assert len(silent_server.accepted) == 1
 
@@ -294,8 +295,9 @@ def test_the_reach_check_keeps_to_its_budget(monkeypatch: pytest.MonkeyPatch) ->
         real_sleep(seconds)
 
     monkeypatch.setattr(time, "sleep", sleep)
-    problem = _reach(unreachable_url(), "j1", 0.5)
-    assert isinstance(problem, TransportError)
+    reached = _reach(unreachable_url(), "j1", 0.5)
+    assert isinstance(reached.problem, TransportError)
+    assert reached.status is None
     assert sleeps == [0.0, 0.25]  # a second retry would end at 0.75 s, past the budget
 
 
