@@ -523,7 +523,14 @@ class Reached:
     status: JobStatus | None = None
 
 
-def _reach(url: str, job_id: str | None, budget: float) -> Reached:
+def _reach(
+    url: str,
+    job_id: str | None,
+    budget: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] = time.sleep,
+) -> Reached:
     """Ask about the first job, so that a server that is down fails fast.
 
     Tracking retries a failed request for up to ~2 minutes (the retry policy);
@@ -533,16 +540,17 @@ def _reach(url: str, job_id: str | None, budget: float) -> Reached:
     accepted. Only a failed connection is tried again, and all within
     ``budget`` seconds. The request goes through a client of its own, with
     short timeouts. The status it got is returned: when it is final, it is
-    the job's outcome; otherwise tracking's client asks again.
+    the job's outcome; otherwise tracking's client asks again. ``clock`` and
+    ``sleep`` time the tries (tests pass fakes).
     """
-    deadline = time.monotonic() + budget
+    deadline = clock() + budget
     each = min(REACH_TRY_TIMEOUT, budget)
     last: TransportError | None = None
     with TranslationClient(url, connect_timeout=each, read_timeout=each, discover=False) as probe:
         for delay in (0.0, *REACH_RETRY_DELAYS):
-            if delay and time.monotonic() + delay >= deadline:
+            if delay and clock() + delay >= deadline:
                 break
-            time.sleep(delay)
+            sleep(delay)
             try:
                 return Reached(status=probe.get_status(job_id))
             except TransportError as exc:

@@ -285,20 +285,38 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
     assert len(silent_server.accepted) == 1
 
 
-def test_the_reach_check_keeps_to_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+class FakeClock:
+    """Time that moves only when slept; remembers every sleep."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("budget", "sleeps"),
+    [
+        (0.2, [0.0]),  # the first retry would end at 0.25 s, past the budget
+        (0.5, [0.0, 0.25]),  # a second retry would end at 0.75 s
+        (0.75, [0.0, 0.25]),  # ... not before the budget ends
+        (0.76, [0.0, 0.25, 0.5]),
+        (REACH_BUDGET, [0.0, 0.25, 0.5]),  # every retry there is
+    ],
+)
+def test_the_reach_check_keeps_to_its_budget(budget: float, sleeps: list[float]) -> None:
     """Connection refused is tried again, but only within the budget (--timeout)."""
-    sleeps: list[float] = []
-    real_sleep = time.sleep
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        real_sleep(seconds)
-
-    monkeypatch.setattr(time, "sleep", sleep)
-    reached = _reach(unreachable_url(), "j1", 0.5)
+    clock = FakeClock()
+    reached = _reach(unreachable_url(), "j1", budget, clock=clock, sleep=clock.sleep)
     assert isinstance(reached.problem, TransportError)
     assert reached.status is None
-    assert sleeps == [0.0, 0.25]  # a second retry would end at 0.75 s, past the budget
+    assert clock.sleeps == sleeps
 
 
 def test_wait_json_when_the_server_is_down_prints_a_record_per_job(
