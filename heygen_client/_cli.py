@@ -61,6 +61,8 @@ __all__ = ["DEFAULT_URL", "EXIT_CODES", "PRECEDENCE", "URL_ENV", "ExitCode", "ma
 DEFAULT_URL = "http://127.0.0.1:5000"
 #: The environment variable read when ``--url`` is not given.
 URL_ENV = "HEYGEN_URL"
+#: How long ``status`` waits for its one answer unless ``--timeout`` says otherwise.
+STATUS_TIMEOUT = 10.0
 #: The longest ``submit`` waits out a ``Retry-After`` between two jobs it creates.
 MAX_CREATE_PAUSE = 30.0
 #: The most rate-limit pauses ``submit`` makes in a row, and the most seconds
@@ -262,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument(
         "-q", "--quiet", action="store_true", help="print nothing; the exit status tells"
     )
+    status.add_argument(
+        "--timeout",
+        type=_seconds(positive=True),
+        default=STATUS_TIMEOUT,
+        metavar="SECONDS",
+        help="give up when no answer comes within SECONDS (default %(default)s; exit 3)",
+    )
     status.set_defaults(run=_status)
 
     wait = commands.add_parser(
@@ -420,13 +429,18 @@ def worst(codes: Sequence[ExitCode]) -> ExitCode:
 
 
 def _status(args: argparse.Namespace) -> int:
-    with TranslationClient(args.url) as client:
+    # One request, on this thread: a read timeout is not retried, so --timeout
+    # bounds the whole command (a refused connection fails at once).
+    timeouts = {"connect_timeout": args.timeout, "read_timeout": args.timeout}
+    with TranslationClient(args.url, discover=False, **timeouts) as client:
         try:
             status = client.get_status(args.job_id)
         except HeyGenError as exc:
             _error(str(exc))
             if args.json:  # a record even so: scripts read one object per job
                 print(json.dumps(error_json(args.job_id, exc)), flush=True)
+            if isinstance(exc, TransportTimeout):
+                return ExitCode.TIMEOUT
             return exit_code_of(exc)
     if args.json:
         print(json.dumps(status_json(status)), flush=True)

@@ -402,3 +402,14 @@ def test_ctrl_c_while_submit_creates_jobs_names_those_created(
     assert (record["state"], record["result"], record["polls"]) == ("pending", "pending", 0)
     assert (record["progress"], record["remaining_seconds"]) == (0.1, 9.0)
     assert record["error"] == "interrupted"
+
+
+def test_status_gives_up_on_a_silent_server_after_its_timeout(
+    silent_server: SilentServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["status", "j1", "--url", silent_server.url, "--timeout", "0.3", "--json"]
+    assert main(argv) == ExitCode.TIMEOUT
+    record = json.loads(capsys.readouterr().out)
+    assert record["job_id"] == "j1"
+    assert "timed out" in record["error"]
+    assert len(silent_server.accepted) == 1  # one request, not retried
