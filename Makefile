@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 
 # The suite mostly waits on live servers: two workers halve its time on two cores.
 # Whole files go to one worker, so module-scoped servers start once. The fuzz
-# tests run on their own, as tests/fuzz/conftest.py explains; coverage adds up both.
+# tests run on their own, as tests/fuzz/conftest.py explains, and without coverage:
+# tracing doubled their time and added no covered line.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: test lint typecheck pytest package demo bench bench-server clean
@@ -24,8 +25,8 @@ test: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) scripts/package_check.py
-	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=
-	$(PY) -m pytest tests/fuzz --cov --cov-append --cov-report=term-missing:skip-covered
+	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=term-missing:skip-covered
+	$(PY) -m pytest tests/fuzz
 
 # Build the sdist and wheel, twine check them, install the wheel into a fresh venv
 # and follow docs/quickstart.md there (scripts/package_check.py says how).
