@@ -320,7 +320,7 @@ class AsyncTranslationClient:
             return
         self._closed = True
         if self._owns:
-            await _off_loop(self._client.close)
+            await asyncio.to_thread(self._client.close)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -331,17 +331,17 @@ class AsyncTranslationClient:
     async def get_status(self, job_id: str | None = None) -> JobStatus:
         """One job's status, as :meth:`TranslationClient.get_status`, off the loop."""
         self._check_open()
-        return await _off_loop(functools.partial(self._client.get_status, job_id))
+        return await asyncio.to_thread(self._client.get_status, job_id)
 
     async def get_job(self, job_id: str) -> dict[str, Any]:
         """The job's full record, as :meth:`TranslationClient.get_job`, off the loop."""
         self._check_open()
-        return await _off_loop(functools.partial(self._client.get_job, job_id))
+        return await asyncio.to_thread(self._client.get_job, job_id)
 
     async def create_job(self, **job_options: Any) -> JobStatus:
         """Create a job, untracked (:meth:`TranslationClient.create_job`), off the loop."""
         self._check_open()
-        return await _off_loop(functools.partial(self._client.create_job, **job_options))
+        return await asyncio.to_thread(self._client.create_job, **job_options)
 
     async def submit(self, **job_options: Any) -> AsyncJobFuture:
         """Create a job (``POST /jobs``, off the loop) and track it; returns its future.
@@ -442,11 +442,6 @@ def _state(future_repr: str) -> str:
 def _in_executor(loop: asyncio.AbstractEventLoop, fn: Callable[[], _T]) -> asyncio.Future[_T]:
     """Run ``fn`` on the loop's default executor, in a copy of the caller's context."""
     return loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, fn))
-
-
-async def _off_loop(fn: Callable[[], _T]) -> _T:
-    """Await the blocking ``fn`` without blocking the loop (as :func:`asyncio.to_thread`)."""
-    return await _in_executor(asyncio.get_running_loop(), fn)
 
 
 def _cancel_created(call: asyncio.Future[JobFuture | None]) -> None:
