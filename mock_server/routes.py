@@ -442,10 +442,14 @@ def get_healthz() -> Response:
 @bp.get("/stats")
 def get_stats() -> Response:
     """This process's request counters."""
-    st = state()
+    return jsonify(_stats_document(state()))
+
+
+def _stats_document(st: ServerState) -> dict[str, Any]:
+    """The ``GET /stats`` document: the counters and the seed job's id."""
     snapshot = st.stats.snapshot(st.clock.now())
     snapshot["default_job_id"] = st.default_job_id
-    return jsonify(snapshot)
+    return snapshot
 
 
 @bp.get("/openapi.json")
@@ -497,9 +501,7 @@ def delete_stats() -> Response:
     """Zero the counters of ``/stats`` and ``/jobs/ID``; answer the fresh ``/stats``."""
     st = _admin_state()
     st.stats.reset()
-    snapshot = st.stats.snapshot(st.clock.now())
-    snapshot["default_job_id"] = st.default_job_id
-    return jsonify(snapshot)
+    return jsonify(_stats_document(st))
 
 
 def _parse_fault_settings(initial: FaultSettings, payload: dict[str, Any]) -> FaultSettings:
