@@ -25,8 +25,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from heygen_client._client import TranslationClient
-from heygen_client._futures import JobFuture
-from heygen_client.errors import ClientClosed, TranslationFailed
+from heygen_client._futures import JobFuture, _counts, _outcome
+from heygen_client.errors import ClientClosed
 from heygen_client.models import ClientStats, JobStatus
 
 __all__ = ["AsyncJobBatch", "AsyncJobFuture", "AsyncTranslationClient"]
@@ -178,23 +178,7 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
         As ``JobBatch.counts()``: ``error`` is a job that ended in error, ``failed``
         is tracking that failed (retries spent, deadline, client closed).
         """
-        counts = dict.fromkeys(("pending", "completed", "error", "failed", "cancelled"), 0)
-        for future in self.futures:
-            if not future.done():
-                key = "pending"
-            elif future.cancelled():
-                key = "cancelled"
-            else:
-                error = future.exception()
-                key = (
-                    "completed"
-                    if error is None
-                    else "error"
-                    if isinstance(error, TranslationFailed)
-                    else "failed"
-                )
-            counts[key] += 1
-        return counts
+        return _counts(self.futures)
 
     def _on_done(self, future: asyncio.Future[JobStatus]) -> None:
         assert isinstance(future, AsyncJobFuture)
@@ -207,14 +191,7 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
             self.set_result(self._results())
 
     def _results(self) -> BatchResults:
-        out: BatchResults = {}
-        for future in self.futures:
-            if future.cancelled():
-                out[future.job_id] = asyncio.CancelledError()
-                continue
-            error = future.exception()  # also marks it retrieved: the batch reports it
-            out[future.job_id] = error if error is not None else future.result()
-        return out
+        return {f.job_id: _outcome(f, asyncio.CancelledError) for f in self.futures}
 
     def _next_finished(self) -> asyncio.Future[None]:
         wakeup = self.get_loop().create_future()

@@ -7,7 +7,6 @@ import concurrent.futures
 import concurrent.futures._base
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -222,14 +221,10 @@ class JobBatch:
         """
         if not self.wait(timeout):
             raise TimeoutError(f"{len(self.futures) - self.done_count} jobs still pending")
-        out: dict[str | None, JobStatus | BaseException] = {}
-        for future in self.futures:
-            if future.cancelled():
-                out[future.job_id] = concurrent.futures.CancelledError()
-                continue
-            error = future.exception()
-            out[future.job_id] = error if error is not None else future.result()
-        return out
+        return {
+            future.job_id: _outcome(future, concurrent.futures.CancelledError)
+            for future in self.futures
+        }
 
     def counts(self) -> dict[str, int]:
         """How many jobs are ``pending``, ``completed``, ``error``, ``failed``, ``cancelled``.
@@ -237,18 +232,42 @@ class JobBatch:
         ``error`` is a job that ended in error; ``failed`` is tracking that failed
         (retries spent, deadline, client closed).
         """
-        counts: Counter[str] = Counter(pending=0, completed=0, error=0, failed=0, cancelled=0)
-        for future in self.futures:
-            if not future.done():
-                counts["pending"] += 1
-            elif future.cancelled():
-                counts["cancelled"] += 1
-            else:
-                error = future.exception()
-                if error is None:
-                    counts["completed"] += 1
-                elif isinstance(error, TranslationFailed):
-                    counts["error"] += 1
-                else:
-                    counts["failed"] += 1
-        return dict(counts)
+        return _counts(self.futures)
+
+
+class _Finishing(Protocol):
+    """What :func:`_counts` and :func:`_outcome` need: a concurrent or an asyncio future."""
+
+    def done(self) -> bool: ...
+    def cancelled(self) -> bool: ...
+    def exception(self) -> BaseException | None: ...
+    def result(self) -> JobStatus: ...
+
+
+def _outcome(future: _Finishing, cancelled: type[BaseException]) -> JobStatus | BaseException:
+    """A finished future's entry in ``results()``: its status, or what ended it."""
+    if future.cancelled():
+        return cancelled()
+    error = future.exception()  # an asyncio future's is then retrieved: results() report it
+    return error if error is not None else future.result()
+
+
+def _counts(futures: Iterable[_Finishing]) -> dict[str, int]:
+    """``counts()`` of a batch, sync or async."""
+    counts = dict.fromkeys(("pending", "completed", "error", "failed", "cancelled"), 0)
+    for future in futures:
+        if not future.done():
+            key = "pending"
+        elif future.cancelled():
+            key = "cancelled"
+        else:
+            error = future.exception()
+            key = (
+                "completed"
+                if error is None
+                else "error"
+                if isinstance(error, TranslationFailed)
+                else "failed"
+            )
+        counts[key] += 1
+    return counts
