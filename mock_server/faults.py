@@ -101,10 +101,8 @@ class FaultInjector:
         self.set(self.initial)
         return self.initial
 
-    def pick_fault(self, settings: FaultSettings | None = None) -> str | None:
-        """A fault kind for this request, or ``None`` to answer normally."""
-        if settings is None:
-            settings = self._settings
+    def pick_fault(self, settings: FaultSettings) -> str | None:
+        """A fault kind for a request with this ``settings`` snapshot, or ``None``."""
         if settings.fault_rate <= 0:
             return None
         with self._lock:
@@ -112,10 +110,8 @@ class FaultInjector:
                 return None
             return self._rng.choice(settings.fault_kinds)
 
-    def latency(self, settings: FaultSettings | None = None) -> float:
-        """Seconds to hold this status request before answering."""
-        if settings is None:
-            settings = self._settings
+    def latency(self, settings: FaultSettings) -> float:
+        """Seconds to hold this status request, under its ``settings`` snapshot."""
         if settings.latency_jitter <= 0:
             return settings.latency
         with self._lock:
