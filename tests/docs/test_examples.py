@@ -66,7 +66,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -75,6 +74,7 @@ from pathlib import Path
 import pytest
 
 from mock_server import ServerConfig
+from mock_server.pytest_plugin import HeyGenServer
 from mock_server.testing import LiveServer
 from tests.docs._markdown import Block, Document, parse
 from tests.docs._shell import Command, Kind, classify, split_commands
@@ -372,12 +372,7 @@ def _run_shell(chain: list[Block], server: LiveServer, tmp_path: Path) -> None:
 
 def _new_job(server: LiveServer, jobs: dict[str, str], placeholder: str) -> str:
     """Create a short job for a placeholder such as ``<job_id>``; returns its id."""
-    body = json.dumps({"delay": PLACEHOLDER_JOB_DELAY}).encode()
-    request = urllib.request.Request(
-        server.url + "/jobs", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        job_id: str = json.loads(response.read())["job_id"]
+    job_id = HeyGenServer(server).create_job(delay=PLACEHOLDER_JOB_DELAY)
     jobs[placeholder] = job_id
     return job_id
 
