@@ -732,7 +732,8 @@ def follow(
         finished.put((future, clock()))
 
     def views() -> list[JobView]:
-        return [_view(item, start, clock()) for item in tracked]
+        now = clock()
+        return [_view(item, start, now) for item in tracked]
 
     interrupted = True
     with reporter:
@@ -752,13 +753,17 @@ def follow(
                     remaining -= 1
                     reporter.finished(_view(item, start, at))
                     continue  # drain every finished job before redrawing
-                for item in tracked:
-                    if item.finished_at is None and not item.future.done():
-                        view = _view(item, start, clock())
-                        if view.state != item.reported:
-                            item.reported = view.state
-                            reporter.changed(view)
-                reporter.tick(views())
+                # One snapshot per tick, for both the changes and the redraw.
+                current = views()
+                for item, view in zip(tracked, current, strict=True):
+                    if (
+                        item.finished_at is None
+                        and view.state != item.reported
+                        and not item.future.done()
+                    ):
+                        item.reported = view.state
+                        reporter.changed(view)
+                reporter.tick(current)
             interrupted = False
         finally:
             reporter.close(Summary(views(), clock() - start, interrupted=interrupted))
