@@ -581,8 +581,8 @@ def _reach(
 def _unreached_json(ids: Sequence[str | None], problem: HeyGenError, elapsed: float) -> None:
     """``--json`` when no job could be tracked: still one record per job."""
     reporter = JsonLines(sys.stdout)
+    state = state_of(problem)
     for job_id in ids:
-        state = state_of(problem)
         reporter.finished(JobView(job_id, state, elapsed, 0, error=str(problem)))
 
 
@@ -662,15 +662,7 @@ def _name_created(created: Sequence[JobStatus], count: int) -> None:
 
 def _created_view(status: JobStatus, elapsed: float) -> JobView:
     """A job ``submit`` created but did not track yet: pending, with no poll."""
-    return JobView(
-        status.job_id,
-        "pending",
-        elapsed,
-        0,
-        result=status.result.value,
-        progress=status.progress,
-        remaining_seconds=status.remaining_seconds,
-    )
+    return JobView(status.job_id, "pending", elapsed, 0, **_status_fields(status))
 
 
 def _reporter(args: argparse.Namespace) -> Reporter:
@@ -779,19 +771,14 @@ def _error_of(future: JobFuture) -> BaseException | None:
 def _view(item: _Tracked, start: float, now: float) -> JobView:
     future = item.future
     status = future.status
-    common: dict[str, Any] = {
-        "job_id": future.job_id,
-        "polls": future.polls,
-        "result": status.result.value if status is not None else None,
-        "progress": status.progress if status is not None else None,
-        "remaining_seconds": status.remaining_seconds if status is not None else None,
-    }
+    common: dict[str, Any] = {"job_id": future.job_id, "polls": future.polls}
+    common.update(_status_fields(status))
     if item.finished_at is None:
-        state = status.result.value if status is not None else "waiting"
-        if state != "pending":  # final but not yet handed to us: still running here
-            state = item.reported
-        elif status is not None:
+        if status is not None and not status.is_final:
+            state = "pending"
             common["progress"], common["remaining_seconds"] = counted_down(status, time.time())
+        else:  # no answer yet, or final but not yet handed to us: still running here
+            state = item.reported
         return JobView(state=state, elapsed=now - start, **common)
     error = _error_of(future)
     state = state_of(error)
@@ -801,6 +788,17 @@ def _view(item: _Tracked, start: float, now: float) -> JobView:
     elif state in ("unreachable", "failed"):
         detail = str(error)
     return JobView(state=state, elapsed=item.finished_at - start, error=detail, **common)
+
+
+def _status_fields(status: JobStatus | None) -> dict[str, Any]:
+    """The :class:`JobView` fields a status gives (none before the first answer)."""
+    if status is None:
+        return {}
+    return {
+        "result": status.result.value,
+        "progress": status.progress,
+        "remaining_seconds": status.remaining_seconds,
+    }
 
 
 def counted_down(status: JobStatus, wall_now: float) -> tuple[float | None, float | None]:
