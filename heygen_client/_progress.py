@@ -243,7 +243,6 @@ class LiveTable(Reporter):
         from rich.live import Live
 
         self.console = console
-        self._views: Sequence[JobView] = ()
         self._live: Live = Live(
             console=console,
             auto_refresh=False,
@@ -255,18 +254,13 @@ class LiveTable(Reporter):
         self._started = False
 
     def start(self, views: Sequence[JobView]) -> None:
-        self._views = views
         self._live.start()
         self._started = True
-        self._redraw()
+        self.tick(views)
 
     def tick(self, views: Sequence[JobView]) -> None:
-        self._views = views
-        self._redraw()
-
-    def _redraw(self) -> None:
         limit = max(3, self.console.size.height - 6)
-        self._live.update(_table(self._views, limit), refresh=True)
+        self._live.update(_table(views, limit), refresh=True)
 
     def close(self, summary: Summary) -> None:
         self._stop()
