@@ -14,7 +14,6 @@ from heygen_client import policies
 from heygen_client._async import AsyncJobBatch, AsyncJobFuture, AsyncTranslationClient
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
-from heygen_client._scheduler import PollHook, StateChangeHook
 from heygen_client.errors import (
     ClientClosed,
     DeadlineExceeded,
@@ -33,7 +32,9 @@ from heygen_client.models import (
     JobResult,
     JobStatus,
     PollEvent,
+    PollHook,
     StateChange,
+    StateChangeHook,
 )
 from heygen_client.policies import PollPolicy, RetryPolicy
 

@@ -495,7 +495,7 @@ def _wait(args: argparse.Namespace) -> int:
                 # The check's answer is the first job's outcome (its one poll):
                 # tracking could only ask again, maybe with no --timeout left.
                 done = JobFuture(ids[0])
-                done._settle(reached.status, None, polls=1)
+                done.resolve(reached.status, 1)
                 futures.append(done)
                 todo = ids[1:]
             client = stack.enter_context(TranslationClient(args.url))

@@ -14,18 +14,16 @@ from typing import Any, TypeVar
 
 import requests
 
-from heygen_client._cache import StatusCache
+from heygen_client._backends import Backend
+from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
-from heygen_client._scheduler import (
-    PollHook,
-    Scheduler,
-    SchedulerConfig,
-    StateChangeHook,
-    check_seconds,
-)
+from heygen_client._scheduler import Scheduler, SchedulerConfig
+from heygen_client._stores import Store
+from heygen_client._stores.memory import MemoryStore
 from heygen_client._transport import Transport
-from heygen_client.errors import ClientClosed, HeyGenError
-from heygen_client.models import ClientStats, JobStatus
+from heygen_client._validate import check_seconds
+from heygen_client.errors import ClientClosed, HeyGenError, Unsupported
+from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
 from heygen_client.policies import Durations, PollPolicy, RetryPolicy, default_policy
 
 __all__ = ["TranslationClient"]
@@ -124,12 +122,13 @@ class TranslationClient:
             headers=headers,
             session=session,
         )
-        self._cache = StatusCache(ttl=cache_ttl, clock=clock)
+        self._backend: Backend = MockBackend(self._transport, discover=discover)
+        self._store: Store = MemoryStore(cache_ttl=cache_ttl, clock=clock)
         self._scheduler = Scheduler(
-            self._transport,
+            self._backend,
             policy=policy if policy is not None else default_policy(),
             retry=retry if retry is not None else RetryPolicy(),
-            cache=self._cache,
+            store=self._store,
             config=SchedulerConfig(
                 max_workers=max_workers,
                 max_long_polls=max_long_polls,
@@ -137,7 +136,6 @@ class TranslationClient:
                 batch_linger=batch_linger,
                 max_requests_per_second=max_requests_per_second,
                 burst=burst,
-                discover=discover,
             ),
             clock=clock,
             rng=random.Random(seed),
@@ -207,11 +205,11 @@ class TranslationClient:
             HeyGenError: see :mod:`heygen_client.errors` (no retries here).
         """
         self._check_open()
-        cached = self._cache.get(job_id)
+        cached = self._store.get_status(job_id)
         if cached is not None:
             return cached
-        status = self._call("GET /status", self._transport.get_status, job_id)
-        self._cache.put(status, job_id)
+        status = self._call("GET /status", self._backend.get_status, job_id)
+        self._store.put_status(job_id, status)
         return status
 
     def get_job(self, job_id: str) -> dict[str, Any]:
@@ -221,7 +219,9 @@ class TranslationClient:
             RateLimited: as for :meth:`get_status`.
         """
         self._check_open()
-        return self._call("GET /jobs", self._transport.get_job, job_id)
+        if not isinstance(self._backend, MockBackend):
+            raise Unsupported(f"get_job() needs the mock server, not the {self._backend.name} API")
+        return self._call("GET /jobs", self._backend.get_job, job_id)
 
     def _call(self, what: str, fn: Callable[..., _T], *args: Any) -> _T:
         """A request on the caller's thread, through the scheduler's pause and budget."""
@@ -259,9 +259,9 @@ class TranslationClient:
         check_seconds("expected_duration", expected_duration)
         check_seconds("deadline", deadline)
         future = JobFuture(job_id, self._scheduler)
-        cached = self._cache.get(job_id)
+        cached = self._store.get_status(job_id)
         if cached is not None and cached.is_final:
-            future._settle(cached, None, 0)
+            future.resolve(cached, 0)
             return future
         self._scheduler.track(
             job_id, future, expected_duration=expected_duration, deadline=deadline
@@ -328,8 +328,8 @@ class TranslationClient:
             RateLimited: as for :meth:`get_status` (the job was not created).
         """
         self._check_open()
-        status = self._call("POST /jobs", self._transport.create_job, job_options)
-        self._cache.put(status, status.job_id)
+        status = self._call("POST /jobs", self._backend.create_job, job_options)
+        self._store.put_status(status.job_id, status)
         return status
 
     # -- counters ----------------------------------------------------------------

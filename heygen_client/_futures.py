@@ -8,17 +8,17 @@ import concurrent.futures._base
 import logging
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from heygen_client.errors import TranslationFailed
 from heygen_client.models import JobStatus
 
-if TYPE_CHECKING:
-    from heygen_client._scheduler import _Job
-
 __all__ = ["JobBatch", "JobFuture"]
 
 logger = logging.getLogger(__name__)
+
+_FINISHED = concurrent.futures._base.FINISHED
+_CANCELLED_AND_NOTIFIED = concurrent.futures._base.CANCELLED_AND_NOTIFIED
 
 
 class _Detacher(Protocol):
@@ -75,9 +75,9 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         self._condition = _Condition()  # the same Condition API, without 1 KB per job
         self._job_id = job_id
         self._owner = owner
-        self._job: _Job | None = None
-        self._final: JobStatus | None = None
-        self._polls_at_end = 0
+        # Pushed by the scheduler (observe, resolve, fail); read by the caller.
+        self._status: JobStatus | None = None
+        self._polls = 0
 
     def __repr__(self) -> str:
         return f"<JobFuture job_id={self._job_id!r} {super().__repr__()[1:-1]}>"
@@ -90,16 +90,12 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     @property
     def status(self) -> JobStatus | None:
         """The latest status seen for the job, or None before the first answer."""
-        if self._final is not None:
-            return self._final
-        job = self._job
-        return job.status if job is not None else None
+        return self._status
 
     @property
     def polls(self) -> int:
         """Status requests made for this job so far (shared by all its futures)."""
-        job = self._job
-        return job.polls if job is not None else self._polls_at_end
+        return self._polls
 
     def cancel(self) -> bool:
         """Cancel this future; polling stops when no other future tracks the job."""
@@ -127,22 +123,43 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         """
         return asyncio.wrap_future(self).__await__()
 
-    # Called by the scheduler, never under its lock.
-    def _settle(self, status: JobStatus | None, error: BaseException | None, polls: int) -> None:
-        self._polls_at_end = polls
-        job = self._job
-        # Keep the latest status seen, also when tracking ends without a final one.
-        self._final = status if status is not None else job.status if job is not None else None
-        self._job = None
+    # The scheduler's side of the contract: it pushes what it learns.
+
+    def observe(self, status: JobStatus | None, polls: int) -> None:
+        """Record the job's latest status and poll count (the scheduler calls this)."""
+        if status is not None:
+            self._status = status
+        self._polls = polls
+
+    def resolve(self, status: JobStatus, polls: int) -> None:
+        """Settle with the job's final status: its result, or
+        :class:`TranslationFailed` for a job that ended in error.
+
+        Called by the client's scheduler, never under its lock; a no-op on a
+        future that is already done or cancelled.
+        """
+        self.observe(status, polls)
+        if status.result == "error":
+            self._set(None, TranslationFailed(status.job_id, status))
+        else:
+            self._set(status, None)
+
+    def fail(self, error: BaseException, polls: int) -> None:
+        """Settle with ``error``: tracking ended without a final status.
+
+        :attr:`status` keeps the last status seen.  As :meth:`resolve`.
+        """
+        self.observe(None, polls)
+        self._set(None, error)
+
+    def _set(self, status: JobStatus | None, error: BaseException | None) -> None:
         with self._condition:
-            if self._state == concurrent.futures._base.CANCELLED_AND_NOTIFIED:
+            if self._state in (_FINISHED, _CANCELLED_AND_NOTIFIED):
                 return
             if not self.set_running_or_notify_cancel():
                 return
         if error is not None:
             self.set_exception(error)
-        elif status is not None and status.result == "error":
-            self.set_exception(TranslationFailed(status.job_id, status))
         else:
             self.set_result(status)  # type: ignore[arg-type]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import enum
 import heapq
 import itertools
 import logging
@@ -24,11 +25,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
-from heygen_client._cache import StatusCache
+from heygen_client._backends import Backend, BatchAnswer
+from heygen_client._budget import TokenBucket
 from heygen_client._futures import JobFuture
-from heygen_client._transport import IO_ERRORS, BatchAnswer, map_exception
+from heygen_client._stores import Store
+from heygen_client._transport import IO_ERRORS, map_exception
+from heygen_client._validate import check_seconds
+from heygen_client._workers import WorkerPool
 from heygen_client.errors import (
     ClientClosed,
     DeadlineExceeded,
@@ -41,9 +46,12 @@ from heygen_client.errors import (
 from heygen_client.models import (
     PLAIN,
     Capabilities,
+    JobResult,
     JobStatus,
     PollEvent,
+    PollHook,
     StateChange,
+    StateChangeHook,
 )
 from heygen_client.policies import (
     Backoff,
@@ -59,37 +67,14 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 
-class StatusSource(Protocol):
-    """What the scheduler needs from the transport (a fake in unit tests)."""
-
-    def get_status(self, job_id: str | None, *, wait: float | None = None) -> JobStatus: ...
-
-    def batch_status(
-        self, job_ids: Sequence[str], *, wait: float | None = None
-    ) -> BatchAnswer: ...
-
-    def capabilities(self) -> Capabilities: ...
-
-
-class PollHook(Protocol):
-    """Called with a :class:`~heygen_client.models.PollEvent` after every poll of a job."""
-
-    def __call__(self, event: PollEvent, /) -> object: ...
-
-
-class StateChangeHook(Protocol):
-    """Called with a :class:`~heygen_client.models.StateChange` when a job's result changes."""
-
-    def __call__(self, event: StateChange, /) -> object: ...
-
-
 @dataclass(slots=True, eq=False)
 class _Job:
     """Per-job state: small on purpose (no locks, timers or threads per job)."""
 
     key: str | None
     started: float
-    futures: list[JobFuture]
+    # A dict, not a list: removing one of many futures of a job stays O(1).
+    futures: dict[JobFuture, None]
     expected_duration: float | None = None
     polls: int = 0
     status: JobStatus | None = None
@@ -106,11 +91,21 @@ class _Job:
     ready_since: float = 0.0
 
 
+class Kind(enum.StrEnum):
+    """What a request asks; the value is what :class:`PollEvent` ``.kind`` shows."""
+
+    CAPABILITIES = "capabilities"
+    POLL = "poll"
+    LONG_POLL = "long-poll"
+    BATCH = "batch"
+    BATCH_LONG_POLL = "batch long-poll"
+
+
 @dataclass(slots=True, eq=False)
 class Request:
     """One HTTP request the scheduler wants made."""
 
-    kind: str  # "capabilities", "poll", "long-poll", "batch", "batch long-poll"
+    kind: Kind
     jobs: list[_Job] = field(default_factory=list)
     wait: float | None = None
     sent_at: float = 0.0
@@ -136,50 +131,25 @@ _POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
 _AGES_KEPT = 1_000  # ages of running jobs sampled into each durations snapshot
 
 
-def _waiting(future: JobFuture) -> bool:
-    """True while ``future`` still waits on its job (its deadline entry is live)."""
-    job = future._job
-    return job is not None and not job.dropped and future in job.futures
+class _Due(NamedTuple):
+    """A heap entry: poll ``job`` at ``when``, unless its ``gen`` moved on (lazy deletion)."""
+
+    when: float
+    seq: int
+    gen: int
+    job: _Job
 
 
-def check_seconds(name: str, value: float | None) -> None:
-    """Raise ValueError unless ``value`` is None or a finite number of seconds >= 0."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number of seconds or None, not {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and >= 0 seconds, not {value!r}")
+class _Deadline(NamedTuple):
+    """A heap entry: fail ``future`` at ``when`` (``seconds`` after it was tracked)."""
+
+    when: float
+    seq: int
+    future: JobFuture
+    seconds: float
 
 
-class _TokenBucket:
-    """A client-wide requests-per-second budget."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, burst)
-        self.tokens = self.burst
-        self.stamp = now
-
-    def _refill(self, now: float) -> None:
-        if now > self.stamp:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-
-    def take(self, now: float) -> bool:
-        self._refill(now)
-        # A tolerance: at next_token_at() the refill may land a rounding error short
-        # of 1.0, and the round would be blocked again at (nearly) the same instant.
-        if self.tokens >= 1.0 - 1e-9:
-            self.tokens = max(0.0, self.tokens - 1.0)
-            return True
-        return False
-
-    def next_token_at(self, now: float) -> float:
-        self._refill(now)
-        return now + max(0.0, (1.0 - self.tokens) / self.rate)
+_Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +166,6 @@ class SchedulerConfig:
     idle_worker_timeout: float = 5.0
     max_sleep: float = 0.5
     batch_join_wait: float = 1.0
-    history_size: int = 500
-    discover: bool = True
     rediscover_after: float = 10.0
 
 
@@ -206,11 +174,11 @@ class Scheduler:
 
     def __init__(
         self,
-        source: StatusSource,
+        backend: Backend,
         *,
         policy: PollPolicy,
         retry: RetryPolicy,
-        cache: StatusCache,
+        store: Store,
         config: SchedulerConfig | None = None,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
@@ -218,10 +186,10 @@ class Scheduler:
         on_state_change: Sequence[StateChangeHook] = (),
         threaded: bool = True,
     ) -> None:
-        self.source = source
+        self.backend = backend
         self.policy = policy
         self.retry = retry
-        self.cache = cache
+        self.store = store
         self.config = config or SchedulerConfig()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -230,13 +198,13 @@ class Scheduler:
         self.threaded = threaded
         self._cond = threading.Condition(threading.Lock())
         self._jobs: dict[str | None, _Job] = {}
-        self._heap: list[tuple[float, int, int, _Job]] = []
-        self._deadlines: list[tuple[float, int, JobFuture, float]] = []
+        self._heap: list[_Due] = []
+        self._deadlines: list[_Deadline] = []
         self._ready: dict[_Job, None] = {}  # insertion-ordered; _Job hashes by identity
         self._seq = itertools.count()
         self._closed = False
         self._kicked = False
-        self._caps: Capabilities | None = None if self.config.discover else PLAIN
+        self._caps: Capabilities | None = backend.known_capabilities
         self._caps_requested = False
         self._caps_retry_at: float | None = None
         self._in_flight_short = 0
@@ -248,12 +216,8 @@ class Scheduler:
         self._paused_until = 0.0
         self._batch_long_early = 0  # batch long-polls in a row answered early, all pending
         self._batch_long_off = False
-        self._bucket = _TokenBucket(
-            self.config.max_requests_per_second, self.config.burst, clock()
-        )
-        self._history: collections.deque[float] = collections.deque(
-            maxlen=self.config.history_size
-        )
+        self._bucket = TokenBucket(self.config.max_requests_per_second, self.config.burst, clock())
+        self._learned = len(store.durations())  # durations recorded, for the rebuild pace
         self._durations: Durations | None = None
         self._durations_dirty = False
         self._durations_built = -1e9
@@ -263,7 +227,7 @@ class Scheduler:
         self._status_requests = 0
         self.dispatched: list[Request] = []  # requests made when not threaded (tests)
         self._thread: threading.Thread | None = None
-        self._pool: _WorkerPool | None = None
+        self._pool: WorkerPool[Request] | None = None
 
     # -- public surface (called by the client) -----------------------------------
 
@@ -289,16 +253,16 @@ class Scheduler:
                 raise ClientClosed("client is closed")
             job = self._jobs.get(key)
             if job is None:
-                job = _Job(key, now, [future], expected_duration)
+                job = _Job(key, now, {future: None}, expected_duration)
                 self._jobs[key] = job
                 self._make_ready(job, now)
             else:
-                job.futures.append(future)
+                job.futures[future] = None
+                future.observe(job.status, job.polls)
                 if expected_duration is not None and job.expected_duration is None:
                     job.expected_duration = expected_duration
-            future._job = job
             if deadline is not None:
-                entry = (now + deadline, next(self._seq), future, deadline)
+                entry = _Deadline(now + deadline, next(self._seq), future, deadline)
                 heapq.heappush(self._deadlines, entry)
             self._kick()
         self._ensure_thread()
@@ -306,14 +270,18 @@ class Scheduler:
     def detach(self, future: JobFuture) -> None:
         """Forget a cancelled future; stop polling its job when no future is left."""
         with self._cond:
-            job = future._job
-            if job is None or job.dropped:
+            job = self._job_of(future)
+            if job is None:
                 return
-            if future in job.futures:
-                job.futures.remove(future)
+            del job.futures[future]
             if not job.futures:
                 self._drop(job)
             self._kick()
+
+    def _job_of(self, future: JobFuture) -> _Job | None:
+        """The live job ``future`` waits on, or None when it waits no more."""
+        job = self._jobs.get(future.job_id)
+        return job if job is not None and future in job.futures else None
 
     def admit(self, what: str, *, max_wait: float = 0.1) -> None:
         """Gate a request made on the caller's thread (``get_status``, ``submit``...).
@@ -398,7 +366,7 @@ class Scheduler:
 
     def run_due(self, now: float) -> float | None:
         """One scheduling round at ``now``; returns when the next one is due (or None)."""
-        settle: list[tuple[JobFuture, JobStatus | None, BaseException | None, int]] = []
+        settle: list[_Settle] = []
         requests: list[Request] = []
         try:
             with self._cond:
@@ -412,22 +380,22 @@ class Scheduler:
                 self._send(request)
         return next_at
 
-    def _round(self, now: float, settle: list[Any], requests: list[Request]) -> float | None:
+    def _round(self, now: float, settle: list[_Settle], requests: list[Request]) -> float | None:
         self._expire_deadlines(now, settle)
         if self._caps is None:
             blocked_at = None
             if not self._caps_requested:
                 blocked_at = self._ask_capabilities(now, requests)
                 self._caps_requested = blocked_at is None
-            first_deadline = self._deadlines[0][0] if self._deadlines else None
+            first_deadline = self._deadlines[0].when if self._deadlines else None
             times = [t for t in (blocked_at, first_deadline) if t is not None]
             return min(times) if times else None
         if self._caps_retry_at is not None and now >= self._caps_retry_at:
             self._caps_retry_at = self._ask_capabilities(now, requests)
-        while self._heap and self._heap[0][0] <= now:
-            _, _, gen, job = heapq.heappop(self._heap)
-            if gen == job.gen and not job.dropped and not job.in_flight:
-                self._make_ready(job, now)
+        while self._heap and self._heap[0].when <= now:
+            due = heapq.heappop(self._heap)
+            if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
+                self._make_ready(due.job, now)
         blocked_at = self._dispatch(now, requests)
         return self._next_deadline(blocked_at)
 
@@ -448,34 +416,35 @@ class Scheduler:
             return self._paused_until
         if not self._bucket.take(now):
             return self._bucket.next_token_at(now)
-        requests.append(Request("capabilities", sent_at=now))
+        requests.append(Request(Kind.CAPABILITIES, sent_at=now))
         self._in_flight_short += 1
         return None
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
         candidates = [t for t in (blocked_at, self._caps_retry_at) if t is not None]
         while self._heap and (
-            self._heap[0][3].dropped or self._heap[0][2] != self._heap[0][3].gen
+            self._heap[0].job.dropped or self._heap[0].gen != self._heap[0].job.gen
         ):
             heapq.heappop(self._heap)
         if self._heap:
-            candidates.append(self._heap[0][0])
-        while self._deadlines and not _waiting(self._deadlines[0][2]):
+            candidates.append(self._heap[0].when)
+        while self._deadlines and self._job_of(self._deadlines[0].future) is None:
             heapq.heappop(self._deadlines)  # its future finished some other way
         if self._deadlines:
-            candidates.append(self._deadlines[0][0])
+            candidates.append(self._deadlines[0].when)
         return min(candidates) if candidates else None
 
-    def _expire_deadlines(self, now: float, settle: list[Any]) -> None:
-        while self._deadlines and self._deadlines[0][0] <= now:
-            _, _, future, seconds = heapq.heappop(self._deadlines)
-            job = future._job
-            if job is None or future not in job.futures:
+    def _expire_deadlines(self, now: float, settle: list[_Settle]) -> None:
+        while self._deadlines and self._deadlines[0].when <= now:
+            entry = heapq.heappop(self._deadlines)
+            job = self._job_of(entry.future)
+            if job is None:
                 continue
-            job.futures.remove(future)
+            del job.futures[entry.future]
             if not job.futures:
                 self._drop(job)
-            settle.append((future, None, DeadlineExceeded(job.key, seconds), job.polls))
+            error = DeadlineExceeded(job.key, entry.seconds)
+            settle.append((entry.future, None, error, job.polls))
 
     def _dispatch(self, now: float, requests: list[Request]) -> float | None:
         """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
@@ -541,7 +510,7 @@ class Scheduler:
                         return min(fresh) + join_wait if fresh else None
                     if not self._bucket.take(now):
                         return self._bucket.next_token_at(now)
-                    self._start(Request("batch", stale[:max_ids], None, now), requests)
+                    self._start(Request(Kind.BATCH, stale[:max_ids], None, now), requests)
                     batchable = [j for j in batchable if not j.in_flight]
                     continue
                 if not use_long and self._in_flight_short >= short_limit:
@@ -552,7 +521,7 @@ class Scheduler:
                 if not self._bucket.take(now):
                     return self._bucket.next_token_at(now)
                 chunk, batchable = batchable[:max_ids], batchable[max_ids:]
-                kind = "batch long-poll" if use_long else "batch"
+                kind = Kind.BATCH_LONG_POLL if use_long else Kind.BATCH
                 self._start(Request(kind, chunk, batch_wait if use_long else None, now), requests)
             pending = seed
         for job in pending:
@@ -566,9 +535,9 @@ class Scheduler:
             if not self._bucket.take(now):
                 return self._bucket.next_token_at(now)
             if use_long:
-                self._start(Request("long-poll", [job], long_wait, now), requests)
+                self._start(Request(Kind.LONG_POLL, [job], long_wait, now), requests)
             else:
-                self._start(Request("poll", [job], None, now), requests)
+                self._start(Request(Kind.POLL, [job], None, now), requests)
         return None
 
     def _start(self, request: Request, requests: list[Request]) -> None:
@@ -597,12 +566,12 @@ class Scheduler:
     def execute(self, request: Request) -> object:
         """Make ``request`` (on a worker thread); returns its value or the error."""
         try:
-            if request.kind == "capabilities":
-                return self.source.capabilities()
-            if request.kind in ("poll", "long-poll"):
-                return self.source.get_status(request.jobs[0].key, wait=request.wait)
+            if request.kind is Kind.CAPABILITIES:
+                return self.backend.capabilities()
+            if request.kind in (Kind.POLL, Kind.LONG_POLL):
+                return self.backend.get_status(request.jobs[0].key, wait=request.wait)
             keys = [job.key for job in request.jobs if job.key is not None]
-            return self.source.batch_status(keys, wait=request.wait)
+            return self.backend.batch_status(keys, wait=request.wait)
         except HeyGenError as exc:
             return exc
         except IO_ERRORS as exc:
@@ -623,7 +592,7 @@ class Scheduler:
 
     def complete(self, request: Request, outcome: object, now: float) -> None:
         """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
-        settle: list[tuple[JobFuture, JobStatus | None, BaseException | None, int]] = []
+        settle: list[_Settle] = []
         events: list[PollEvent | StateChange] = []
         try:
             with self._cond:
@@ -633,11 +602,11 @@ class Scheduler:
                     self._in_flight_short -= 1
                 if self._closed:
                     return
-                if request.kind == "capabilities":
+                if request.kind is Kind.CAPABILITIES:
                     self._on_capabilities(outcome, now)
                     self._kick()
                     return
-                if request.kind == "batch long-poll" and isinstance(outcome, BatchAnswer):
+                if request.kind is Kind.BATCH_LONG_POLL and isinstance(outcome, BatchAnswer):
                     self._check_batch_hold(request, outcome, now)
                 if self._batch_route_missing(request, outcome, now):
                     self._kick()
@@ -660,7 +629,7 @@ class Scheduler:
         request's jobs back in the ready queue, to be polled one by one.
         """
         if not (
-            request.kind in ("batch", "batch long-poll")
+            request.kind in (Kind.BATCH, Kind.BATCH_LONG_POLL)
             and isinstance(outcome, HTTPStatusError)
             and outcome.status_code in (404, 405)
         ):
@@ -716,7 +685,7 @@ class Scheduler:
         outcome: object,
         by_id: dict[str | None, JobStatus],
         now: float,
-        settle: list[Any],
+        settle: list[_Settle],
         events: list[PollEvent | StateChange],
     ) -> None:
         """Take one job's part of the outcome; a bug here reschedules the job."""
@@ -747,11 +716,11 @@ class Scheduler:
         request: Request,
         status: JobStatus,
         now: float,
-        settle: list[Any],
+        settle: list[_Settle],
         events: list[PollEvent | StateChange],
     ) -> None:
         job.in_flight = False
-        self.cache.put(status, job.key)
+        self.store.put_status(job.key, status)
         if job.dropped:
             return
         job.polls += 1
@@ -760,6 +729,8 @@ class Scheduler:
         previous = job.status
         old = previous.result if previous is not None else None
         job.status = status
+        for future in job.futures:
+            future.observe(status, job.polls)
         if old != status.result:
             events.append(StateChange(job.key, old, status.result, elapsed, status))
             logger.info(
@@ -774,26 +745,23 @@ class Scheduler:
             self._learn(job, previous, elapsed)
             self._finish(job, status, None, settle)
             events.append(
-                PollEvent(
-                    job.key, elapsed, job.polls, status.result, None, None, "final", request.kind
-                )
+                self._poll_event(job, request, elapsed, status.result, None, None, "final")
             )
-            self._log_poll(job, elapsed, status.result.value, None, "final", request.kind)
             return
         job.last_pending_at = elapsed
         held = now - request.sent_at
-        if request.kind == "long-poll":
+        if request.kind is Kind.LONG_POLL:
             if held < 0.5 * (request.wait or 0.0):
                 job.long_poll_early += 1  # the server ignored wait= (a plain server)
             else:
                 job.long_poll_early = 0
-        if request.kind == "batch long-poll":
+        if request.kind is Kind.BATCH_LONG_POLL:
             delay, reason = self.config.batch_linger, "batch long-poll again"
             job.lingering = True
             if not request.reserved:
                 request.reserved = True
                 self._reserved.append(now + delay + 0.5)
-        elif request.kind == "long-poll" and job.long_poll_early < 2:
+        elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
             delay, reason = 0.0, "long-poll again"
         else:
             decision = self._decide(job, now)
@@ -802,7 +770,7 @@ class Scheduler:
             else:
                 delay, reason = decision.delay, decision.reason
             caps = self._caps or PLAIN
-            if request.kind == "batch" and self._batch_long_wait(caps) is not None:
+            if request.kind is Kind.BATCH and self._batch_long_wait(caps) is not None:
                 # A stand-in for a batch long-poll slot: come back soon to join one.
                 cap = self.config.batch_join_wait / 2
                 if delay > cap:
@@ -810,12 +778,7 @@ class Scheduler:
         delay = max(delay, 0.0)
         job.last_delay = delay
         self._schedule(job, now + delay)
-        events.append(
-            PollEvent(
-                job.key, elapsed, job.polls, status.result, None, delay, reason, request.kind
-            )
-        )
-        self._log_poll(job, elapsed, status.result.value, delay, reason, request.kind)
+        events.append(self._poll_event(job, request, elapsed, status.result, None, delay, reason))
 
     def _on_failure(
         self,
@@ -823,13 +786,15 @@ class Scheduler:
         request: Request,
         error: BaseException,
         now: float,
-        settle: list[Any],
+        settle: list[_Settle],
         events: list[PollEvent | StateChange],
     ) -> None:
         job.in_flight = False
         if job.dropped:
             return
         job.polls += 1
+        for future in job.futures:
+            future.observe(None, job.polls)
         elapsed = now - job.started
         if job.failures == 0:
             job.failing_since = now
@@ -844,17 +809,12 @@ class Scheduler:
                 self._paused_until = max(self._paused_until, now + hard)
             reason = f"retry {job.failures} after {type(error).__name__}"
             self._schedule(job, now + delay)
-            events.append(
-                PollEvent(job.key, elapsed, job.polls, None, error, delay, reason, request.kind)
-            )
-            self._log_poll(job, elapsed, type(error).__name__, delay, reason, request.kind)
+            events.append(self._poll_event(job, request, elapsed, None, error, delay, reason))
             return
         reason = "retries exhausted" if retryable else "not retryable"
         logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
         self._finish(job, None, error, settle)
-        events.append(
-            PollEvent(job.key, elapsed, job.polls, None, error, None, reason, request.kind)
-        )
+        events.append(self._poll_event(job, request, elapsed, None, error, None, reason))
 
     # -- helpers (all under the lock) --------------------------------------------
 
@@ -897,14 +857,15 @@ class Scheduler:
         # Rebuilt when a job ended, and every second while jobs run (their ages grow).
         due = now - self._durations_built >= 1.0
         stale = self._durations_dirty or (due and self._durations is not None and self._jobs)
-        if stale and (force or len(self._history) < 64 or due):
+        if stale and (force or self._learned < 64 or due):
             # The ages of the jobs still tracked are censored durations: without them
             # the first jobs seen ending (the short ones) bias every estimate short.
             # An even sample of at most _AGES_KEPT of them keeps a rebuild cheap.
             jobs = list(self._jobs.values())
             step = max(1, math.ceil(len(jobs) / _AGES_KEPT))
             ages = [now - job.started for job in jobs[::step]]
-            self._durations = Durations(self._history, ages, len(jobs) / max(1, len(ages)))
+            samples = self.store.durations()
+            self._durations = Durations(samples, ages, len(jobs) / max(1, len(ages)))
             self._durations_dirty = False
             self._durations_built = now
         return self._durations
@@ -917,7 +878,8 @@ class Scheduler:
         estimate = (lo + hi) / 2
         if previous is not None and previous.remaining_seconds is not None:
             estimate = min(hi, max(lo, lo + previous.remaining_seconds))
-        self._history.append(estimate)
+        self.store.record_duration(estimate)
+        self._learned += 1
         self._durations_dirty = True
 
     def _finish(
@@ -925,11 +887,11 @@ class Scheduler:
         job: _Job,
         status: JobStatus | None,
         error: BaseException | None,
-        settle: list[Any],
+        settle: list[_Settle],
     ) -> None:
         for future in job.futures:
             settle.append((future, status, error, job.polls))
-        job.futures = []
+        job.futures = {}
         self._drop(job)
 
     def _drop(self, job: _Job) -> None:
@@ -956,13 +918,13 @@ class Scheduler:
 
     def _schedule(self, job: _Job, when: float) -> None:
         job.gen += 1
-        heapq.heappush(self._heap, (when, next(self._seq), job.gen, job))
+        heapq.heappush(self._heap, _Due(when, next(self._seq), job.gen, job))
 
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries of futures that no longer wait, when they dominate."""
         self._drops_since_compact += 1
         if len(self._deadlines) > 64 and 2 * self._drops_since_compact > len(self._deadlines):
-            self._deadlines = [e for e in self._deadlines if _waiting(e[2])]
+            self._deadlines = [e for e in self._deadlines if self._job_of(e.future) is not None]
             heapq.heapify(self._deadlines)
             self._drops_since_compact = 0
 
@@ -970,30 +932,50 @@ class Scheduler:
         self._kicked = True
         self._cond.notify()
 
-    def _log_poll(
-        self, job: _Job, elapsed: float, result: str, delay: float | None, why: str, kind: str
-    ) -> None:
+    def _poll_event(
+        self,
+        job: _Job,
+        request: Request,
+        elapsed: float,
+        result: JobResult | None,
+        error: BaseException | None,
+        delay: float | None,
+        reason: str,
+    ) -> PollEvent:
+        """The event for the hooks after a poll of ``job``, logged at DEBUG."""
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "poll job=%s n=%d elapsed=%.3fs %s result=%s next=%s (%s)",
                 job.key or "(default)",
                 job.polls,
                 elapsed,
-                kind,
-                result,
+                request.kind,
+                result.value if result is not None else type(error).__name__,
                 "-" if delay is None else f"{delay:.3f}s",
-                why,
+                reason,
             )
+        return PollEvent(
+            job_id=job.key,
+            elapsed=elapsed,
+            poll=job.polls,
+            result=result,
+            error=error,
+            next_delay=delay,
+            reason=reason,
+            kind=request.kind.value,
+        )
 
-    def _settle(self, settle: Sequence[tuple[JobFuture, JobStatus | None, Any, int]]) -> None:
+    def _settle(self, settle: Sequence[_Settle]) -> None:
         shared = collections.Counter(id(e) for _, _, e, _ in settle if e is not None)
         for future, status, error, polls in settle:
-            if error is not None and shared[id(error)] > 1:
-                # One failed batch (or close) fails many futures: each gets its own
-                # exception, so a traceback added by one caller is not seen by another.
-                error = _own_copy(error)
             try:
-                future._settle(status, error, polls)
+                if error is not None:
+                    # One failed batch (or close) fails many futures: each gets its
+                    # own exception, so a traceback added by one caller is not seen
+                    # by another.
+                    future.fail(_own_copy(error) if shared[id(error)] > 1 else error, polls)
+                elif status is not None:
+                    future.resolve(status, polls)
             except Exception:
                 logger.exception("resolving the future of job %s failed", future.job_id)
 
@@ -1022,7 +1004,7 @@ class Scheduler:
         with self._cond:
             if self._thread is not None or self._closed:
                 return
-            self._pool = _WorkerPool(
+            self._pool = WorkerPool(
                 self.run_request, self._thread_limit(), self.config.idle_worker_timeout
             )
             self._thread = threading.Thread(
@@ -1049,75 +1031,3 @@ class Scheduler:
                 if timeout > 0:
                     self._cond.wait(timeout)
                 self._kicked = False
-
-
-class _WorkerPool:
-    """Daemon worker threads, started on demand, bounded, leaving when idle."""
-
-    def __init__(self, handler: Callable[[Request], None], limit: int, idle: float) -> None:
-        self.handler = handler
-        self.limit = limit
-        self.idle_timeout = idle
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: collections.deque[Request] = collections.deque()
-        self._threads: set[threading.Thread] = set()
-        self._idle = 0
-        self._closed = False
-        self._names = itertools.count(1)
-
-    def submit(self, request: Request) -> None:
-        with self._cond:
-            if self._closed:
-                return
-            self._queue.append(request)
-            if self._idle < len(self._queue) and len(self._threads) < self.limit:
-                thread = threading.Thread(
-                    target=self._work,
-                    name=f"heygen-client-worker-{next(self._names)}",
-                    daemon=True,
-                )
-                self._threads.add(thread)
-                thread.start()
-            else:
-                self._cond.notify()
-
-    def threads(self) -> list[threading.Thread]:
-        with self._cond:
-            return list(self._threads)
-
-    def _work(self) -> None:
-        me = threading.current_thread()
-        try:
-            while True:
-                with self._cond:
-                    while not self._queue and not self._closed:
-                        self._idle += 1
-                        signalled = self._cond.wait(self.idle_timeout)
-                        self._idle -= 1
-                        if not signalled and not self._queue:
-                            # Leave _threads now, under the lock: a submit() that
-                            # comes next must start a thread, not notify this one.
-                            self._threads.discard(me)
-                            return
-                    if self._closed:
-                        self._threads.discard(me)
-                        return
-                    request = self._queue.popleft()
-                try:
-                    self.handler(request)
-                except Exception:
-                    logger.exception("worker failed on a %s request", request.kind)
-        finally:
-            with self._cond:
-                self._threads.discard(me)
-
-    def close(self, end: float) -> None:
-        with self._cond:
-            self._closed = True
-            self._queue.clear()
-            self._cond.notify_all()
-            threads = list(self._threads)
-        current = threading.current_thread()
-        for thread in threads:
-            if thread is not current:
-                thread.join(max(0.0, end - time.monotonic()))

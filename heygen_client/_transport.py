@@ -1,6 +1,8 @@
 """HTTP: one pooled ``requests.Session``, timeouts, error mapping, socket tracking.
 
-This module makes single requests and turns their outcome into values or
+It knows nothing of any API's routes: backends (:mod:`heygen_client._backends`)
+build requests and parse answers through :meth:`Transport.call`.  This module
+makes single requests and turns their outcome into values or
 :mod:`heygen_client.errors`; it never retries and never sleeps.  Retrying is the
 scheduler's job (see :class:`heygen_client.policies.RetryPolicy`).
 
@@ -22,8 +24,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
@@ -37,13 +38,11 @@ from heygen_client.errors import (
     ClientClosed,
     HeyGenError,
     HTTPStatusError,
-    JobNotFound,
     MalformedResponse,
     RateLimited,
     TransportError,
     TransportTimeout,
 )
-from heygen_client.models import PLAIN, Capabilities, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -217,14 +216,6 @@ def _tracking_adapter(registry: _SocketRegistry, pool_size: int) -> requests.ada
     return _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
 
 
-@dataclass(frozen=True, slots=True)
-class BatchAnswer:
-    """A parsed ``POST /status/batch`` answer."""
-
-    statuses: Sequence[JobStatus]
-    unknown: Sequence[str]
-
-
 class Transport:
     """Single HTTP requests to the translation API, mapped to values and our errors.
 
@@ -247,7 +238,7 @@ class Transport:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.long_poll_margin = long_poll_margin
-        self._wall_clock = wall_clock
+        self.wall_clock = wall_clock
         self._registry = _SocketRegistry()
         # A caller's session is used as given: never mutated, never closed by us.
         self._owns_session = session is None
@@ -300,9 +291,9 @@ class Transport:
             HTTPStatusError: a 4xx/5xx answer (``RateLimited``, ``JobNotFound``).
             MalformedResponse: a 2xx answer that is not JSON.
         """
-        return self._request(method, path, _as_is, params=params, body=body, wait=wait)
+        return self.call(method, path, _as_is, params=params, body=body, wait=wait)
 
-    def _request(
+    def call(
         self,
         method: str,
         path: str,
@@ -313,7 +304,10 @@ class Transport:
         wait: float | None = None,
     ) -> _T:
         """:meth:`request`, then ``parse(data, headers)``, counted once: an answer
-        ``parse`` rejects (:class:`MalformedResponse`) counts as "malformed"."""
+        ``parse`` rejects (:class:`MalformedResponse`) counts as "malformed".
+
+        This is what a backend calls: ``parse`` turns the JSON of a 2xx answer
+        into the backend's value, or raises :class:`MalformedResponse`."""
         if self._registry.closed:
             raise ClientClosed("client is closed")
         read = self.read_timeout + (wait + self.long_poll_margin if wait else 0.0)
@@ -365,104 +359,11 @@ class Transport:
     def _status_error(
         self, method: str, path: str, status: int, text: str, headers: Mapping[str, str]
     ) -> HTTPStatusError:
-        retry_after = parse_retry_after(headers.get("Retry-After"), now=self._wall_clock())
+        retry_after = parse_retry_after(headers.get("Retry-After"), now=self.wall_clock())
         detail = text
-        with contextlib.suppress(ValueError, AttributeError, TypeError):
+        # Any JSON or none: an error body without {"error": {"message"}} is shown as is.
+        with contextlib.suppress(ValueError, LookupError, TypeError, RecursionError):
             detail = json.loads(text)["error"]["message"]
         message = f"{method} {path}: HTTP {status}: {detail!s:.300}"
-        cls: type[HTTPStatusError] = HTTPStatusError
-        if status == 429:
-            cls = RateLimited
-        elif status == 404 and path not in ("/capabilities", "/status/batch"):
-            # A 404 on a route (not a job) means the route is not offered.
-            cls = JobNotFound
+        cls = RateLimited if status == 429 else HTTPStatusError
         return cls(message, status_code=status, body=text, retry_after=retry_after)
-
-    def get_status(self, job_id: str | None, *, wait: float | None = None) -> JobStatus:
-        """``GET /status[?job_id=ID][&wait=S]`` as a :class:`JobStatus`."""
-        params: dict[str, str] = {}
-        if job_id is not None:
-            params["job_id"] = job_id
-        if wait:
-            params["wait"] = f"{wait:g}"
-
-        def parse(data: Any, headers: Mapping[str, str]) -> JobStatus:
-            return JobStatus.from_json(
-                data,
-                job_id=job_id,
-                retry_after=parse_retry_after(headers.get("Retry-After"), now=self._wall_clock()),
-                received_at=self._wall_clock(),
-            )
-
-        return self._request("GET", "/status", parse, params=params or None, wait=wait)
-
-    def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
-        """``POST /status/batch``."""
-        body: dict[str, Any] = {"job_ids": list(job_ids)}
-        if wait:
-            body["wait"] = wait
-
-        def parse(data: Any, headers: Mapping[str, str]) -> BatchAnswer:
-            return self._batch_answer(data, headers, job_ids)
-
-        return self._request("POST", "/status/batch", parse, body=body, wait=wait)
-
-    def _batch_answer(
-        self, data: Any, _headers: Mapping[str, str], asked: Sequence[str] = ()
-    ) -> BatchAnswer:
-        if not isinstance(data, dict) or not isinstance(data.get("statuses"), list):
-            raise MalformedResponse(f"batch answer without a statuses list: {data!r:.200}")
-        now = self._wall_clock()
-        # Statuses keep the caller's id strings, not equal copies parsed from the
-        # answer (~100 bytes per tracked job at scale).
-        ours = {job_id: job_id for job_id in asked}
-        for item in data["statuses"]:
-            if isinstance(item, dict) and isinstance(item.get("job_id"), str):
-                item["job_id"] = ours.get(item["job_id"], item["job_id"])
-        statuses = [JobStatus.from_json(item, received_at=now) for item in data["statuses"]]
-        unknown = data.get("unknown") or []
-        if not isinstance(unknown, list) or not all(isinstance(u, str) for u in unknown):
-            raise MalformedResponse(f"batch 'unknown' is not a list of ids: {unknown!r:.200}")
-        return BatchAnswer(statuses, unknown)
-
-    def capabilities(self) -> Capabilities:
-        """``GET /capabilities``; a 4xx (404) or an unreadable answer means a plain server.
-
-        Raises:
-            TransportError, HTTPStatusError: a transient failure (no answer, 5xx,
-                429): the caller treats the server as plain for now and asks again.
-        """
-        try:
-            data, _ = self.request("GET", "/capabilities")
-        except (TransportError, HTTPStatusError) as exc:
-            if isinstance(exc, HTTPStatusError) and not exc.retryable:
-                logger.info("no capabilities (%s): a plain seed server", exc)
-                return PLAIN
-            raise
-        except MalformedResponse as exc:
-            logger.info("no capabilities (%s): a plain seed server", exc)
-            return PLAIN
-        caps = Capabilities.from_json(data)
-        logger.info("server capabilities: %s", caps)
-        return caps
-
-    def create_job(self, options: Mapping[str, Any]) -> JobStatus:
-        """``POST /jobs`` with the given body; returns the new job's first status."""
-
-        def parse(data: Any, _headers: Mapping[str, str]) -> JobStatus:
-            if not isinstance(data, dict) or not isinstance(data.get("job_id"), str):
-                raise MalformedResponse(f"POST /jobs answer without a job_id: {data!r:.200}")
-            data.setdefault("result", "pending")
-            return JobStatus.from_json(data, received_at=self._wall_clock())
-
-        return self._request("POST", "/jobs", parse, body=dict(options))
-
-    def get_job(self, job_id: str) -> dict[str, Any]:
-        """``GET /jobs/ID``: the job's full record."""
-
-        def parse(data: Any, _headers: Mapping[str, str]) -> dict[str, Any]:
-            if not isinstance(data, dict):
-                raise MalformedResponse(f"job record is not an object: {data!r:.200}")
-            return data
-
-        return self._request("GET", f"/jobs/{job_id}", parse)

@@ -13,6 +13,8 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     ├── TranslationFailed           the job ended in "error": .job_id, .status
     ├── DeadlineExceeded            track(deadline=) or wait(timeout=) ran out
     │                               (also TimeoutError)
+    ├── Unsupported                 the API in use has no such operation
+    │                               (also NotImplementedError)
     └── ClientClosed                the client was closed (also RuntimeError)
 
 Which errors are *retried* while tracking a job is decided by the retry policy
@@ -40,6 +42,7 @@ __all__ = [
     "TranslationFailed",
     "TransportError",
     "TransportTimeout",
+    "Unsupported",
 ]
 
 
@@ -150,3 +153,7 @@ class DeadlineExceeded(HeyGenError, TimeoutError):
 
 class ClientClosed(HeyGenError, RuntimeError):
     """The client is closed: it makes no more requests and resolves no more futures."""
+
+
+class Unsupported(HeyGenError, NotImplementedError):
+    """The API the client speaks has no such operation (e.g. batch status, job creation)."""

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from heygen_client.errors import MalformedResponse
 
@@ -17,7 +17,9 @@ __all__ = [
     "JobResult",
     "JobStatus",
     "PollEvent",
+    "PollHook",
     "StateChange",
+    "StateChangeHook",
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -200,6 +202,18 @@ class StateChange:
     new: JobResult
     elapsed: float
     status: JobStatus
+
+
+class PollHook(Protocol):
+    """Called with a :class:`PollEvent` after every poll of a job."""
+
+    def __call__(self, event: PollEvent, /) -> object: ...
+
+
+class StateChangeHook(Protocol):
+    """Called with a :class:`StateChange` when a job's result changes."""
+
+    def __call__(self, event: StateChange, /) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ import re
 import sys
 import threading
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import pytest
 
@@ -44,14 +43,17 @@ def settled(
     polls: int = 1,
 ) -> JobFuture:
     future = JobFuture(job_id)
-    future._settle(status, error, polls)
+    if error is not None:
+        future.fail(error, polls)
+    elif status is not None:
+        future.resolve(status, polls)
     return future
 
 
 def running(job_id: str, status: JobStatus | None, polls: int) -> JobFuture:
     """A future whose job is still being polled, with its latest status."""
     future = JobFuture(job_id)
-    future._job = SimpleNamespace(status=status, polls=polls)  # type: ignore[assignment]
+    future.observe(status, polls)
     return future
 
 
@@ -156,9 +158,9 @@ def test_follow_reports_a_running_job_that_turns_pending_then_finishes() -> None
     reporter = Recorder()
 
     def answer_then_finish() -> None:
-        future._job = SimpleNamespace(status=pending, polls=1)  # type: ignore[assignment]
+        future.observe(pending, 1)
         threading.Event().wait(0.15)
-        future._settle(completed("j1"), None, 2)
+        future.resolve(completed("j1"), 2)
 
     # Answers arrive on another thread, as they do from the scheduler.
     worker = threading.Timer(0.1, answer_then_finish)

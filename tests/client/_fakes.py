@@ -6,10 +6,10 @@ import random
 from collections import deque
 from collections.abc import Sequence
 
-from heygen_client._cache import StatusCache
+from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._futures import JobFuture
 from heygen_client._scheduler import Request, Scheduler, SchedulerConfig
-from heygen_client._transport import BatchAnswer
+from heygen_client._stores.memory import MemoryStore
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
 
@@ -35,8 +35,14 @@ def done(job_id: str | None, result: str = "completed") -> JobStatus:
     return JobStatus(job_id, JobResult(result))
 
 
-class FakeSource:
-    """Answers from per-job scripts; an exhausted script repeats its last answer."""
+class FakeSource(BaseBackend):
+    """A backend that answers from per-job scripts; an exhausted script repeats its last answer.
+
+    Its capabilities are discovered (one ``capabilities()`` call), as the mock's are.
+    """
+
+    name = "fake"
+    known_capabilities = None
 
     def __init__(self, caps: Capabilities = PLAIN) -> None:
         self.caps = caps
@@ -87,12 +93,13 @@ class Harness:
         self.clock = FakeClock()
         self.source = source or FakeSource()
         self.latency = latency
-        self.cache = StatusCache(ttl=1.0, clock=self.clock)
+        self.store = MemoryStore(cache_ttl=1.0, clock=self.clock)
+        self.cache = self.store.cache
         self.scheduler = Scheduler(
             self.source,
             policy=policy or default_policy(),
             retry=retry or RetryPolicy(),
-            cache=self.cache,
+            store=self.store,
             config=config or SchedulerConfig(),
             clock=self.clock,
             rng=random.Random(7),

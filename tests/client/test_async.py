@@ -28,6 +28,7 @@ from heygen_client import (
     TranslationClient,
     TranslationFailed,
 )
+from heygen_client._backends.mock import MockBackend
 from heygen_client.policies import Fixed
 from tests._live import LiveServer
 from tests.client._fakes import FakeClock, FakeSource, done, pending
@@ -42,7 +43,7 @@ def sync_client(source: FakeSource) -> tuple[TranslationClient, FakeClock]:
     """A client whose polls ``source`` answers, every 1 s of a fake clock."""
     clock = FakeClock()
     client = TranslationClient(NOWHERE, discover=False, clock=clock, policy=Fixed(1.0))
-    client._scheduler.source = source
+    client._scheduler.backend = source
     return client, clock
 
 
@@ -50,7 +51,7 @@ def async_client(source: FakeSource) -> tuple[AsyncTranslationClient, FakeClock]
     """As :func:`sync_client`, behind an async face that owns it."""
     clock = FakeClock()
     client = AsyncTranslationClient(NOWHERE, discover=False, clock=clock, policy=Fixed(1.0))
-    client.sync_client._scheduler.source = source
+    client.sync_client._scheduler.backend = source
     return client, clock
 
 
@@ -515,7 +516,8 @@ def test_requests_run_off_the_loop() -> None:
     source = FakeSource()
     source.script("new", done("new"))
     client, _ = async_client(source)
-    transport = client.sync_client._transport
+    transport = client.sync_client._backend
+    assert isinstance(transport, MockBackend)
     threads: list[threading.Thread] = []
     started, release = threading.Event(), threading.Event()
 
@@ -575,7 +577,7 @@ def test_a_submit_cancelled_in_flight_leaves_its_job_untracked() -> None:
         tracked.append(track(*args, **kwargs))
         return tracked[-1]
 
-    client.sync_client._transport.create_job = create_job  # type: ignore[method-assign]
+    client.sync_client._backend.create_job = create_job  # type: ignore[method-assign]
     client.sync_client.track = recording_track  # type: ignore[method-assign]
 
     async def main() -> None:
@@ -605,7 +607,7 @@ def test_a_submit_cancelled_before_it_is_sent_sends_nothing() -> None:
         sent.append(options)
         return pending("new")
 
-    client.sync_client._transport.create_job = create_job  # type: ignore[method-assign]
+    client.sync_client._backend.create_job = create_job  # type: ignore[method-assign]
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -22,7 +22,7 @@ from heygen_client.models import JobResult, JobStatus
 
 
 def _finish(future: JobFuture, job_id: str) -> None:
-    future._settle(JobStatus(job_id, JobResult.COMPLETED), None, 1)
+    future.resolve(JobStatus(job_id, JobResult.COMPLETED), 1)
 
 
 def test_condition_is_a_threading_condition_over_an_rlock() -> None:

@@ -39,7 +39,7 @@ def test_caller_requests_share_the_pause_and_the_budget() -> None:
             raise RateLimited("slow", status_code=429, retry_after=5.0)
         return JobStatus(job_id, JobResult.PENDING)
 
-    client._transport.get_status = get_status  # type: ignore[method-assign]
+    client._backend.get_status = get_status  # type: ignore[method-assign]
     try:
         with pytest.raises(RateLimited):
             client.get_status("a")

@@ -216,7 +216,7 @@ def test_long_poll_slots_are_bounded() -> None:
     caps = sched.dispatched.pop()
     sched.complete(caps, sched.execute(caps), h.clock())
     sched.run_due(h.clock())
-    kinds = [r.kind for r in h.scheduler.dispatched]
+    kinds = [str(r.kind) for r in h.scheduler.dispatched]
     assert kinds.count("long-poll") == 2
     assert kinds.count("poll") == 2
 
@@ -308,9 +308,9 @@ def test_cancelled_future_is_done_for_wait_and_as_completed() -> None:
     assert not not_done
     assert list(concurrent.futures.as_completed([future], timeout=0)) == [future]
     # A late final answer for the job does not disturb the cancelled future.
-    future._settle(done("a"), None, 1)
+    future.resolve(done("a"), 1)
     assert future.cancelled()
-    future._settle(None, TransportError("late"), 1)
+    future.fail(TransportError("late"), 1)
     assert future.cancelled()
     with pytest.raises(concurrent.futures.CancelledError):
         future.result(0)
@@ -344,9 +344,9 @@ def test_threaded_scheduler_on_a_fake_clock() -> None:
     import random
     import threading
 
-    from heygen_client._cache import StatusCache
     from heygen_client._futures import JobFuture
     from heygen_client._scheduler import Scheduler
+    from heygen_client._stores.memory import MemoryStore
     from tests.client._fakes import FakeClock
 
     clock = FakeClock()
@@ -356,7 +356,7 @@ def test_threaded_scheduler_on_a_fake_clock() -> None:
         source,
         policy=Fixed(10.0),
         retry=RetryPolicy(),
-        cache=StatusCache(clock=clock),
+        store=MemoryStore(clock=clock),
         config=SchedulerConfig(max_sleep=0.01),
         clock=clock,
         rng=random.Random(1),

@@ -18,14 +18,14 @@ from collections.abc import Sequence
 
 import pytest
 
+from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._scheduler import SchedulerConfig
-from heygen_client._transport import BatchAnswer
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, economical_policy
 from tests.client._fakes import FakeClock, Harness
 
 
-class SimulatedServer:
+class SimulatedServer(BaseBackend):
     """Jobs that finish at fixed times on the fake clock; optional noisy hints."""
 
     def __init__(self, clock: FakeClock, hints: bool, seed: int) -> None:
@@ -66,7 +66,7 @@ def simulate(hints: bool, seed: int, policy: PollPolicy | None = None) -> dict[s
     h = Harness(config=SchedulerConfig(), latency=0.002, policy=policy)
     server = SimulatedServer(h.clock, hints, seed)
     h.source = server  # type: ignore[assignment]
-    h.scheduler.source = server
+    h.scheduler.backend = server
     start = h.clock()
     for index, (arrival, duration) in enumerate(zip(arrivals, durations, strict=True)):
         h.run_until(start + arrival)

@@ -10,8 +10,15 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from heygen_client._backends.mock import MockBackend
 from heygen_client._transport import Transport, _SocketRegistry
-from heygen_client.errors import ClientClosed, MalformedResponse, TransportTimeout
+from heygen_client.errors import (
+    ClientClosed,
+    HTTPStatusError,
+    JobNotFound,
+    MalformedResponse,
+    TransportTimeout,
+)
 
 
 class RecordingSession(requests.Session):
@@ -37,7 +44,7 @@ def test_a_callers_session_is_neither_mutated_nor_closed() -> None:
     session = RecordingSession()
     before = dict(session.headers)
     transport = Transport("http://example.invalid", headers={"X-Api-Key": "k"}, session=session)
-    assert transport.get_status("a").result == "pending"
+    assert MockBackend(transport).get_status("a").result == "pending"
     assert dict(session.headers) == before
     sent = session.sent[0]["headers"]
     assert sent["X-Api-Key"] == "k"
@@ -58,19 +65,21 @@ def test_a_timeout_caused_by_close_is_client_closed() -> None:
     transport = Transport("http://example.invalid", session=session)
     session.transport = transport
     with pytest.raises(ClientClosed) as info:
-        transport.get_status("a")
+        MockBackend(transport).get_status("a")
     assert isinstance(info.value.__cause__, TransportTimeout)
     assert transport.counts() == {"timeout": 1}
 
 
 class Answering(RecordingSession):
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, status: int = 200) -> None:
         super().__init__()
         self.body = body
+        self.status = status
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         response = super().request(method, url, *args, **kwargs)
         response._content = self.body
+        response.status_code = self.status
         return response
 
 
@@ -84,11 +93,11 @@ class Answering(RecordingSession):
     ],
 )
 def test_an_unreadable_answer_is_counted_once_as_malformed(
-    call: Callable[[Transport], object], body: bytes
+    call: Callable[[MockBackend], object], body: bytes
 ) -> None:
     transport = Transport("http://example.invalid", session=Answering(body))
     with pytest.raises(MalformedResponse) as info:
-        call(transport)
+        call(MockBackend(transport))
     assert info.value.body
     assert transport.counts() == {"malformed": 1}
 
@@ -101,3 +110,23 @@ def test_a_connection_opened_after_close_is_closed_at_once() -> None:
     with pytest.raises(OSError, match="client closed"):
         registry.add(sock)
     assert sock.fileno() == -1  # closed; an open one would warn when collected
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda b: b.get_status("a"), JobNotFound),
+        (lambda b: b.get_job("a"), JobNotFound),
+        (lambda b: b.batch_status(["a"]), HTTPStatusError),
+        (lambda b: b.create_job({}), HTTPStatusError),
+    ],
+)
+def test_a_404_is_the_jobs_news_only_on_a_jobs_route(
+    call: Callable[[MockBackend], object], expected: type[HTTPStatusError]
+) -> None:
+    """On the batch route a 404 means "route not offered" (the scheduler polls one by one)."""
+    backend = MockBackend(Transport("http://example.invalid", session=Answering(b"{}", 404)))
+    with pytest.raises(HTTPStatusError) as info:
+        call(backend)
+    assert type(info.value) is expected
+    assert info.value.status_code == 404

@@ -6,7 +6,8 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from heygen_client._scheduler import Request, _WorkerPool
+from heygen_client._scheduler import Kind, Request
+from heygen_client._workers import WorkerPool
 
 
 class TimeoutOnDemand:
@@ -46,18 +47,18 @@ def test_a_submit_racing_an_idle_worker_leaving_is_not_lost() -> None:
     handled: list[str] = []
     second_done = threading.Event()
     cond = TimeoutOnDemand()
-    pool = _WorkerPool(lambda r: None, limit=1, idle=60.0)
+    pool: WorkerPool[Request] = WorkerPool(lambda r: None, limit=1, idle=60.0)
 
     def handler(request: Request) -> None:
         handled.append(request.kind)
         if request.kind == "poll":
-            cond.hook = lambda: pool.submit(Request("batch"))
+            cond.hook = lambda: pool.submit(Request(Kind.BATCH))
         else:
             second_done.set()
 
     pool.handler = handler
     pool._cond = cond  # type: ignore[assignment]
-    pool.submit(Request("poll"))
+    pool.submit(Request(Kind.POLL))
     try:
         assert second_done.wait(2.0), "the second request was never run"
         assert handled == ["poll", "batch"]
