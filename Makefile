@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # tracing doubled their time and added no covered line.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: test lint typecheck pytest package demo bench bench-server clean
+.PHONY: test lint typecheck pytest package demo bench bench-server redis-server clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[$*]"
 	touch $@
 
-test: $(VENV)/.installed-server,dev,bench,cli
+# The store tests start real Redis servers (the redis_server fixture): the binary
+# comes from the Debian package, installed as root when it is missing.
+redis-server:
+	@command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
+
+test: $(VENV)/.installed-server,dev,bench,cli,redis redis-server
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -36,7 +41,7 @@ package: $(VENV)/.installed-server,dev
 demo: $(VENV)/.installed-server
 	$(PY) -m heygen_client demo
 
-bench: $(VENV)/.installed-server,dev,bench,cli
+bench: $(VENV)/.installed-server,dev,bench,cli,redis redis-server
 	$(PY) -m benchmarks
 
 bench-server: $(VENV)/.installed-server,dev,bench,cli

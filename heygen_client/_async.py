@@ -20,7 +20,7 @@ import contextlib
 import contextvars
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -357,6 +357,7 @@ class AsyncTranslationClient:
         *,
         expected_duration: float | None = None,
         deadline: float | None = None,
+        tags: Mapping[str, Any] | None = None,
     ) -> AsyncJobFuture:
         """Start tracking a job; returns its future at once (call it in a running loop).
 
@@ -372,7 +373,7 @@ class AsyncTranslationClient:
         loop = asyncio.get_running_loop()
         self._check_open()
         job_future = self._client.track(
-            job_id, expected_duration=expected_duration, deadline=deadline
+            job_id, expected_duration=expected_duration, deadline=deadline, tags=tags
         )
         return AsyncJobFuture(job_future, loop=loop)
 
@@ -382,17 +383,30 @@ class AsyncTranslationClient:
         *,
         expected_duration: float | None = None,
         deadline: float | None = None,
+        tags: Mapping[str, Any] | None = None,
     ) -> AsyncJobBatch:
         """Track many jobs; returns an :class:`AsyncJobBatch` of their futures.
 
-        Arguments as for :meth:`track`, for every job.
+        Arguments as for :meth:`track`, for every job; the store records them in
+        one write.
         """
         loop = asyncio.get_running_loop()
-        futures = [
-            self.track(job_id, expected_duration=expected_duration, deadline=deadline)
-            for job_id in job_ids
-        ]
-        return AsyncJobBatch(futures, loop=loop)
+        self._check_open()
+        batch = self._client.track_many(
+            job_ids, expected_duration=expected_duration, deadline=deadline, tags=tags
+        )
+        return AsyncJobBatch((AsyncJobFuture(f, loop=loop) for f in batch), loop=loop)
+
+    def resume(self) -> AsyncJobBatch:
+        """Track every job the store records as tracked and not ended.
+
+        As :meth:`TranslationClient.resume`; call it in a running loop.  It reads
+        the store on the loop's thread (one read).
+        """
+        loop = asyncio.get_running_loop()
+        self._check_open()
+        batch = self._client.resume()
+        return AsyncJobBatch((AsyncJobFuture(f, loop=loop) for f in batch), loop=loop)
 
     async def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
         """Track a job and wait until it is done; returns its final status.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import random
 import threading
@@ -18,8 +19,8 @@ from heygen_client._backends import Backend
 from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._scheduler import Scheduler, SchedulerConfig
-from heygen_client._stores import Store
-from heygen_client._stores.memory import MemoryStore
+from heygen_client._stores import SharedStore, Store, TrackedJob
+from heygen_client._stores.factory import open_store
 from heygen_client._transport import Transport
 from heygen_client._validate import check_seconds
 from heygen_client.errors import ClientClosed, HeyGenError, Unsupported
@@ -66,6 +67,15 @@ class TranslationClient:
         batch_linger: seconds between batch long-polls of the same jobs, so that
             several completions come back in one answer.
         cache_ttl: seconds a pending status stays fresh for :meth:`get_status`.
+        store: where tracked jobs, outcomes and learned durations are kept: None
+            (this process only), ``"sqlite:///path/to/file.db"`` (survives
+            restarts; shared by the processes of one machine),
+            ``"redis://host:port/db"`` (shared by a fleet; needs the ``[redis]``
+            extra), or a store object (not closed by :meth:`close`).  A shared
+            store gives one poller per job across processes, and one request
+            budget (``max_requests_per_second``) for all of them.
+        lease_ttl: seconds a job's lease lasts in a shared store unless renewed:
+            how soon another process adopts the jobs of one that died.
         discover: ask ``GET /capabilities``; False treats the server as plain.
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
@@ -92,6 +102,8 @@ class TranslationClient:
         burst: float = 50.0,
         batch_linger: float = 0.05,
         cache_ttl: float = 1.0,
+        store: Store | str | None = None,
+        lease_ttl: float = 5.0,
         discover: bool = True,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
@@ -110,8 +122,11 @@ class TranslationClient:
             ("long_poll_wait", long_poll_wait),
             ("batch_linger", batch_linger),
             ("cache_ttl", cache_ttl),
+            ("lease_ttl", lease_ttl),
         ):
             check_seconds(name, seconds)
+        if lease_ttl <= 0:
+            raise ValueError("lease_ttl must be positive")
         self.base_url = base_url.rstrip("/")
         self._clock = clock
         self._transport = Transport(
@@ -123,7 +138,7 @@ class TranslationClient:
             session=session,
         )
         self._backend: Backend = MockBackend(self._transport, discover=discover)
-        self._store: Store = MemoryStore(cache_ttl=cache_ttl, clock=clock)
+        self._store, owns_store = open_store(store, cache_ttl=cache_ttl, clock=clock)
         self._scheduler = Scheduler(
             self._backend,
             policy=policy if policy is not None else default_policy(),
@@ -136,6 +151,7 @@ class TranslationClient:
                 batch_linger=batch_linger,
                 max_requests_per_second=max_requests_per_second,
                 burst=burst,
+                lease_ttl=lease_ttl,
             ),
             clock=clock,
             rng=random.Random(seed),
@@ -146,8 +162,9 @@ class TranslationClient:
         self._closed = False
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
+        self._owned_store = self._store if owns_store else None
         self._finalizer = weakref.finalize(
-            self, _shut_down, self.base_url, self._transport, self._scheduler
+            self, _shut_down, self.base_url, self._transport, self._scheduler, self._owned_store
         )
         _OPEN_CLIENTS.add(self)
 
@@ -185,7 +202,7 @@ class TranslationClient:
             self._closed = True
         _OPEN_CLIENTS.discard(self)
         self._finalizer.detach()
-        _shut_down(None, self._transport, self._scheduler)
+        _shut_down(None, self._transport, self._scheduler, self._owned_store)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -240,33 +257,30 @@ class TranslationClient:
         *,
         expected_duration: float | None = None,
         deadline: float | None = None,
+        tags: Mapping[str, Any] | None = None,
     ) -> JobFuture:
         """Start tracking a job; returns its future at once.
 
-        Two ``track()`` calls for the same job share one poll schedule.
+        Two ``track()`` calls for the same job share one poll schedule.  With a
+        durable store the job is recorded there before this returns, so that
+        :meth:`resume` finds it after a restart; a job whose outcome the store
+        already has resolves at once, without a request.
 
         Args:
             job_id: the job; None tracks the seed's single job.
             expected_duration: your estimate of the job's total duration in seconds.
             deadline: seconds from now after which the future fails with
                 :class:`~heygen_client.errors.DeadlineExceeded`.
+            tags: a small JSON object of yours (at most 4 KB as JSON), kept with
+                the job in the store and given back as ``future.tags``, also by
+                :meth:`resume`.
 
         Raises:
             ClientClosed: after :meth:`close`.
-            ValueError: ``expected_duration`` or ``deadline`` is negative or not finite.
+            ValueError: ``expected_duration`` or ``deadline`` is negative or not
+                finite; ``tags`` is not a small JSON object.
         """
-        self._check_open()
-        check_seconds("expected_duration", expected_duration)
-        check_seconds("deadline", deadline)
-        future = JobFuture(job_id, self._scheduler)
-        cached = self._store.get_status(job_id)
-        if cached is not None and cached.is_final:
-            future.resolve(cached, 0)
-            return future
-        self._scheduler.track(
-            job_id, future, expected_duration=expected_duration, deadline=deadline
-        )
-        return future
+        return self._track([job_id], expected_duration, deadline, tags)[0]
 
     def track_many(
         self,
@@ -274,21 +288,85 @@ class TranslationClient:
         *,
         expected_duration: float | None = None,
         deadline: float | None = None,
+        tags: Mapping[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> JobBatch:
         """Track many jobs; returns a :class:`JobBatch` of their futures.
+
+        The store records them all in one write.
 
         Args:
             job_ids: the jobs.
             expected_duration: as for :meth:`track`, for every job.
             deadline: as for :meth:`track`, for every job.
+            tags: as for :meth:`track`, for every job.
             on_progress: called as ``on_progress(batch, future)`` when each one finishes.
         """
-        futures = [
-            self.track(job_id, expected_duration=expected_duration, deadline=deadline)
-            for job_id in job_ids
-        ]
+        futures = self._track(list(job_ids), expected_duration, deadline, tags)
         return JobBatch(futures, on_progress)
+
+    def resume(self, *, on_progress: ProgressCallback | None = None) -> JobBatch:
+        """Track every job the store records as tracked and not ended.
+
+        For a process that restarts, after :meth:`close`, a crash or a SIGKILL:
+        each job comes back with its ``tags`` and ``expected_duration`` (not its
+        deadline).  Jobs that ended meanwhile are not in the batch: their
+        outcomes were reported before they were recorded as ended, and
+        :meth:`get_status` reads them from the store.  Jobs tracked for another
+        API are left alone.  With the default in-memory store, only jobs tracked
+        and not ended through this store object come back.
+
+        Args:
+            on_progress: as for :meth:`track_many`.
+        """
+        self._check_open()
+        records = [job for job in self._store.tracked() if job.api == self._backend.name]
+        futures = self._track_records(records, None)
+        return JobBatch(futures, on_progress)
+
+    def _track(
+        self,
+        job_ids: list[str | None],
+        expected_duration: float | None,
+        deadline: float | None,
+        tags: Mapping[str, Any] | None,
+    ) -> list[JobFuture]:
+        self._check_open()
+        check_seconds("expected_duration", expected_duration)
+        check_seconds("deadline", deadline)
+        tags = _check_tags(tags)
+        options = {} if expected_duration is None else {"expected_duration": expected_duration}
+        api = self._backend.name
+        records = [TrackedJob(job_id, api, tags, options) for job_id in job_ids]
+        return self._track_records(records, deadline)
+
+    def _track_records(self, records: list[TrackedJob], deadline: float | None) -> list[JobFuture]:
+        """Resolve the jobs the store knows ended; record and schedule the others."""
+        self._check_open()
+        store = self._store
+        ids = [record.job_id for record in records]
+        if isinstance(store, SharedStore) and len(ids) > 1:
+            finals = store.finals(ids)  # one read instead of one per job
+        else:
+            finals = {}
+            for job_id in ids:
+                status = store.get_status(job_id)
+                if status is not None and status.is_final:
+                    finals[job_id] = status
+        store.add_tracked([record for record in records if record.job_id not in finals])
+        futures = []
+        for record in records:
+            future = JobFuture(record.job_id, self._scheduler, record.tags)
+            final = finals.get(record.job_id)
+            if final is not None:
+                future.resolve(final, 0)
+            else:
+                expected = record.options.get("expected_duration")
+                self._scheduler.track(
+                    record.job_id, future, expected_duration=expected, deadline=deadline
+                )
+            futures.append(future)
+        return futures
 
     def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
         """Track a job and block until it is done; returns its final status.
@@ -349,12 +427,37 @@ class TranslationClient:
         return self._scheduler.durations()
 
 
-def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler) -> None:
-    """Close the transport and the scheduler (``unclosed``: a client collected unclosed)."""
+def _shut_down(
+    unclosed: str | None, transport: Transport, scheduler: Scheduler, store: Store | None
+) -> None:
+    """Close the transport, the scheduler and the store the client opened.
+
+    ``unclosed``: the URL of a client collected without :meth:`TranslationClient.close`.
+    """
     if unclosed is not None:
         logger.debug("a client for %s was collected without close(); closing it", unclosed)
     transport.close()
     scheduler.close()
+    if store is not None:
+        store.close()
+
+
+_TAGS_MAX = 4096  # bytes of JSON: tags label a job, they are not its payload
+
+
+def _check_tags(tags: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``tags`` as a read-only copy, checked to be a small JSON object."""
+    if not tags:
+        return {}
+    if not isinstance(tags, Mapping) or not all(isinstance(k, str) for k in tags):
+        raise ValueError("tags must be a dict with string keys")
+    try:
+        size = len(json.dumps(dict(tags)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"tags must be JSON-serializable: {exc}") from exc
+    if size > _TAGS_MAX:
+        raise ValueError(f"tags take {size} bytes as JSON; at most {_TAGS_MAX}")
+    return dict(tags)
 
 
 def _hooks(value: Any) -> tuple[Any, ...]:

@@ -7,7 +7,8 @@ import concurrent.futures
 import concurrent.futures._base
 import logging
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from heygen_client.errors import TranslationFailed
@@ -70,7 +71,15 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     :meth:`__await__`).
     """
 
-    def __init__(self, job_id: str | None, owner: _Detacher | None = None) -> None:
+    # A class default: the instances of untagged jobs keep no attribute for it.
+    _tags: Mapping[str, Any] = MappingProxyType({})
+
+    def __init__(
+        self,
+        job_id: str | None,
+        owner: _Detacher | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self._condition = _Condition()  # the same Condition API, without 1 KB per job
         self._job_id = job_id
@@ -78,6 +87,8 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         # Pushed by the scheduler (observe, resolve, fail); read by the caller.
         self._status: JobStatus | None = None
         self._polls = 0
+        if tags:
+            self._tags = MappingProxyType(dict(tags))
 
     def __repr__(self) -> str:
         return f"<JobFuture job_id={self._job_id!r} {super().__repr__()[1:-1]}>"
@@ -91,6 +102,11 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     def status(self) -> JobStatus | None:
         """The latest status seen for the job, or None before the first answer."""
         return self._status
+
+    @property
+    def tags(self) -> Mapping[str, Any]:
+        """The caller's ``tags`` given to ``track()`` (read-only; empty when none)."""
+        return self._tags
 
     @property
     def polls(self) -> int:

@@ -29,8 +29,9 @@ from typing import Any, NamedTuple
 
 from heygen_client._backends import Backend, BatchAnswer
 from heygen_client._budget import TokenBucket
+from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
-from heygen_client._stores import Store
+from heygen_client._stores import Limiter, SharedStore, Store
 from heygen_client._transport import IO_ERRORS, map_exception
 from heygen_client._validate import check_seconds
 from heygen_client._workers import WorkerPool
@@ -167,6 +168,8 @@ class SchedulerConfig:
     max_sleep: float = 0.5
     batch_join_wait: float = 1.0
     rediscover_after: float = 10.0
+    lease_ttl: float = 5.0
+    fleet_sync: float = 0.05
 
 
 class Scheduler:
@@ -216,10 +219,23 @@ class Scheduler:
         self._paused_until = 0.0
         self._batch_long_early = 0  # batch long-polls in a row answered early, all pending
         self._batch_long_off = False
-        self._bucket = TokenBucket(self.config.max_requests_per_second, self.config.burst, clock())
+        # With a shared store: leases, the outcomes other processes learn, one budget.
+        self._fleet: Fleet | None = None
+        self._bucket: Limiter
+        if isinstance(store, SharedStore):
+            cfg = self.config
+            self._fleet = Fleet(
+                store, lease_ttl=cfg.lease_ttl, sync_every=cfg.fleet_sync, now=clock()
+            )
+            self._bucket = store.limiter(cfg.max_requests_per_second, cfg.burst)
+        else:
+            self._bucket = TokenBucket(
+                self.config.max_requests_per_second, self.config.burst, clock()
+            )
         self._learned = len(store.durations())  # durations recorded, for the rebuild pace
         self._durations: Durations | None = None
-        self._durations_dirty = False
+        # Durations already in the store (a shared one, or a restart): a warm start.
+        self._durations_dirty = self._learned > 0
         self._durations_built = -1e9
         # Polls of jobs no longer tracked (live jobs count on their _Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
@@ -345,6 +361,8 @@ class Scheduler:
             for job in list(self._jobs.values()):
                 self._drop(job)
             self._deadlines.clear()
+            if self._fleet is not None:
+                self._fleet.close()
             self._cond.notify_all()
             thread, pool = self._thread, self._pool
         error = ClientClosed("client closed while the job was pending")
@@ -368,19 +386,27 @@ class Scheduler:
         """One scheduling round at ``now``; returns when the next one is due (or None)."""
         settle: list[_Settle] = []
         requests: list[Request] = []
+        events: list[PollEvent | StateChange] = []
         try:
             with self._cond:
                 if self._closed:
                     return None
-                next_at = self._round(now, settle, requests)
+                next_at = self._round(now, settle, requests, events)
         finally:
             # Even when the round failed part-way: resolve what expired, send what started.
             self._settle(settle)
+            self._emit(events)
             for request in requests:
                 self._send(request)
         return next_at
 
-    def _round(self, now: float, settle: list[_Settle], requests: list[Request]) -> float | None:
+    def _round(
+        self,
+        now: float,
+        settle: list[_Settle],
+        requests: list[Request],
+        events: list[PollEvent | StateChange],
+    ) -> float | None:
         self._expire_deadlines(now, settle)
         if self._caps is None:
             blocked_at = None
@@ -396,8 +422,33 @@ class Scheduler:
             due = heapq.heappop(self._heap)
             if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
                 self._make_ready(due.job, now)
+        if self._fleet is not None:
+            self._fleet_round(self._fleet, now, settle, events)
         blocked_at = self._dispatch(now, requests)
         return self._next_deadline(blocked_at)
+
+    def _fleet_round(
+        self,
+        fleet: Fleet,
+        now: float,
+        settle: list[_Settle],
+        events: list[PollEvent | StateChange],
+    ) -> None:
+        """Outcomes other processes learned; renewed leases; ready jobs leased elsewhere wait."""
+        for key, status in fleet.sync(now, self._jobs).items():
+            job = self._jobs[key]
+            old = job.status.result if job.status is not None else None
+            job.status = status
+            for future in job.futures:
+                future.observe(status, job.polls)
+            events.append(StateChange(key, old, status.result, now - job.started, status))
+            self._finish(job, status, None, settle)
+        fleet.renew(now)
+        if self._ready:
+            elsewhere = fleet.claim([job.key for job in self._ready])
+            for job in [job for job in self._ready if job.key in elsewhere]:
+                self._unready(job)
+                self._schedule(job, now + elsewhere[job.key])
 
     def _batch_long_wait(self, caps: Capabilities) -> float | None:
         """The ``wait`` of batch long-polls, or None when batches are plain.
@@ -422,6 +473,8 @@ class Scheduler:
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
         candidates = [t for t in (blocked_at, self._caps_retry_at) if t is not None]
+        if self._fleet is not None and self._jobs:
+            candidates.append(self._fleet.next_at())
         while self._heap and (
             self._heap[0].job.dropped or self._heap[0].gen != self._heap[0].job.gen
         ):
@@ -902,6 +955,10 @@ class Scheduler:
         self._unready(job)
         if self._jobs.get(job.key) is job:
             del self._jobs[job.key]
+            if not self._closed:  # closing keeps the job recorded, for resume()
+                self.store.remove_tracked(job.key)
+            if self._fleet is not None:
+                self._fleet.drop(job.key)
         key = job.key or ""
         self._done_polls[key] = self._done_polls.pop(key, 0) + job.polls
         if len(self._done_polls) > _POLLS_KEPT:

@@ -15,6 +15,8 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     │                               (also TimeoutError)
     ├── Unsupported                 the API in use has no such operation
     │                               (also NotImplementedError)
+    ├── StoreError                  a store= that cannot be used (a corrupt or
+    │                               locked SQLite file, a bad URL)
     └── ClientClosed                the client was closed (also RuntimeError)
 
 Which errors are *retried* while tracking a job is decided by the retry policy
@@ -39,6 +41,7 @@ __all__ = [
     "JobNotFound",
     "MalformedResponse",
     "RateLimited",
+    "StoreError",
     "TranslationFailed",
     "TransportError",
     "TransportTimeout",
@@ -149,6 +152,14 @@ class DeadlineExceeded(HeyGenError, TimeoutError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.job_id, self.deadline))
+
+
+class StoreError(HeyGenError):
+    """The store given as ``store=`` cannot be used: raised when the client is built.
+
+    A store that fails later (Redis gone, a SQLite write that times out) does not
+    raise: the client carries on in memory and logs a WARNING.
+    """
 
 
 class ClientClosed(HeyGenError, RuntimeError):

@@ -22,6 +22,12 @@ Flags: ``--delay 1`` by default; add to them with the ``heygen_server_flags``
 ini option or the ``--heygen-server-flags`` command-line option (which
 replaces the ini's), and per test with ``@pytest.mark.heygen_server(...)``.
 
+The ``redis_server`` fixture runs a real ``redis-server`` (the system's
+binary) on a free loopback port, without persistence, for a test of
+``store="redis://..."``: ``redis_server.url`` is what ``store=`` takes, and
+``stop()``/``start()``/``restart()`` play an outage.  One server per test,
+stopped after it (a start costs a few milliseconds).
+
 The module imports only the standard library and pytest at load time, since
 pytest loads it in every run of an environment where the package is installed.
 """
@@ -37,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 if TYPE_CHECKING:
+    from mock_server.redis_server import RedisServer
     from mock_server.testing import LiveServer
 
 __all__ = ["DEFAULT_FLAGS", "FaultSwitch", "HeyGenServer", "HeyGenServerError"]
@@ -436,3 +443,20 @@ def heygen_server(
     # next get() restarts it.
     if handle.server.running:
         handle.clear_faults()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh ``redis-server`` on a free loopback port, in a temporary directory.
+
+    Its ``.url`` (``redis://127.0.0.1:PORT/0``) is what ``store=`` takes; it is
+    stopped after the test.  A missing binary fails the test (never skips it):
+    install the ``redis-server`` package.
+    """
+    from mock_server.redis_server import RedisServer
+
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.stop()

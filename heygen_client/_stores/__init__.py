@@ -9,22 +9,38 @@ A :class:`Store` keeps three things for the scheduler and the client:
 * the **tracked jobs**, from ``track()`` until they end.
 
 :class:`~heygen_client._stores.memory.MemoryStore` keeps them in the process
-(the default).  A store shared by several processes or kept across restarts
-implements the same protocol; the scheduler never sees the difference.
+(the default).  A :class:`SharedStore` (SQLite, Redis) keeps them where other
+processes, and this one after a restart, see them, and adds what a fleet needs:
+leases (one poller per job), a feed of the outcomes other processes learned, and
+a request budget shared by every client of the store.
+
 All methods are called from several threads and must be thread-safe; the
 scheduler calls them under its own lock, so they must not call back into the
-client.
+client, and a shared store must answer within a bounded time even when its
+server is gone (it carries on in memory then).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
 
-from heygen_client.models import JobStatus
+from heygen_client.models import JobResult, JobStatus
 
-__all__ = ["Store", "TrackedJob"]
+__all__ = [
+    "FinalsFeed",
+    "Limiter",
+    "SharedStore",
+    "Store",
+    "TrackedJob",
+    "status_from_json",
+    "status_to_json",
+]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +51,53 @@ class TrackedJob:
         job_id: the job (None for the seed's single job).
         api: the backend's name (``"mock"``, ``"heygen"``).
         tags: the caller's small JSON-able dict from ``track(..., tags=)``.
+        options: how it was tracked (``expected_duration``), for ``resume()``.
     """
 
     job_id: str | None
     api: str
-    tags: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def to_json(self) -> str:
+        """The record as one JSON text (without the id, which is the key)."""
+        return json.dumps({"api": self.api, "tags": self.tags, "options": self.options})
+
+    @classmethod
+    def from_json(cls, job_id: str | None, text: str | bytes) -> TrackedJob:
+        """The record written by :meth:`to_json` for ``job_id``."""
+        data = json.loads(text)
+        return cls(
+            job_id, str(data["api"]), data.get("tags") or _EMPTY, data.get("options") or _EMPTY
+        )
+
+
+def status_to_json(status: JobStatus) -> str:
+    """A final status as JSON, to be read back by :func:`status_from_json`."""
+    return json.dumps(
+        {
+            "job_id": status.job_id,
+            "result": status.result.value,
+            "progress": status.progress,
+            "remaining_seconds": status.remaining_seconds,
+            "received_at": status.received_at,
+            "extra": dict(status.extra),
+        }
+    )
+
+
+def status_from_json(text: str | bytes) -> JobStatus:
+    """The status :func:`status_to_json` wrote."""
+    data = json.loads(text)
+    extra = data.get("extra") or {}
+    return JobStatus(
+        job_id=data.get("job_id"),
+        result=JobResult(data["result"]),
+        progress=data.get("progress"),
+        remaining_seconds=data.get("remaining_seconds"),
+        received_at=float(data.get("received_at") or 0.0),
+        extra=MappingProxyType(extra) if extra else _EMPTY,
+    )
 
 
 class Store(Protocol):
@@ -50,7 +108,11 @@ class Store(Protocol):
         ...
 
     def put_status(self, job_id: str | None, status: JobStatus) -> None:
-        """Remember ``status``; a final status is never replaced by a pending one."""
+        """Remember ``status``; a final status is never replaced by a pending one.
+
+        A final status ends the job: it is no longer tracked (and a shared store
+        has recorded it for every process before this returns).
+        """
         ...
 
     def record_duration(self, seconds: float) -> None:
@@ -62,7 +124,7 @@ class Store(Protocol):
         ...
 
     def add_tracked(self, jobs: Sequence[TrackedJob]) -> None:
-        """Record jobs that a caller started tracking."""
+        """Record jobs that a caller started tracking (in one write, before it returns)."""
         ...
 
     def remove_tracked(self, job_id: str | None) -> None:
@@ -75,4 +137,75 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release what the store holds (connections, files); idempotent."""
+        ...
+
+
+class Limiter(Protocol):
+    """A request budget: :class:`~heygen_client._budget.TokenBucket`'s two methods.
+
+    ``now`` is the caller's monotonic clock; a shared limiter keeps its own
+    (shared) time and only adds its answer to ``now``.
+    """
+
+    def take(self, now: float) -> bool:
+        """Spend one request of the budget if there is one."""
+        ...
+
+    def next_token_at(self, now: float) -> float:
+        """When the next request is allowed (``now`` or later)."""
+        ...
+
+
+class FinalsFeed(Protocol):
+    """The final statuses that processes sharing a store record, as they come."""
+
+    def poll(self) -> dict[str | None, JobStatus] | None:
+        """The final statuses recorded since the last call (any process); cheap when none.
+
+        None when some may have been missed (a lost connection): the caller then
+        reads the finals of every job it tracks.
+        """
+        ...
+
+    def close(self) -> None:
+        """Stop listening; idempotent."""
+        ...
+
+
+@runtime_checkable
+class SharedStore(Store, Protocol):
+    """A store that other processes share: leases, a feed of outcomes, one budget.
+
+    Attributes:
+        owner: this store's name in leases (unique per store object).
+        url: where the store is (for messages; no password).
+    """
+
+    owner: str
+    url: str
+
+    def finals(self, job_ids: Sequence[str | None]) -> dict[str | None, JobStatus]:
+        """The final statuses recorded for any of ``job_ids`` (one read)."""
+        ...
+
+    def claim(self, job_ids: Sequence[str | None], ttl: float) -> dict[str | None, float]:
+        """Take, or renew, the lease of each job for ``ttl`` seconds.
+
+        Returns:
+            For each job whose lease another owner holds: the seconds left on it.
+            Every other job is leased to this owner.  While the store is
+            unreachable, every lease is granted (each process polls for itself).
+        """
+        ...
+
+    def release(self, job_ids: Sequence[str | None]) -> None:
+        """Give up the leases of ``job_ids`` that this owner holds."""
+        ...
+
+    def feed(self) -> FinalsFeed:
+        """A new :class:`FinalsFeed`, starting now."""
+        ...
+
+    def limiter(self, rate: float, burst: float) -> Limiter:
+        """The budget of ``rate`` requests per second (``burst`` at once) shared by all."""
         ...
