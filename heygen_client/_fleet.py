@@ -61,13 +61,15 @@ class Fleet:
 
     def sync(self, now: float, tracked: Collection[str | None]) -> dict[str | None, JobStatus]:
         """Final statuses of ``tracked`` jobs that the store recorded since the last look."""
-        if now < self._sync_at or not tracked:
+        if now < self._sync_at:
             return {}
         self._sync_at = now + self.sync_every
+        # Looked at even with no job tracked: it is also how a store that was
+        # unreachable learns that it is back, and re-syncs.
         found = self._feed.poll()
-        if found is None:  # the feed may have missed some: read them all
+        if found is None and tracked:  # the feed may have missed some: read them all
             found = self.store.finals(list(tracked))
-        return {key: status for key, status in found.items() if key in tracked}
+        return {key: status for key, status in (found or {}).items() if key in tracked}
 
     def renew(self, now: float) -> None:
         """Renew every lease held, every third of the TTL; forget the ones lost."""

@@ -61,7 +61,8 @@ class TrackedJob:
 
     def to_json(self) -> str:
         """The record as one JSON text (without the id, which is the key)."""
-        return json.dumps({"api": self.api, "tags": self.tags, "options": self.options})
+        record = {"api": self.api, "tags": dict(self.tags), "options": dict(self.options)}
+        return json.dumps(record)
 
     @classmethod
     def from_json(cls, job_id: str | None, text: str | bytes) -> TrackedJob:
