@@ -10,7 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
 
 import requests
@@ -139,6 +139,8 @@ class TranslationClient:
         )
         self._backend: Backend = MockBackend(self._transport, discover=discover)
         self._store, owns_store = open_store(store, cache_ttl=cache_ttl, clock=clock)
+        # Checked once: isinstance() against a runtime Protocol is slow, and track() is hot.
+        self._shared = self._store if isinstance(self._store, SharedStore) else None
         self._scheduler = Scheduler(
             self._backend,
             policy=policy if policy is not None else default_policy(),
@@ -334,10 +336,10 @@ class TranslationClient:
         self._check_open()
         check_seconds("expected_duration", expected_duration)
         check_seconds("deadline", deadline)
-        tags = _check_tags(tags)
-        options = {} if expected_duration is None else {"expected_duration": expected_duration}
-        api = self._backend.name
-        records = [TrackedJob(job_id, api, tags, options) for job_id in job_ids]
+        checked = _check_tags(tags)
+        options = _NONE if expected_duration is None else {"expected_duration": expected_duration}
+        api, now = self._backend.name, time.time()
+        records = [TrackedJob(job_id, api, checked, options, now) for job_id in job_ids]
         return self._track_records(records, deadline)
 
     def _track_records(self, records: list[TrackedJob], deadline: float | None) -> list[JobFuture]:
@@ -345,8 +347,8 @@ class TranslationClient:
         self._check_open()
         store = self._store
         ids = [record.job_id for record in records]
-        if isinstance(store, SharedStore) and len(ids) > 1:
-            finals = store.finals(ids)  # one read instead of one per job
+        if self._shared is not None and len(ids) > 1:
+            finals = self._shared.finals(ids)  # one read instead of one per job
         else:
             finals = {}
             for job_id in ids:
@@ -355,6 +357,7 @@ class TranslationClient:
                     finals[job_id] = status
         store.add_tracked([record for record in records if record.job_id not in finals])
         futures = []
+        now = time.time()
         for record in records:
             future = JobFuture(record.job_id, self._scheduler, record.tags)
             final = finals.get(record.job_id)
@@ -362,8 +365,10 @@ class TranslationClient:
                 future.resolve(final, 0)
             else:
                 expected = record.options.get("expected_duration")
+                # A resumed job keeps its age: the poll policy paces jobs by age.
+                age = min(max(0.0, now - record.tracked_at), _AGE_MAX)
                 self._scheduler.track(
-                    record.job_id, future, expected_duration=expected, deadline=deadline
+                    record.job_id, future, expected_duration=expected, deadline=deadline, age=age
                 )
             futures.append(future)
         return futures
@@ -442,13 +447,16 @@ def _shut_down(
         store.close()
 
 
+_AGE_MAX = 7 * 86400.0  # a record's clock may be off (another machine): bounded
 _TAGS_MAX = 4096  # bytes of JSON: tags label a job, they are not its payload
+# Shared by every job tracked without tags or options: nothing per job.
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 def _check_tags(tags: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """``tags`` as a read-only copy, checked to be a small JSON object."""
     if not tags:
-        return {}
+        return _NONE
     if not isinstance(tags, Mapping) or not all(isinstance(k, str) for k in tags):
         raise ValueError("tags must be a dict with string keys")
     try:
@@ -457,7 +465,7 @@ def _check_tags(tags: Mapping[str, Any] | None) -> Mapping[str, Any]:
         raise ValueError(f"tags must be JSON-serializable: {exc}") from exc
     if size > _TAGS_MAX:
         raise ValueError(f"tags take {size} bytes as JSON; at most {_TAGS_MAX}")
-    return dict(tags)
+    return MappingProxyType(dict(tags))
 
 
 def _hooks(value: Any) -> tuple[Any, ...]:

@@ -27,6 +27,9 @@ __all__ = ["Fleet"]
 
 #: Seconds after a lease's expiry before its job is claimed again (clock skew, latency).
 ADOPT_MARGIN = 0.05
+#: At most one claim of new leases per this many seconds: jobs tracked one by one
+#: (10,000 ``track()`` calls) are claimed in a few writes, not one each.
+CLAIM_EVERY = 0.02
 
 
 class Fleet:
@@ -49,6 +52,7 @@ class Fleet:
         self._held: set[str | None] = set()
         self._renew_at = now + lease_ttl / 3
         self._sync_at = now
+        self._claim_at = now
 
     @property
     def held(self) -> frozenset[str | None]:
@@ -80,16 +84,21 @@ class Fleet:
             lost = self.store.claim(list(self._held), self.lease_ttl)
             self._held.difference_update(lost)
 
-    def claim(self, keys: Iterable[str | None]) -> dict[str | None, float]:
+    def claim(self, keys: Iterable[str | None], now: float) -> dict[str | None, float]:
         """Take the leases of jobs about to be polled.
 
         Returns:
-            For each job leased to another process: seconds until it is worth
-            asking again (when that lease runs out unless renewed).
+            For each job not to be polled now, the seconds until it is worth
+            asking again: for a job leased to another process, when that lease
+            runs out unless renewed; for one that came just after a claim, the
+            next claim (``CLAIM_EVERY``).
         """
         new = [key for key in keys if key not in self._held]
         if not new:
             return {}
+        if now < self._claim_at:
+            return dict.fromkeys(new, self._claim_at - now)
+        self._claim_at = now + CLAIM_EVERY
         taken = self.store.claim(new, self.lease_ttl)
         self._held.update(key for key in new if key not in taken)
         return {key: left + ADOPT_MARGIN for key, left in taken.items()}

@@ -259,8 +259,12 @@ class Scheduler:
         *,
         expected_duration: float | None = None,
         deadline: float | None = None,
+        age: float = 0.0,
     ) -> None:
-        """Start polling ``key`` for ``future`` (or join the job's existing schedule)."""
+        """Start polling ``key`` for ``future`` (or join the job's existing schedule).
+
+        ``age``: seconds since the job was first tracked (a resumed job).
+        """
         check_seconds("expected_duration", expected_duration)
         check_seconds("deadline", deadline)
         now = self.clock()
@@ -269,7 +273,7 @@ class Scheduler:
                 raise ClientClosed("client is closed")
             job = self._jobs.get(key)
             if job is None:
-                job = _Job(key, now, {future: None}, expected_duration)
+                job = _Job(key, now - age, {future: None}, expected_duration)
                 self._jobs[key] = job
                 self._make_ready(job, now)
             else:
@@ -445,7 +449,7 @@ class Scheduler:
             self._finish(job, status, None, settle)
         fleet.renew(now)
         if self._ready:
-            elsewhere = fleet.claim([job.key for job in self._ready])
+            elsewhere = fleet.claim([job.key for job in self._ready], now)
             for job in [job for job in self._ready if job.key in elsewhere]:
                 self._unready(job)
                 self._schedule(job, now + elsewhere[job.key])

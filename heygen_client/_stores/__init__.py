@@ -52,16 +52,24 @@ class TrackedJob:
         api: the backend's name (``"mock"``, ``"heygen"``).
         tags: the caller's small JSON-able dict from ``track(..., tags=)``.
         options: how it was tracked (``expected_duration``), for ``resume()``.
+        tracked_at: when it was first tracked (``time.time()``), so that a
+            resumed job keeps its age (the poll policy paces by age).
     """
 
     job_id: str | None
     api: str
     tags: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    tracked_at: float = 0.0
 
     def to_json(self) -> str:
         """The record as one JSON text (without the id, which is the key)."""
-        record = {"api": self.api, "tags": dict(self.tags), "options": dict(self.options)}
+        record = {
+            "api": self.api,
+            "tags": dict(self.tags),
+            "options": dict(self.options),
+            "tracked_at": self.tracked_at,
+        }
         return json.dumps(record)
 
     @classmethod
@@ -69,7 +77,11 @@ class TrackedJob:
         """The record written by :meth:`to_json` for ``job_id``."""
         data = json.loads(text)
         return cls(
-            job_id, str(data["api"]), data.get("tags") or _EMPTY, data.get("options") or _EMPTY
+            job_id,
+            str(data["api"]),
+            data.get("tags") or _EMPTY,
+            data.get("options") or _EMPTY,
+            float(data.get("tracked_at") or 0.0),
         )
 
 
@@ -125,7 +137,10 @@ class Store(Protocol):
         ...
 
     def add_tracked(self, jobs: Sequence[TrackedJob]) -> None:
-        """Record jobs that a caller started tracking (in one write, before it returns)."""
+        """Record jobs that a caller started tracking (in one write, before it returns).
+
+        A job already recorded keeps its first record (its tags, and its age).
+        """
         ...
 
     def remove_tracked(self, job_id: str | None) -> None:

@@ -247,7 +247,7 @@ class BackedStore:
             return
         with self._lock:
             for job in jobs:
-                self._mine[job.job_id] = job
+                self._mine.setdefault(job.job_id, job)
                 self._unsent_removals.discard(job.job_id)
             # Not kept aside when down: _came_back re-adds every job in _mine.
             self._guard("recording tracked jobs", lambda: self._b_add_tracked(jobs), None)
@@ -280,7 +280,8 @@ class BackedStore:
             return {}
         none: dict[str | None, JobStatus] = {}
         found = self._guard("reading outcomes", lambda: self._b_finals(job_ids), none)[1]
-        self.ended(found)
+        if found:
+            self.ended(found)
         return found
 
     def ended(self, finals: dict[str | None, JobStatus]) -> None:

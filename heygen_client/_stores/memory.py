@@ -52,7 +52,7 @@ class MemoryStore:
     def add_tracked(self, jobs: Sequence[TrackedJob]) -> None:
         with self._lock:
             for job in jobs:
-                self._tracked[job.job_id] = job
+                self._tracked.setdefault(job.job_id, job)
 
     def remove_tracked(self, job_id: str | None) -> None:
         with self._lock:

@@ -27,7 +27,6 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from redis.typing import EncodableT, FieldT
 
 from heygen_client._budget import TokenBucket
 from heygen_client._stores import TrackedJob, status_from_json, status_to_json
@@ -153,8 +152,10 @@ class RedisStore(BackedStore):
     # -- primitives ------------------------------------------------------------
 
     def _b_add_tracked(self, jobs: Sequence[TrackedJob]) -> None:
-        mapping: dict[FieldT, EncodableT] = {job_key(job.job_id): job.to_json() for job in jobs}
-        self._redis.hset(self._key("tracked"), mapping=mapping)
+        pipe = self._redis.pipeline(transaction=False)
+        for job in jobs:
+            pipe.hsetnx(self._key("tracked"), job_key(job.job_id), job.to_json())
+        pipe.execute()
 
     def _b_remove_tracked(self, job_ids: Sequence[str | None], owner: str) -> None:
         keys = [job_key(k) for k in job_ids]

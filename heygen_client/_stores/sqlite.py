@@ -163,7 +163,7 @@ class SqliteStore(BackedStore):
         rows = [(job_key(job.job_id), job.to_json(), now) for job in jobs]
         with self._transaction():
             self._db.executemany(
-                "INSERT OR REPLACE INTO tracked (job_id, record, added) VALUES (?, ?, ?)", rows
+                "INSERT OR IGNORE INTO tracked (job_id, record, added) VALUES (?, ?, ?)", rows
             )
 
     def _b_remove_tracked(self, job_ids: Sequence[str | None], owner: str) -> None:

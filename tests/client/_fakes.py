@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._futures import JobFuture
@@ -107,7 +108,7 @@ class Harness:
         )
         self.requests: list[tuple[float, Request]] = []
 
-    def track(self, job_id: str | None, **kwargs: float | None) -> JobFuture:
+    def track(self, job_id: str | None, **kwargs: Any) -> JobFuture:
         future = JobFuture(job_id, self.scheduler)
         self.scheduler.track(job_id, future, **kwargs)
         return future

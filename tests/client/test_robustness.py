@@ -97,7 +97,7 @@ BAD_SECONDS = [float("nan"), float("inf"), -1.0, "5"]
 def test_track_rejects_bad_seconds(name: str, value: object) -> None:
     h = Harness(policy=Fixed(1.0))
     with pytest.raises(ValueError, match=name):
-        h.track("a", **{name: value})  # type: ignore[arg-type]
+        h.track("a", **{name: value})
     assert h.scheduler.stats()[2] == 0
 
 

@@ -25,7 +25,7 @@ def test_tracked_jobs_are_kept_with_tags_and_options_until_they_end(
     a, b = make_store(), make_store()
     a.add_tracked(
         [
-            TrackedJob("j1", "mock", {"user": 7}, {"expected_duration": 30.0}),
+            TrackedJob("j1", "mock", {"user": 7}, {"expected_duration": 30.0}, 1234.5),
             TrackedJob("j2", "mock"),
             TrackedJob(None, "mock"),
         ]
@@ -34,7 +34,12 @@ def test_tracked_jobs_are_kept_with_tags_and_options_until_they_end(
     assert seen.keys() == {"j1", "j2", None}
     assert dict(seen["j1"].tags) == {"user": 7}
     assert dict(seen["j1"].options) == {"expected_duration": 30.0}
+    assert seen["j1"].tracked_at == 1234.5
     assert seen["j2"].api == "mock"
+    # Tracked again (another process, or resume()): the first record stays.
+    b.add_tracked([TrackedJob("j1", "mock", {"user": 8}, tracked_at=2000.0)])
+    (again,) = [job for job in a.tracked() if job.job_id == "j1"]
+    assert (dict(again.tags), again.tracked_at) == ({"user": 7}, 1234.5)
 
     a.put_status("j1", final("j1"))  # an outcome ends the job
     a.remove_tracked("j2")  # so does giving up on it
