@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._futures import JobFuture
-from heygen_client._scheduler import Request, Scheduler, SchedulerConfig
+from heygen_client._jobs import Request
+from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores.memory import MemoryStore
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy

@@ -67,7 +67,7 @@ def tick(client: TranslationClient | AsyncTranslationClient, clock: FakeClock) -
     give_up = time.monotonic() + 5.0
     while True:
         with scheduler._cond:
-            if scheduler._in_flight_short == 0 and scheduler._in_flight_long == 0:
+            if scheduler.in_flight_short == 0 and scheduler.in_flight_long == 0:
                 clock.advance(1.0)
                 scheduler._kick()
                 return
