@@ -73,8 +73,10 @@ class PollEach:
 
 
 def _split(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
-    """(jobs a batch can carry, the seed's single job): the latter has no id."""
-    return [j for j in jobs if j.key is not None], [j for j in jobs if j.key is None]
+    """(jobs a batch can carry, jobs polled on their own): the seed's single job
+    (it has no id), and jobs whose batch the server refused."""
+    batchable = [j for j in jobs if j.key is not None and not j.alone]
+    return batchable, [j for j in jobs if j.key is None or j.alone]
 
 
 @dataclass(frozen=True, slots=True)

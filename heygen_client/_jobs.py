@@ -36,6 +36,8 @@ class Job:
     long_poll_early: int = 0
     lingering: bool = False
     ready_since: float = 0.0
+    hint_misses: int = 0  # pending answers in a row after a hint said "done by now"
+    alone: bool = False  # polled on its own: a batch that carried it was refused
 
 
 class Kind(enum.StrEnum):

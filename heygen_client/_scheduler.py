@@ -20,6 +20,7 @@ import itertools
 import logging
 import math
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -105,6 +106,17 @@ class _Deadline(NamedTuple):
     seconds: float
 
 
+def _hint_missed(previous: JobStatus | None, waited: float | None) -> bool:
+    """True when ``previous`` said the job would be done within the ``waited`` seconds
+    (it is still pending: the caller asks after a pending answer)."""
+    if previous is None or waited is None:
+        return False
+    hint = previous.remaining_seconds
+    if hint is None:
+        hint = previous.retry_after
+    return hint is not None and hint <= waited
+
+
 _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
 
 
@@ -184,6 +196,7 @@ class Scheduler:
         self.dispatched: list[Request] = []  # requests made when not threaded (tests)
         self._thread: threading.Thread | None = None
         self._pool: WorkerPool[Request] | None = None
+        self._batch_cap = sys.maxsize  # halved by each batch refused as too large
         self._dispatcher: Dispatcher = choose(PLAIN, self.config, None)
         self._choose_dispatcher()
 
@@ -438,7 +451,7 @@ class Scheduler:
 
     def batch_size(self, max_ids: int) -> int:
         """Ids in one batch request: the server's maximum, or less if it refused that."""
-        return max_ids
+        return min(max_ids, self._batch_cap)
 
     def start(self, request: Request, requests: list[Request]) -> None:
         """Count ``request`` in flight and queue it to be sent after the round."""
@@ -509,7 +522,7 @@ class Scheduler:
                     return
                 if request.kind is Kind.BATCH_LONG_POLL and isinstance(outcome, BatchAnswer):
                     self._check_batch_hold(request, outcome, now)
-                if self._batch_route_missing(request, outcome, now):
+                if self._batch_refused(request, outcome, now):
                     self._kick()
                     return
                 by_id: dict[str | None, JobStatus] = {}
@@ -523,24 +536,42 @@ class Scheduler:
             self._settle(settle)
             self._emit(events)
 
-    def _batch_route_missing(self, request: Request, outcome: object, now: float) -> bool:
-        """A 404/405 on ``POST /status/batch``: batch is not offered after all.
+    def _batch_refused(self, request: Request, outcome: object, now: float) -> bool:
+        """A batch request refused for what it was, not for its jobs' sake.
 
-        Drop the batch capability (asked again after ``rediscover_after``) and put the
-        request's jobs back in the ready queue, to be polled one by one.
+        The request's jobs go back to the ready queue, none fails:
+
+        * 404/405: the batch route is not offered after all; the capability is
+          dropped until the next discovery (``rediscover_after``);
+        * 413/414: too many ids at once; batches are halved from now on, and a
+          job that not even a batch of one can carry is polled on its own;
+        * 400 on several jobs: one of them may be at fault; they are polled on
+          their own until each has had an answer (a bad id then fails alone).
         """
         if not (
             request.kind in (Kind.BATCH, Kind.BATCH_LONG_POLL)
             and isinstance(outcome, HTTPStatusError)
-            and outcome.status_code in (404, 405)
+            and outcome.status_code in (400, 404, 405, 413, 414)
         ):
             return False
-        logger.info("POST /status/batch answered %d: polling jobs one by one", outcome.status_code)
-        self._caps = dataclasses.replace(self._caps or PLAIN, batch_max_ids=None)
-        self._caps_retry_at = now + self.config.rediscover_after
-        self._choose_dispatcher()
+        code, size = outcome.status_code, len(request.jobs)
+        if code == 400 and size == 1:
+            return False  # the job's own fault: it fails as any job does
+        if code in (404, 405):
+            logger.info("the batch route answered %d: polling jobs one by one", code)
+            self._caps = dataclasses.replace(self._caps or PLAIN, batch_max_ids=None)
+            self._caps_retry_at = now + self.config.rediscover_after
+            self._choose_dispatcher()
+        elif code in (413, 414) and size > 1:
+            self._batch_cap = min(self._batch_cap, size // 2)
+            logger.warning(
+                "a batch of %d ids was too large (%d): %d at most", size, code, size // 2
+            )
+        else:
+            logger.warning("a batch of %d ids was refused (%d): polling them alone", size, code)
         for job in request.jobs:
             job.in_flight = False
+            job.alone = code not in (404, 405, 413, 414) or size == 1
             if not job.dropped:
                 self._make_ready(job, now)
         return True
@@ -623,6 +654,8 @@ class Scheduler:
         self.store.put_status(job.key, status)
         if job.dropped:
             return
+        # Answered: back into batches, unless not even a batch of one carries it.
+        job.alone = job.alone and self._batch_cap <= 1
         job.polls += 1
         job.failures = 0
         elapsed = now - job.started
@@ -649,6 +682,7 @@ class Scheduler:
             )
             return
         job.last_pending_at = elapsed
+        job.hint_misses = job.hint_misses + 1 if _hint_missed(previous, job.last_delay) else 0
         held = now - request.sent_at
         if request.kind is Kind.LONG_POLL:
             if held < 0.5 * (request.wait or 0.0):
@@ -748,6 +782,7 @@ class Scheduler:
             polls=job.polls,
             last=job.status,
             last_delay=job.last_delay,
+            hint_misses=job.hint_misses,
             expected_duration=job.expected_duration,
             durations=self._snapshot(now),
             rng=self.rng,

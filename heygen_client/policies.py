@@ -181,6 +181,8 @@ class PollState:
         polls: status requests made for the job so far (0 before the first).
         last: the latest status seen (None before the first answer).
         last_delay: the previous delay chosen, or None.
+        hint_misses: pending answers in a row that came after the server's hint
+            (``remaining_seconds`` or ``Retry-After``) said the job would be done.
         expected_duration: the caller's ``track(..., expected_duration=)``, or None.
         durations: durations of jobs this client saw finish, or None.
         rng: the only source of randomness a policy may use.
@@ -190,6 +192,7 @@ class PollState:
     polls: int = 0
     last: JobStatus | None = None
     last_delay: float | None = None
+    hint_misses: int = 0
     expected_duration: float | None = None
     durations: Durations | None = None
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
@@ -257,7 +260,9 @@ class ServerHinted:
     where one a little early costs another request.  An estimate over
     ``refine_above`` seconds is asked again at ``refine_at`` of it, since its error
     grows with it.  Hints are clamped to ``[min_delay, max_delay]``, so absurd ones
-    do no harm.
+    do no harm.  A hint that keeps proving wrong (``0 s left``, again and again)
+    is followed no sooner than ``miss_floor * 2**(misses - 1)`` seconds, up to
+    ``miss_floor_max``: a server that always says "now" is not polled in a loop.
     """
 
     min_delay: float = 0.02
@@ -267,6 +272,8 @@ class ServerHinted:
     jitter: float = 0.01
     refine_above: float = 6.0
     refine_at: float = 0.85
+    miss_floor: float = 0.1
+    miss_floor_max: float = 5.0
 
     def next_delay(self, state: PollState) -> Decision | None:
         last = state.last
@@ -288,6 +295,10 @@ class ServerHinted:
             reason = "server Retry-After"
         else:
             return None
+        if state.hint_misses > 0:
+            floor = min(self.miss_floor_max, self.miss_floor * 2.0 ** (state.hint_misses - 1))
+            if delay < floor:
+                delay, reason = floor, f"{reason}, wrong {state.hint_misses}x: backing off"
         return Decision(min(self.max_delay, max(self.min_delay, delay)), reason)
 
 
