@@ -255,18 +255,7 @@ class TranslationClient:
             ClientClosed: after :meth:`close`.
             ValueError: ``expected_duration`` or ``deadline`` is negative or not finite.
         """
-        self._check_open()
-        check_seconds("expected_duration", expected_duration)
-        check_seconds("deadline", deadline)
-        future = JobFuture(job_id, self._scheduler)
-        cached = self._store.get_status(job_id)
-        if cached is not None and cached.is_final:
-            future.resolve(cached, 0)
-            return future
-        self._scheduler.track(
-            job_id, future, expected_duration=expected_duration, deadline=deadline
-        )
-        return future
+        return self._track([job_id], expected_duration, deadline)[0]
 
     def track_many(
         self,
@@ -284,11 +273,25 @@ class TranslationClient:
             deadline: as for :meth:`track`, for every job.
             on_progress: called as ``on_progress(batch, future)`` when each one finishes.
         """
-        futures = [
-            self.track(job_id, expected_duration=expected_duration, deadline=deadline)
-            for job_id in job_ids
-        ]
-        return JobBatch(futures, on_progress)
+        return JobBatch(self._track(list(job_ids), expected_duration, deadline), on_progress)
+
+    def _track(
+        self, job_ids: Sequence[str | None], expected: float | None, deadline: float | None
+    ) -> list[JobFuture]:
+        """Futures for ``job_ids``: a job whose final status is stored is resolved at once."""
+        self._check_open()
+        check_seconds("expected_duration", expected)
+        check_seconds("deadline", deadline)
+        futures = [JobFuture(job_id, self._scheduler) for job_id in job_ids]
+        polled = []
+        for future in futures:
+            known = self._store.get_status(future.job_id)
+            if known is not None and known.is_final:
+                future.resolve(known, 0)
+            else:
+                polled.append(future)
+        self._scheduler.track(polled, expected_duration=expected, deadline=deadline)
+        return futures
 
     def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
         """Track a job and block until it is done; returns its final status.

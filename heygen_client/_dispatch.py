@@ -31,6 +31,11 @@ __all__ = ["BatchLongPolls", "Batches", "Dispatcher", "PollEach", "choose"]
 class Dispatcher(Protocol):
     """Turns the due jobs into requests; returns when a blocked round can go on."""
 
+    @property
+    def window(self) -> int:
+        """How many of the due jobs one round looks at (the rest wait their turn)."""
+        ...
+
     def __call__(
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
     ) -> float | None: ...
@@ -49,6 +54,10 @@ class PollEach:
     long_wait: float | None
     long_limit: int
     short_limit: int
+
+    @property
+    def window(self) -> int:
+        return 4 * (self.long_limit + self.short_limit) + 64
 
     def __call__(
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
@@ -87,6 +96,10 @@ class Batches:
     min_jobs: int
     then: PollEach
 
+    @property
+    def window(self) -> int:
+        return self.max_ids * self.then.short_limit + self.then.window
+
     def __call__(
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
     ) -> float | None:
@@ -114,6 +127,10 @@ class BatchLongPolls:
     long_limit: int
     join_wait: float
     then: PollEach
+
+    @property
+    def window(self) -> int:
+        return self.max_ids * (self.long_limit + self.then.short_limit) + self.then.window
 
     def __call__(
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]

@@ -110,7 +110,7 @@ class Harness:
 
     def track(self, job_id: str | None, **kwargs: float | None) -> JobFuture:
         future = JobFuture(job_id, self.scheduler)
-        self.scheduler.track(job_id, future, **kwargs)
+        self.scheduler.track([future], **kwargs)
         return future
 
     def step(self) -> float | None:
