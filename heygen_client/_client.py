@@ -24,7 +24,7 @@ from heygen_client._transport import Transport
 from heygen_client._validate import check_seconds
 from heygen_client.errors import ClientClosed, HeyGenError, Unsupported
 from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
-from heygen_client.policies import Durations, PollPolicy, RetryPolicy, default_policy
+from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
 
 __all__ = ["TranslationClient"]
 
@@ -346,10 +346,6 @@ class TranslationClient:
             status_requests=status_requests,
             tracked=tracked,
         )
-
-    def learned_durations(self) -> Durations | None:
-        """The durations of finished jobs the client learned its schedule from."""
-        return self._scheduler.durations()
 
 
 def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler) -> None:

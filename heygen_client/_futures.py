@@ -191,11 +191,6 @@ class JobBatch:
     def __iter__(self) -> Iterator[JobFuture]:
         return iter(self.futures)
 
-    def add_progress_callback(self, fn: ProgressCallback) -> None:
-        """Call ``fn(batch, future)`` each time one more future finishes."""
-        with self._lock:
-            self._callbacks.append(fn)
-
     def _on_done(self, future: concurrent.futures.Future[JobStatus]) -> None:
         with self._lock:
             self._done += 1

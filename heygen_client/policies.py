@@ -91,7 +91,7 @@ class Durations:
     Offers the few statistics the :class:`Learned` policy needs, each in O(log n).
     """
 
-    __slots__ = ("_cumulative", "_peak", "censored", "censored_weight", "samples")
+    __slots__ = ("_cumulative", "censored", "censored_weight", "samples")
 
     def __init__(
         self,
@@ -102,7 +102,6 @@ class Durations:
         self.samples: tuple[float, ...] = tuple(sorted(s for s in samples if s >= 0))
         self.censored: tuple[float, ...] = tuple(sorted(c for c in censored if c >= 0))
         self.censored_weight = censored_weight
-        self._peak: float | None = None
         # Nelson-Aalen: the cumulative hazard just after each sample, where the jobs
         # at risk at time t are the samples >= t and the censored ages >= t.
         # _cumulative[i] is the sum over the first i samples.
@@ -137,15 +136,6 @@ class Durations:
         hi = min(n - 1, i + k - 1)
         return lo, hi, max(self.samples[hi], t) - min(self.samples[lo], t)
 
-    def density(self, t: float) -> float:
-        """A k-nearest-neighbour estimate of the probability density at ``t``."""
-        n = len(self.samples)
-        if n < 2:
-            return 0.0
-        lo, hi, span = self._window(t)
-        # A floor on the span keeps identical samples from giving infinite density.
-        return (hi - lo) / (n * max(span, 0.05))
-
     def hazard(self, t: float) -> float:
         """The hazard at ``t``: of the jobs still running at ``t``, the fraction ending per second.
 
@@ -163,13 +153,6 @@ class Durations:
         start = bisect.bisect_left(self.samples, t - 0.125)
         end = bisect.bisect_right(self.samples, t + 0.125)
         return (self._cumulative[end] - self._cumulative[start]) / 0.25
-
-    @property
-    def peak_density(self) -> float:
-        """The largest density estimate over the samples."""
-        if self._peak is None:
-            self._peak = max((self.density(s) for s in self.samples), default=0.0)
-        return self._peak
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytest_plugins = ["pytester"]
 

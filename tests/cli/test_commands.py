@@ -19,7 +19,7 @@ from heygen_client import _cli
 from heygen_client._cli import URL_ENV, ExitCode, Reached, main
 from heygen_client._client import TranslationClient
 from heygen_client.models import JobStatus
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 

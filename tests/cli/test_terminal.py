@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from heygen_client._cli import ExitCode
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -30,7 +30,7 @@ from heygen_client import (
 )
 from heygen_client._backends.mock import MockBackend
 from heygen_client.policies import Fixed
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.client._fakes import FakeClock, FakeSource, done, pending
 
 _T = TypeVar("_T")

@@ -18,7 +18,7 @@ from heygen_client import (
     TranslationFailed,
 )
 from heygen_client.policies import RetryPolicy
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -1,4 +1,4 @@
-"""The server's exposure limits from issue 5, pinned in one place.
+"""The server's exposure limits, pinned in one place.
 
 The simulator listens on a port, so it must stay safe by default: loopback
 only, no debugger, bounded bodies, long-poll waits and batch sizes.

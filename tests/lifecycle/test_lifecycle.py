@@ -23,7 +23,7 @@ import pytest
 
 from heygen_client import TranslationClient
 from heygen_client.errors import ClientClosed, TranslationFailed
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.chaos._support import ForcedJob, ServerProbe
 
 pytestmark = pytest.mark.live
@@ -222,7 +222,8 @@ RACE_WINDOW = 0.15
 def test_cancel_racing_completion_leaves_a_consistent_state(
     live_server_factory: Callable[..., LiveServer],
 ) -> None:
-    # Found tests/chaos/FINDINGS.md #1: wait() never saw a cancelled future done.
+    # concurrent.futures.wait() counts a cancelled future as done only once it is
+    # notified (CANCELLED_AND_NOTIFIED): JobFuture.cancel() must get it there.
     server = live_server_factory("--seed", "6", "--log-level", "WARNING")
     probe = ServerProbe(server)
     try:
