@@ -16,15 +16,18 @@ from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client.errors import (
     ClientClosed,
+    ConnectTimeout,
     DeadlineExceeded,
     HeyGenError,
     HTTPStatusError,
     JobNotFound,
     MalformedResponse,
     RateLimited,
+    ReadTimeout,
     TranslationFailed,
     TransportError,
     TransportTimeout,
+    Unsupported,
 )
 from heygen_client.models import (
     Capabilities,
@@ -47,6 +50,7 @@ __all__ = [
     "Capabilities",
     "ClientClosed",
     "ClientStats",
+    "ConnectTimeout",
     "DeadlineExceeded",
     "HTTPStatusError",
     "HeyGenError",
@@ -60,6 +64,7 @@ __all__ = [
     "PollHook",
     "PollPolicy",
     "RateLimited",
+    "ReadTimeout",
     "RetryPolicy",
     "StateChange",
     "StateChangeHook",
@@ -67,6 +72,7 @@ __all__ = [
     "TranslationFailed",
     "TransportError",
     "TransportTimeout",
+    "Unsupported",
     "__version__",
     "policies",
 ]

@@ -32,8 +32,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, fields
 from typing import Any
 
-import requests
-
 from heygen_client import __version__
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
@@ -49,6 +47,7 @@ from heygen_client.errors import (
     DeadlineExceeded,
     HeyGenError,
     RateLimited,
+    ReadTimeout,
     TranslationFailed,
     TransportError,
     TransportTimeout,
@@ -568,7 +567,7 @@ def _reach(
             try:
                 return Reached(status=probe.get_status(job_id))
             except TransportError as exc:
-                if isinstance(exc.__cause__, requests.exceptions.ReadTimeout):
+                if isinstance(exc, ReadTimeout):
                     return Reached()  # connected, no answer yet: the server is there
                 last = exc
                 if isinstance(exc, TransportTimeout) or not exc.retryable:

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import concurrent.futures._base
 import logging
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Protocol
@@ -23,6 +24,11 @@ _CANCELLED_AND_NOTIFIED = concurrent.futures._base.CANCELLED_AND_NOTIFIED
 
 class _Detacher(Protocol):
     def detach(self, future: JobFuture) -> None: ...
+
+
+# The lean condition below reuses Condition's code through its private hooks, as
+# CPython 3.11-3.13 define them. Elsewhere a future keeps the stdlib's condition.
+LEAN_CONDITION = sys.implementation.name == "cpython" and (3, 11) <= sys.version_info < (3, 14)
 
 
 class _Condition(threading.Condition):
@@ -72,7 +78,8 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
 
     def __init__(self, job_id: str | None, owner: _Detacher | None = None) -> None:
         super().__init__()
-        self._condition = _Condition()  # the same Condition API, without 1 KB per job
+        if LEAN_CONDITION:
+            self._condition = _Condition()  # the same Condition API, without 1 KB per job
         self._job_id = job_id
         self._owner = owner
         # Pushed by the scheduler (observe, resolve, fail); read by the caller.

@@ -36,10 +36,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from heygen_client.errors import (
     ClientClosed,
+    ConnectTimeout,
     HeyGenError,
     HTTPStatusError,
     MalformedResponse,
     RateLimited,
+    ReadTimeout,
     TransportError,
     TransportTimeout,
 )
@@ -53,8 +55,8 @@ _BODY_LIMIT = 2000
 # Every exception class of requests, and what it becomes.  The bool says whether a
 # retry can help.  A test checks that this table names every class requests defines.
 EXCEPTION_MAP: Mapping[type[Exception], tuple[type[HeyGenError], bool]] = {
-    rex.ConnectTimeout: (TransportTimeout, True),
-    rex.ReadTimeout: (TransportTimeout, True),
+    rex.ConnectTimeout: (ConnectTimeout, True),
+    rex.ReadTimeout: (ReadTimeout, True),
     rex.Timeout: (TransportTimeout, True),
     rex.SSLError: (TransportError, False),
     rex.ProxyError: (TransportError, True),

@@ -5,7 +5,9 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
 
     HeyGenError
     ├── TransportError              the request never got an HTTP answer
-    │   └── TransportTimeout        connect or read timeout (also TimeoutError)
+    │   └── TransportTimeout        a timeout (also TimeoutError)
+    │       ├── ConnectTimeout      no connection in time: the server may be down
+    │       └── ReadTimeout         connected, but no answer in time
     ├── HTTPStatusError             a 4xx/5xx answer: .status_code, .body, .retry_after
     │   ├── JobNotFound             404 for a job id, or "unknown" in a batch answer
     │   └── RateLimited             429: .retry_after (seconds, or None)
@@ -33,12 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClientClosed",
+    "ConnectTimeout",
     "DeadlineExceeded",
     "HTTPStatusError",
     "HeyGenError",
     "JobNotFound",
     "MalformedResponse",
     "RateLimited",
+    "ReadTimeout",
     "TranslationFailed",
     "TransportError",
     "TransportTimeout",
@@ -64,6 +68,14 @@ class TransportError(HeyGenError):
 
 class TransportTimeout(TransportError, TimeoutError):
     """A connect or read timeout."""
+
+
+class ConnectTimeout(TransportTimeout):
+    """No connection within the connect timeout: the server may be down or unreachable."""
+
+
+class ReadTimeout(TransportTimeout):
+    """Connected, but no answer within the read timeout: the server is there, and slow."""
 
 
 class HTTPStatusError(HeyGenError):
