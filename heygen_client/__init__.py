@@ -12,8 +12,10 @@ interval, and resolves real :class:`concurrent.futures.Future` objects.
 
 from heygen_client import policies
 from heygen_client._async import AsyncJobBatch, AsyncJobFuture, AsyncTranslationClient
+from heygen_client._backends import Backend, BackendFactory, BaseBackend, BatchAnswer
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._transport import Transport
 from heygen_client.errors import (
     ClientClosed,
     ConnectTimeout,
@@ -47,6 +49,10 @@ __all__ = [
     "AsyncJobBatch",
     "AsyncJobFuture",
     "AsyncTranslationClient",
+    "Backend",
+    "BackendFactory",
+    "BaseBackend",
+    "BatchAnswer",
     "Capabilities",
     "ClientClosed",
     "ClientStats",
@@ -70,6 +76,7 @@ __all__ = [
     "StateChangeHook",
     "TranslationClient",
     "TranslationFailed",
+    "Transport",
     "TransportError",
     "TransportTimeout",
     "Unsupported",

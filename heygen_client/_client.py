@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from heygen_client._backends import Backend
+from heygen_client._backends import Backend, BackendFactory
 from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._scheduler import Scheduler, SchedulerConfig
@@ -52,6 +52,10 @@ class TranslationClient:
 
     Args:
         base_url: the server, e.g. ``"http://127.0.0.1:5000"``.
+        api: the API the server speaks: ``"mock"`` (our mock server's, with
+            capability discovery), or a factory that makes a
+            :class:`~heygen_client.Backend` from the client's
+            :class:`~heygen_client.Transport` (docs/design.md shows one).
         policy: the poll policy (pace while pending); default :func:`default_policy`.
         retry: the retry policy (after a failed request); default :class:`RetryPolicy`.
         connect_timeout: seconds to connect.
@@ -81,6 +85,7 @@ class TranslationClient:
         self,
         base_url: str = "http://127.0.0.1:5000",
         *,
+        api: str | BackendFactory = "mock",
         policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
         connect_timeout: float = 3.05,
@@ -122,7 +127,7 @@ class TranslationClient:
             headers=headers,
             session=session,
         )
-        self._backend: Backend = MockBackend(self._transport, discover=discover)
+        self._backend = _backend(api, self._transport, discover=discover)
         self._store: Store = MemoryStore(cache_ttl=cache_ttl, clock=clock)
         self._scheduler = Scheduler(
             self._backend,
@@ -354,6 +359,15 @@ def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler)
         logger.debug("a client for %s was collected without close(); closing it", unclosed)
     transport.close()
     scheduler.close()
+
+
+def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:
+    """The backend for ``api``: a name, or a factory given the transport."""
+    if callable(api):
+        return api(transport)
+    if api == "mock":
+        return MockBackend(transport, discover=discover)
+    raise ValueError(f"api must be 'mock' or a backend factory, not {api!r}")
 
 
 def _hooks(value: Any) -> tuple[Any, ...]:
