@@ -175,6 +175,8 @@ class ServerConfig:
             yield "webhook_secret must be whsec_ followed by base64 for --webhook-scheme standard"
         if not self.webhook_secret:
             yield "webhook_secret must not be empty"
+        elif not self.webhook_secret.isprintable():
+            yield "webhook_secret must be printable text"
 
     @property
     def plain(self) -> bool:

@@ -550,6 +550,7 @@ def test_config_rejects_bad_v3_settings() -> None:
         {"webhook_scheme": "jwt"},
         {"api_key": ""},
         {"webhook_secret": "not base64!", "webhook_scheme": "standard"},
+        {"webhook_secret": "a\udc80b"},
     ):
         with pytest.raises(ValueError, match=next(iter(fields))):
             ServerConfig(**fields)
