@@ -555,3 +555,36 @@ def test_config_rejects_bad_v3_settings() -> None:
         with pytest.raises(ValueError, match=next(iter(fields))):
             ServerConfig(**fields)
     assert "c2VjcmV0" not in repr(ServerConfig(webhook_secret="whsec_c2VjcmV0"))
+
+
+def test_v3_flags_and_environment_variables() -> None:
+    secret = "whsec_c2VjcmV0LWtleQ=="
+    expected = ServerConfig(
+        api_key="k",
+        concurrency_limit=3,
+        time_scale=60.0,
+        webhook_drop_rate=0.3,
+        webhook_delay=2.0,
+        webhook_scheme="standard",
+        webhook_secret=secret,
+    )
+    flags = [
+        "--api-key", "k", "--concurrency-limit", "3", "--time-scale", "60",
+        "--webhook-drop-rate", "0.3", "--webhook-delay", "2", "--webhook-scheme", "standard",
+        "--webhook-secret", secret,
+    ]  # fmt: skip
+    assert ServerConfig.from_args(flags, environ={}) == expected
+    environ = {
+        "HEYGEN_MOCK_API_KEY": "k",
+        "HEYGEN_MOCK_CONCURRENCY_LIMIT": "3",
+        "HEYGEN_MOCK_TIME_SCALE": "60",
+        "HEYGEN_MOCK_WEBHOOK_DROP_RATE": "0.3",
+        "HEYGEN_MOCK_WEBHOOK_DELAY": "2",
+        "HEYGEN_MOCK_WEBHOOK_SCHEME": "standard",
+        "HEYGEN_MOCK_WEBHOOK_SECRET": secret,
+    }
+    assert ServerConfig.from_env(environ) == expected
+    with pytest.raises(SystemExit):
+        ServerConfig.from_args(["--webhook-scheme", "jwt"], environ={})
+    with pytest.raises(ValueError, match="HEYGEN_MOCK"):
+        ServerConfig.from_env({"HEYGEN_MOCK_WEBHOOK_SCHEME": "jwt"})
