@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from mock_server.config import DEFAULT_WEBHOOK_SECRET
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.server._receiver import Receiver, verify_hmac, verify_standard
 
 pytestmark = pytest.mark.live
