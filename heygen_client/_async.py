@@ -150,6 +150,17 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
     def __len__(self) -> int:
         return len(self.futures)
 
+    def __getitem__(self, job_id: str | None) -> AsyncJobFuture:
+        """The future of ``job_id`` (the first one, if the id was given twice).
+
+        Raises:
+            KeyError: the batch does not track ``job_id``.
+        """
+        for future in self.futures:
+            if future.job_id == job_id:
+                return future
+        raise KeyError(job_id)
+
     @property
     def done_count(self) -> int:
         """How many futures have finished (any way)."""

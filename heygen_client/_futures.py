@@ -104,6 +104,15 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         """Status requests made for this job so far (shared by all its futures)."""
         return self._polls
 
+    def add_done_callback(self, fn: Callable[[JobFuture], object]) -> None:
+        """Call ``fn(future)`` when the future is done (at once if it is already).
+
+        As :meth:`concurrent.futures.Future.add_done_callback`, typed with the
+        :class:`JobFuture` so that ``fn`` can read :attr:`job_id`, :attr:`status`
+        and :attr:`polls`.
+        """
+        super().add_done_callback(fn)  # type: ignore[arg-type]
+
     def cancel(self) -> bool:
         """Cancel this future; polling stops when no other future tracks the job."""
         cancelled = super().cancel()
@@ -197,6 +206,17 @@ class JobBatch:
 
     def __iter__(self) -> Iterator[JobFuture]:
         return iter(self.futures)
+
+    def __getitem__(self, job_id: str | None) -> JobFuture:
+        """The future of ``job_id`` (the first one, if the id was given twice).
+
+        Raises:
+            KeyError: the batch does not track ``job_id``.
+        """
+        for future in self.futures:
+            if future.job_id == job_id:
+                return future
+        raise KeyError(job_id)
 
     def _on_done(self, future: concurrent.futures.Future[JobStatus]) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ ANSI = re.compile(r"\x1b\[")
 
 
 def completed(job_id: str | None) -> JobStatus:
-    return JobStatus(job_id, JobResult.COMPLETED)
+    return JobStatus(job_id or "", JobResult.COMPLETED)
 
 
 def settled(

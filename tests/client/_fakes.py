@@ -29,11 +29,11 @@ class FakeClock:
 
 
 def pending(job_id: str | None, **fields: float) -> JobStatus:
-    return JobStatus(job_id, JobResult.PENDING, **fields)  # type: ignore[arg-type]
+    return JobStatus(job_id or "", JobResult.PENDING, **fields)  # type: ignore[arg-type]
 
 
 def done(job_id: str | None, result: str = "completed") -> JobStatus:
-    return JobStatus(job_id, JobResult(result))
+    return JobStatus(job_id or "", JobResult(result))
 
 
 class FakeSource(BaseBackend):

@@ -43,10 +43,10 @@ def test_seed_job_is_stored_under_none() -> None:
 
 def test_zero_ttl_caches_final_statuses_only() -> None:
     cache = StatusCache(ttl=0.0, clock=FakeClock())
-    cache.put(JobStatus(None, JobResult.PENDING), None)
+    cache.put(JobStatus("", JobResult.PENDING), None)
     assert cache.get(None) is None
-    cache.put(JobStatus(None, JobResult.COMPLETED), None)
-    assert cache.get(None) == JobStatus(None, JobResult.COMPLETED)
+    cache.put(JobStatus("", JobResult.COMPLETED), None)
+    assert cache.get(None) == JobStatus("", JobResult.COMPLETED)
 
 
 def test_bounded_and_thread_safe() -> None:

@@ -37,7 +37,7 @@ def test_caller_requests_share_the_pause_and_the_budget() -> None:
         calls.append(job_id)
         if len(calls) == 1:
             raise RateLimited("slow", status_code=429, retry_after=5.0)
-        return JobStatus(job_id, JobResult.PENDING)
+        return JobStatus(job_id or "", JobResult.PENDING)
 
     client._backend.get_status = get_status  # type: ignore[method-assign]
     try:

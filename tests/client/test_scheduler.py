@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from heygen_client._futures import JobFuture
+from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client.errors import (
     ClientClosed,
@@ -488,3 +488,13 @@ def test_a_round_looks_at_a_window_of_the_ready_queue() -> None:
     sched.run_due(h.clock())
     assert seen == [inner.window]
     assert len(sched.dispatched) == sched.config.max_workers
+
+
+def test_a_batch_is_indexed_by_job_id() -> None:
+    h = Harness(policy=Fixed(1.0))
+    futures = [JobFuture("a", h.scheduler), JobFuture("b", h.scheduler)]
+    batch = JobBatch(futures)
+    assert batch["b"] is futures[1]
+    assert list(batch) == futures
+    with pytest.raises(KeyError):
+        batch["c"]
