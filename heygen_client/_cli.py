@@ -508,7 +508,11 @@ def _wait(args: argparse.Namespace) -> int:
             batch = JobBatch(futures)
         except KeyboardInterrupt:
             return _interrupted(args, not_tracked(), time.monotonic() - started)
-        return follow(batch, _reporter(args), started=started)
+        # The reachability check's answered request counts too: the server served it.
+        checked = 0 if reached.status is None else 1
+        return follow(
+            batch, _reporter(args), started=started, requests=_requests_of(client, checked)
+        )
 
 
 def _remaining(timeout: float | None, started: float) -> float | None:
@@ -649,7 +653,13 @@ def _submit(args: argparse.Namespace) -> int:
                 elif not args.quiet:
                     print(status.job_id, flush=True)
             return ExitCode.OK
-        return follow(batch, _reporter(args), started=started)
+        return follow(batch, _reporter(args), started=started, requests=_requests_of(client))
+
+
+def _requests_of(client: TranslationClient, before: int = 0) -> Callable[[], int]:
+    """The status requests made so far (what the server counts): ``client``'s,
+    and ``before`` made elsewhere."""
+    return lambda: before + client.stats().status_requests
 
 
 def _name_created(created: Sequence[JobStatus], count: int) -> None:
@@ -705,6 +715,7 @@ def follow(
     *,
     clock: Callable[[], float] = time.monotonic,
     started: float | None = None,
+    requests: Callable[[], int] | None = None,
 ) -> ExitCode:
     """Show ``batch`` with ``reporter`` until every job is done; returns the exit status.
 
@@ -712,6 +723,7 @@ def follow(
     future (and when), so the reporter is never called from the client's threads.
     On Ctrl-C the reporter is closed with what is known, then the interrupt goes on.
     Elapsed times count from ``started`` (a ``clock()`` reading; default: now).
+    ``requests`` gives the status requests made so far, for the summary.
     """
     start = clock() if started is None else started
     tracked = [_Tracked(future) for future in batch]
@@ -757,7 +769,8 @@ def follow(
                 reporter.tick(current)
             interrupted = False
         finally:
-            reporter.close(Summary(views(), clock() - start, interrupted=interrupted))
+            made = requests() if requests is not None else None
+            reporter.close(Summary(views(), clock() - start, interrupted, made))
     return worst([exit_code_of(_error_of(item.future)) for item in tracked])
 
 

@@ -124,15 +124,24 @@ class Summary:
     views: Sequence[JobView]
     elapsed: float
     interrupted: bool = False
+    #: HTTP status requests the client made (a batch request counts once).
+    requests: int | None = None
 
     def text(self) -> str:
-        """E.g. ``3 jobs in 4.6 s: 2 completed, 1 error; 11 polls``."""
+        """E.g. ``50 jobs in 9.6 s: 50 completed; 46 status requests (1142 job polls)``.
+
+        What the server was asked (and pays for) comes first; the jobs' polls
+        count a batch request once for every job it covered.
+        """
         counts = Counter(view.state for view in self.views)
         parts = ", ".join(f"{counts[state]} {state}" for state in STATES if counts[state])
         jobs = f"{len(self.views)} job" + ("" if len(self.views) == 1 else "s")
         polls = sum(view.polls for view in self.views)
         head = "interrupted: " if self.interrupted else ""
-        return f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {_plural(polls, 'poll')}"
+        cost = _plural(polls, "poll")
+        if self.requests is not None:
+            cost = f"{_plural(self.requests, 'status request')} ({_plural(polls, 'job poll')})"
+        return f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {cost}"
 
 
 class Reporter:

@@ -127,6 +127,8 @@ def test_follow_reports_each_finished_job_and_returns_the_worst_exit_code() -> N
     assert not summary.interrupted
     assert summary.text().startswith("4 jobs in ")
     assert summary.text().endswith(": 1 completed, 1 error, 1 timeout, 1 failed; 10 polls")
+    counted = Summary(summary.views, summary.elapsed, requests=3)
+    assert counted.text().endswith("1 failed; 3 status requests (10 job polls)")
 
 
 @pytest.mark.parametrize(
