@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections import deque
 from collections.abc import Sequence
 
 from heygen_client._cache import StatusCache
+from heygen_client._callbacks import run_callbacks
 from heygen_client._futures import JobFuture
 from heygen_client._scheduler import Request, Scheduler, SchedulerConfig
 from heygen_client._transport import BatchAnswer
@@ -33,6 +35,13 @@ def pending(job_id: str | None, **fields: float) -> JobStatus:
 
 def done(job_id: str | None, result: str = "completed") -> JobStatus:
     return JobStatus(job_id, JobResult(result))
+
+
+def wait_for_callbacks(timeout: float = 5.0) -> None:
+    """Block until every done-callback queued so far has run (the queue is FIFO)."""
+    reached = threading.Event()
+    run_callbacks(None, [lambda _: reached.set()])
+    assert reached.wait(timeout), f"callbacks still running after {timeout}s"
 
 
 class FakeSource:
