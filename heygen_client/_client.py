@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import random
+import re
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -35,6 +38,12 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _OPEN_CLIENTS: weakref.WeakSet[TranslationClient] = weakref.WeakSet()
+
+#: The longest job id :meth:`TranslationClient.track` accepts (HeyGen's and the
+#: mock server's are far shorter: the mock's are at most 128 characters).
+MAX_JOB_ID_LENGTH = 256
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @atexit.register
@@ -77,6 +86,10 @@ class TranslationClient:
             not close it (nor can it interrupt its in-flight requests).
         clock: monotonic clock (tests).
         seed: seed for the jitter's random generator (tests).
+
+    Raises:
+        ValueError: an option is out of range or of the wrong type (checked here,
+            so that no request fails later because of it).
     """
 
     def __init__(
@@ -102,13 +115,14 @@ class TranslationClient:
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        if max_requests_per_second <= 0:
-            raise ValueError("max_requests_per_second must be positive")
+        _check_url(base_url)
+        _check_count("max_workers", max_workers, 1)
+        _check_count("max_long_polls", max_long_polls, 0)
+        _check_number("connect_timeout", connect_timeout, above=0)
+        _check_number("read_timeout", read_timeout, above=0)
+        _check_number("max_requests_per_second", max_requests_per_second, above=0)
+        _check_number("burst", burst, at_least=1)
         for name, seconds in (
-            ("connect_timeout", connect_timeout),
-            ("read_timeout", read_timeout),
             ("long_poll_wait", long_poll_wait),
             ("batch_linger", batch_linger),
             ("cache_ttl", cache_ttl),
@@ -202,11 +216,13 @@ class TranslationClient:
             job_id: the job; None asks about the seed's single job (``GET /status``).
 
         Raises:
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
             RateLimited: the client is paused by a server's ``Retry-After``, or its
                 request budget is spent; no request was made (see ``retry_after``).
             HeyGenError: see :mod:`heygen_client.errors` (no retries here).
         """
         self._check_open()
+        check_job_id(job_id)
         cached = self._cache.get(job_id)
         if cached is not None:
             return cached
@@ -219,8 +235,12 @@ class TranslationClient:
 
         Raises:
             RateLimited: as for :meth:`get_status`.
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
         """
         self._check_open()
+        if job_id is None:
+            raise ValueError("get_job() needs a job id")
+        check_job_id(job_id)
         return self._call("GET /jobs", self._transport.get_job, job_id)
 
     def _call(self, what: str, fn: Callable[..., _T], *args: Any) -> _T:
@@ -246,16 +266,20 @@ class TranslationClient:
         Two ``track()`` calls for the same job share one poll schedule.
 
         Args:
-            job_id: the job; None tracks the seed's single job.
+            job_id: the job; None tracks the seed's single job.  An id is a
+                non-empty ``str`` of at most :data:`MAX_JOB_ID_LENGTH` (256)
+                characters, without control characters.
             expected_duration: your estimate of the job's total duration in seconds.
             deadline: seconds from now after which the future fails with
                 :class:`~heygen_client.errors.DeadlineExceeded`.
 
         Raises:
             ClientClosed: after :meth:`close`.
-            ValueError: ``expected_duration`` or ``deadline`` is negative or not finite.
+            ValueError: ``job_id`` is not a valid id, or ``expected_duration`` or
+                ``deadline`` is negative or not finite.
         """
         self._check_open()
+        check_job_id(job_id)
         check_seconds("expected_duration", expected_duration)
         check_seconds("deadline", deadline)
         future = JobFuture(job_id, self._scheduler)
@@ -279,11 +303,15 @@ class TranslationClient:
         """Track many jobs; returns a :class:`JobBatch` of their futures.
 
         Args:
-            job_ids: the jobs.
+            job_ids: the jobs (ids as for :meth:`track`; all are checked before
+                any is tracked).
             expected_duration: as for :meth:`track`, for every job.
             deadline: as for :meth:`track`, for every job.
             on_progress: called as ``on_progress(batch, future)`` when each one finishes.
         """
+        job_ids = list(job_ids)
+        for job_id in job_ids:
+            check_job_id(job_id)
         futures = [
             self.track(job_id, expected_duration=expected_duration, deadline=deadline)
             for job_id in job_ids
@@ -355,6 +383,52 @@ def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler)
         logger.debug("a client for %s was collected without close(); closing it", unclosed)
     transport.close()
     scheduler.close()
+
+
+def check_job_id(job_id: object) -> None:
+    """Raise ValueError unless ``job_id`` is None or a valid job id (see ``track``)."""
+    if job_id is None:
+        return
+    if not isinstance(job_id, str):
+        raise ValueError(f"a job id must be a str, not {type(job_id).__name__} ({job_id!r:.80})")
+    if not job_id:
+        raise ValueError("a job id must not be empty")
+    if len(job_id) > MAX_JOB_ID_LENGTH:
+        raise ValueError(
+            f"a job id has at most {MAX_JOB_ID_LENGTH} characters, not {len(job_id)} "
+            f"({job_id[:40]!r}...)"
+        )
+    if _CONTROL_CHARACTERS.search(job_id):
+        raise ValueError(f"a job id must not contain control characters: {job_id!r:.80}")
+
+
+def _check_url(base_url: object) -> None:
+    if not isinstance(base_url, str):
+        raise ValueError(f"base_url must be a str, not {base_url!r}")
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http:// or https:// URL with a host: {base_url!r}")
+
+
+def _check_count(name: str, value: object, minimum: int) -> None:
+    # bool is an int, but max_workers=True is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, not {value!r}")
+
+
+def _check_number(
+    name: str, value: object, *, above: float | None = None, at_least: float | None = None
+) -> None:
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and (above is None or value > above)
+        and (at_least is None or value >= at_least)
+    )
+    if not ok:
+        bound = f"> {above:g}" if above is not None else f">= {at_least:g}"
+        raise ValueError(f"{name} must be a finite number {bound}, not {value!r}")
 
 
 def _hooks(value: Any) -> tuple[Any, ...]:

@@ -20,6 +20,7 @@ import math
 import socket
 import threading
 import time
+import urllib.parse
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -119,6 +120,13 @@ def map_requests_errors() -> Iterator[None]:
         raise
     except IO_ERRORS as exc:
         raise map_exception(exc) from exc
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment: ``/``, ``?``, ``#`` and a bare ``.``/``..`` escaped."""
+    segment = urllib.parse.quote(value, safe="")
+    # quote() keeps dots, and a "." or ".." segment would be resolved away.
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _as_is(data: Any, headers: Mapping[str, str]) -> tuple[Any, Mapping[str, str]]:
@@ -465,4 +473,4 @@ class Transport:
                 raise MalformedResponse(f"job record is not an object: {data!r:.200}")
             return data
 
-        return self._request("GET", f"/jobs/{job_id}", parse)
+        return self._request("GET", f"/jobs/{path_segment(job_id)}", parse)
