@@ -26,7 +26,7 @@ from heygen_client._scheduler import (
     StateChangeHook,
     check_seconds,
 )
-from heygen_client._transport import Transport
+from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
 from heygen_client.errors import ClientClosed, HeyGenError
 from heygen_client.models import ClientStats, JobStatus
 from heygen_client.policies import Durations, PollPolicy, RetryPolicy, default_policy
@@ -77,6 +77,8 @@ class TranslationClient:
         batch_linger: seconds between batch long-polls of the same jobs, so that
             several completions come back in one answer.
         cache_ttl: seconds a pending status stays fresh for :meth:`get_status`.
+        max_response_bytes: the largest answer read; a larger one fails the
+            request with :class:`~heygen_client.errors.MalformedResponse`.
         discover: ask ``GET /capabilities``; False treats the server as plain.
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
@@ -107,6 +109,7 @@ class TranslationClient:
         burst: float = 50.0,
         batch_linger: float = 0.05,
         cache_ttl: float = 1.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         discover: bool = True,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
@@ -118,6 +121,7 @@ class TranslationClient:
         _check_url(base_url)
         _check_count("max_workers", max_workers, 1)
         _check_count("max_long_polls", max_long_polls, 0)
+        _check_count("max_response_bytes", max_response_bytes, 1)
         _check_number("connect_timeout", connect_timeout, above=0)
         _check_number("read_timeout", read_timeout, above=0)
         _check_number("max_requests_per_second", max_requests_per_second, above=0)
@@ -135,6 +139,7 @@ class TranslationClient:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             pool_size=max_workers + max_long_polls + 4,
+            max_response_bytes=max_response_bytes,
             headers=headers,
             session=session,
         )
