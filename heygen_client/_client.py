@@ -168,7 +168,7 @@ class TranslationClient:
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
         self._finalizer = weakref.finalize(
-            self, _shut_down, self.base_url, self._transport, self._scheduler
+            self, _collected, self.base_url, self._transport, self._scheduler
         )
         _OPEN_CLIENTS.add(self)
 
@@ -206,7 +206,8 @@ class TranslationClient:
             self._closed = True
         _OPEN_CLIENTS.discard(self)
         self._finalizer.detach()
-        _shut_down(None, self._transport, self._scheduler)
+        self._transport.close()
+        self._scheduler.close()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -382,12 +383,17 @@ class TranslationClient:
         return self._scheduler.durations()
 
 
-def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler) -> None:
-    """Close the transport and the scheduler (``unclosed``: a client collected unclosed)."""
-    if unclosed is not None:
-        logger.debug("a client for %s was collected without close(); closing it", unclosed)
-    transport.close()
-    scheduler.close()
+def _collected(base_url: str, transport: Transport, scheduler: Scheduler) -> None:
+    """The finalizer of a client collected without close(): it only signals.
+
+    The collector runs it on whichever thread allocates at the time, possibly one
+    of ours holding the scheduler's or the pool's lock: closing here would wait for
+    that lock forever, and cyclic collection would stop for the whole process.  So
+    the scheduler thread closes the transport and itself.  A client whose thread
+    never started has nothing running; its pooled connections close with the pool.
+    """
+    logger.debug("a client for %s was collected without close(); closing it", base_url)
+    scheduler.signal_close(then=transport.close)
 
 
 def check_job_id(job_id: object) -> None:

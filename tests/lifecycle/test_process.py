@@ -1,0 +1,116 @@
+"""The client's life inside a process: garbage collection, fork, Ctrl-C, exit.
+
+Each scenario runs in a child Python process against a live server, so that a
+deadlock or a stuck collector takes down the child, never the test run. The
+child prints one JSON line of what it saw; the test asserts on it and on how
+the child ended.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests._live import LiveServer
+from tests.chaos._support import ServerProbe
+
+pytestmark = pytest.mark.live
+
+#: A child that does not finish its scenario in this long is hung.
+CHILD_LIMIT = 30.0
+#: A process told to stop must be gone within this.
+EXIT_LIMIT = 5.0
+
+
+@pytest.fixture
+def server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
+    """A live server whose jobs pend for a minute."""
+    return live_server_factory("--delay", "60", "--seed", "9", "--log-level", "WARNING")
+
+
+@pytest.fixture
+def probe(server: LiveServer) -> Iterator[ServerProbe]:
+    probe = ServerProbe(server)
+    yield probe
+    probe.close()
+
+
+def run_child(code: str, *args: str, timeout: float = CHILD_LIMIT) -> dict[str, Any]:
+    """Run ``code`` in a child Python; return the JSON object it printed last."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+LIBRARY_THREADS = """
+    import threading, time
+
+    def library_threads():
+        return [t for t in threading.enumerate() if t.name.startswith("heygen-client")]
+
+    def wait_for_no_library_thread(limit):
+        give_up = time.monotonic() + limit
+        while library_threads() and time.monotonic() < give_up:
+            time.sleep(0.05)
+        return len(library_threads())
+"""
+
+CYCLES = (
+    LIBRARY_THREADS
+    + """
+    import gc, json, sys, weakref
+    from heygen_client import TranslationClient
+
+    url, job = sys.argv[1], sys.argv[2]
+    # Collect often, and only when allocation triggers it (no gc.collect() here),
+    # so that collections start on the library's threads too, where one may hold
+    # the scheduler's or the pool's lock.
+    gc.set_threshold(50, 2, 2)
+    for _ in range(50):
+        client = TranslationClient(url)
+        client.self_ref = client  # only the cyclic collector can free it
+        client.track(job)
+        del client
+        time.sleep(0.02)  # the client's threads start and poll meanwhile
+    gc.set_threshold(700, 10, 10)
+    gc.collect()
+    left = wait_for_no_library_thread(10)
+
+    class Cycle:
+        pass
+
+    cycle = Cycle()
+    cycle.me = cycle
+    alive = weakref.ref(cycle)
+    del cycle
+    collected = gc.collect()
+    print(json.dumps({"left": left, "collected": collected, "cycle_freed": alive() is None}))
+"""
+)
+
+
+def test_clients_dropped_in_reference_cycles_never_stop_the_collector(
+    server: LiveServer, probe: ServerProbe
+) -> None:
+    [job] = probe.create_jobs(1, seed=1, delay=(60.0, 60.0))
+    seen = run_child(CYCLES, server.url, job.job_id)
+    # Before: a finalizer closing the client on a library thread that held the
+    # lock it needed deadlocked; every later collection returned 0, and the
+    # threads of every client dropped afterwards stayed (100 here).
+    assert seen["cycle_freed"], seen
+    assert seen["collected"] > 0, seen
+    # Each dropped client stops its own threads (a scheduler and a worker).
+    assert seen["left"] == 0, seen
