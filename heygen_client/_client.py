@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import math
+import os
 import random
 import re
 import threading
@@ -51,6 +52,22 @@ def _close_open_clients() -> None:
     """At interpreter exit, close clients left open so no request holds the exit up."""
     for client in list(_OPEN_CLIENTS):
         client.close()
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child, retire every client inherited from the parent.
+
+    Their threads do not exist here, and their sockets and locks are shared with,
+    or were held by, the parent's threads: the child must neither use them nor
+    close them (a shutdown() would cut the parent's requests).
+    """
+    for client in list(_OPEN_CLIENTS):
+        client._retire_after_fork()
+    _OPEN_CLIENTS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class TranslationClient:
@@ -165,6 +182,7 @@ class TranslationClient:
         )
         self._lock = threading.Lock()
         self._closed = False
+        self._closed_message = "client is closed"
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
         self._finalizer = weakref.finalize(
@@ -199,6 +217,10 @@ class TranslationClient:
 
         In-flight requests are interrupted, the threads end, and futures still
         pending fail with :class:`~heygen_client.errors.ClientClosed`.
+
+        In a process forked from the one that created the client, the client is
+        already closed (every call raises :class:`ClientClosed`) and this does
+        nothing: its connections and threads are the parent's.
         """
         with self._lock:
             if self._closed:
@@ -211,7 +233,17 @@ class TranslationClient:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ClientClosed("client is closed")
+            raise ClientClosed(self._closed_message)
+
+    def _retire_after_fork(self) -> None:
+        """Closed in a forked child, without touching what the parent still uses."""
+        self._lock = threading.Lock()  # a parent thread may have held it at the fork
+        self._closed = True
+        self._closed_message = (
+            "this client was created before os.fork() and belongs to the parent "
+            "process; create a new TranslationClient in the child"
+        )
+        self._finalizer.detach()
 
     # -- one-off requests (on the caller's thread) ------------------------------
 

@@ -9,6 +9,7 @@ the child ended.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -114,3 +115,70 @@ def test_clients_dropped_in_reference_cycles_never_stop_the_collector(
     assert seen["collected"] > 0, seen
     # Each dropped client stops its own threads (a scheduler and a worker).
     assert seen["left"] == 0, seen
+
+
+FORK = """
+    import json, os, sys, time, urllib.request, warnings
+    from heygen_client import ClientClosed, TranslationClient
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads, 3.12+
+    url, slow, quick = sys.argv[1:4]
+
+    def long_polls():
+        with urllib.request.urlopen(url + "/stats", timeout=5) as answer:
+            return json.load(answer)["long_polls_active"]
+
+    client = TranslationClient(url)
+    future = client.track(slow)
+    give_up = time.monotonic() + 10
+    while long_polls() < 1 and time.monotonic() < give_up:
+        time.sleep(0.02)
+    assert long_polls() >= 1, "no long-poll in flight"
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's long-poll socket is open here too
+        os.close(read)
+        started = time.monotonic()
+        try:
+            client.track(slow)
+            child = {"track": "returned a future"}
+        except ClientClosed as exc:
+            child = {"track": "ClientClosed", "message": str(exc)}
+        child["took"] = time.monotonic() - started
+        client.close()  # a with block would, and the atexit hook at exit
+        os.write(write, json.dumps(child).encode())
+        sys.exit(0)  # a normal exit: atexit hooks run
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    child = json.loads(os.read(read, 65536))
+    time.sleep(0.3)  # a long-poll cut by the child would have failed by now
+    requests = client.stats().requests
+    quick_result = client.track(quick).result(timeout=10).result
+    print(json.dumps({"child": child, "child_status": status, "requests": requests,
+                      "slow_done": future.done(), "quick": quick_result}))
+    client.close()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork() on this platform")
+def test_a_forked_child_gets_a_clear_error_and_leaves_the_parents_requests_alone(
+    server: LiveServer, probe: ServerProbe
+) -> None:
+    [slow] = probe.create_jobs(1, seed=2, delay=(60.0, 60.0))
+    quick = next(
+        j for j in probe.create_jobs(2, seed=3, delay=(1.0, 1.0)) if j.outcome == "completed"
+    )
+    seen = run_child(FORK, server.url, slow.job_id, quick.job_id)
+    child = seen["child"]
+    # Before: track() in the child returned a future that never resolved.
+    assert child["track"] == "ClientClosed", seen
+    assert "os.fork()" in child["message"]
+    assert "create a new TranslationClient" in child["message"]
+    assert child["took"] < 0.5
+    assert seen["child_status"] == 0
+    # Before: the child's close() shut the shared socket down under the parent's
+    # long-poll, which failed with a transport error.
+    assert seen["requests"].get("transport", 0) == 0, seen
+    assert not seen["slow_done"]
+    assert seen["quick"] == "completed"
