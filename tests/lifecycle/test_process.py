@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -182,3 +184,105 @@ def test_a_forked_child_gets_a_clear_error_and_leaves_the_parents_requests_alone
     assert seen["requests"].get("transport", 0) == 0, seen
     assert not seen["slow_done"]
     assert seen["quick"] == "completed"
+
+
+def wait_for_long_polls(probe: ServerProbe) -> None:
+    give_up = time.monotonic() + 10
+    while int(probe.stats()["long_polls_active"]) < 1:
+        assert time.monotonic() < give_up, "no long-poll in flight"
+        time.sleep(0.02)
+
+
+def start_child(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def end_child(child: subprocess.Popen[str]) -> None:
+    if child.poll() is None:
+        child.kill()
+        child.wait()
+    for stream in (child.stdin, child.stdout, child.stderr):
+        if stream is not None:
+            stream.close()
+
+
+INTERRUPTED = """
+    import sys
+    from heygen_client import TranslationClient
+
+    client = TranslationClient(sys.argv[1])
+    future = client.track(sys.argv[2])
+    print("waiting", flush=True)
+    try:
+        future.result()  # no timeout: only Ctrl-C ends this
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+    # No close(): the atexit hook closes the client, with its long-poll in flight.
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
+def test_ctrl_c_in_result_interrupts_it_and_the_process_exits_promptly(
+    server: LiveServer, probe: ServerProbe
+) -> None:
+    [job] = probe.create_jobs(1, seed=4, delay=(60.0, 60.0))
+    child = start_child(INTERRUPTED, server.url, job.job_id)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "waiting"
+        wait_for_long_polls(probe)
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        assert child.stdout.readline().strip() == "interrupted"
+        code = child.wait(timeout=EXIT_LIMIT)
+        took = time.monotonic() - interrupted
+    finally:
+        end_child(child)
+    assert code == 0
+    assert took < EXIT_LIMIT
+
+
+#: Jobs, and futures per job, pending when the process exits.
+PENDING_JOBS, FUTURES_PER_JOB = 200, 5
+
+PENDING_AT_EXIT = f"""
+    import sys, time
+    from heygen_client import TranslationClient
+
+    client = TranslationClient(sys.argv[1])
+    futures = [client.track(job) for job in sys.argv[2:] for _ in range({FUTURES_PER_JOB})]
+    for future in futures:
+        # At exit, close() fails them all: each callback then blocks its thread.
+        future.add_done_callback(lambda _: time.sleep(60))
+    print("tracking", len(futures), flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_exit_with_a_thousand_pending_futures_and_blocking_callbacks_is_prompt(
+    server: LiveServer, probe: ServerProbe
+) -> None:
+    jobs = probe.create_jobs(PENDING_JOBS, seed=5, delay=(60.0, 60.0))
+    child = start_child(PENDING_AT_EXIT, server.url, *(job.job_id for job in jobs))
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        assert child.stdout.readline().split() == ["tracking", str(PENDING_JOBS * FUTURES_PER_JOB)]
+        wait_for_long_polls(probe)
+        left = time.monotonic()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        code = child.wait(timeout=EXIT_LIMIT)
+        took = time.monotonic() - left
+        assert child.stderr is not None
+        errors = child.stderr.read()
+    finally:
+        end_child(child)
+    assert code == 0, errors
+    assert took < EXIT_LIMIT
