@@ -48,10 +48,17 @@ class CallbackRunner:
             if self.thread is None:
                 # Checked under the lock that _run() leaves under: either the thread
                 # still running sees this item, or a new one is started for it.
-                self.thread = threading.Thread(
+                thread = threading.Thread(
                     target=self._run, name="heygen-client-callbacks", daemon=True
                 )
-                self.thread.start()
+                try:
+                    thread.start()
+                except RuntimeError:
+                    # Python 3.12 starts no thread at interpreter shutdown (an atexit
+                    # close() failing futures): their callbacks are not run.
+                    logger.debug("no thread for done-callbacks at interpreter exit")
+                    return
+                self.thread = thread
 
     def running(self) -> bool:
         """True while the thread is up (it leaves when idle)."""

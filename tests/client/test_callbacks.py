@@ -69,6 +69,21 @@ def test_a_callback_that_raises_is_logged_and_the_next_one_runs(
     assert sum("callback" in m for m in messages) == 2
 
 
+def test_no_thread_at_interpreter_shutdown_drops_the_callbacks_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    runner = CallbackRunner()
+    ran: list[object] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(threading.Thread, "start", refuse)
+        runner.submit(Future(), [ran.append])  # an atexit close() settling a future
+    assert not runner.running()
+    assert ran == []
+
+
 def test_result_wakes_at_settlement_while_the_callback_still_blocks() -> None:
     release = threading.Event()
     entered = threading.Event()
