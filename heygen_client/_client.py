@@ -424,8 +424,12 @@ def _collected(base_url: str, transport: Transport, scheduler: Scheduler) -> Non
     the scheduler thread closes the transport and itself.  A client whose thread
     never started has nothing running; its pooled connections close with the pool.
     """
-    logger.debug("a client for %s was collected without close(); closing it", base_url)
-    scheduler.signal_close(then=transport.close)
+
+    def close_transport() -> None:  # on the scheduler thread: logging may take locks
+        logger.debug("a client for %s was collected without close(); closing it", base_url)
+        transport.close()
+
+    scheduler.signal_close(then=close_transport)
 
 
 def check_job_id(job_id: object) -> None:
