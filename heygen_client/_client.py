@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import random
 import threading
 import time
@@ -20,8 +21,14 @@ from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores import Store
 from heygen_client._stores.memory import MemoryStore
-from heygen_client._transport import Transport
-from heygen_client._validate import check_seconds
+from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
+from heygen_client._validate import (
+    check_count,
+    check_job_id,
+    check_number,
+    check_seconds,
+    check_url,
+)
 from heygen_client.errors import ClientClosed, HeyGenError, Unsupported
 from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
@@ -40,6 +47,22 @@ def _close_open_clients() -> None:
     """At interpreter exit, close clients left open so no request holds the exit up."""
     for client in list(_OPEN_CLIENTS):
         client.close()
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child, retire every client inherited from the parent.
+
+    Their threads do not exist here, and their sockets and locks are shared with,
+    or were held by, the parent's threads: the child must neither use them nor
+    close them (a shutdown() would cut the parent's requests).
+    """
+    for client in list(_OPEN_CLIENTS):
+        client._retire_after_fork()
+    _OPEN_CLIENTS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class TranslationClient:
@@ -70,6 +93,8 @@ class TranslationClient:
         batch_linger: seconds between batch long-polls of the same jobs, so that
             several completions come back in one answer.
         cache_ttl: seconds a pending status stays fresh for :meth:`get_status`.
+        max_response_bytes: the largest answer read; a larger one fails the
+            request with :class:`~heygen_client.errors.MalformedResponse`.
         discover: ask ``GET /capabilities``; False treats the server as plain.
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
@@ -79,6 +104,10 @@ class TranslationClient:
             not close it (nor can it interrupt its in-flight requests).
         clock: monotonic clock (tests).
         seed: seed for the jitter's random generator (tests).
+
+    Raises:
+        ValueError: an option is out of range or of the wrong type (checked here,
+            so that no request fails later because of it).
     """
 
     def __init__(
@@ -97,6 +126,7 @@ class TranslationClient:
         burst: float = 50.0,
         batch_linger: float = 0.05,
         cache_ttl: float = 1.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         discover: bool = True,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
@@ -105,13 +135,15 @@ class TranslationClient:
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        if max_requests_per_second <= 0:
-            raise ValueError("max_requests_per_second must be positive")
+        check_url(base_url)
+        check_count("max_workers", max_workers, 1)
+        check_count("max_long_polls", max_long_polls, 0)
+        check_count("max_response_bytes", max_response_bytes, 1)
+        check_number("connect_timeout", connect_timeout, above=0)
+        check_number("read_timeout", read_timeout, above=0)
+        check_number("max_requests_per_second", max_requests_per_second, above=0)
+        check_number("burst", burst, at_least=1)
         for name, seconds in (
-            ("connect_timeout", connect_timeout),
-            ("read_timeout", read_timeout),
             ("long_poll_wait", long_poll_wait),
             ("batch_linger", batch_linger),
             ("cache_ttl", cache_ttl),
@@ -124,6 +156,7 @@ class TranslationClient:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             pool_size=max_workers + max_long_polls + 4,
+            max_response_bytes=max_response_bytes,
             headers=headers,
             session=session,
         )
@@ -149,10 +182,11 @@ class TranslationClient:
         )
         self._lock = threading.Lock()
         self._closed = False
+        self._closed_message = "client is closed"
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
         self._finalizer = weakref.finalize(
-            self, _shut_down, self.base_url, self._transport, self._scheduler
+            self, _collected, self.base_url, self._transport, self._scheduler
         )
         _OPEN_CLIENTS.add(self)
 
@@ -183,6 +217,10 @@ class TranslationClient:
 
         In-flight requests are interrupted, the threads end, and futures still
         pending fail with :class:`~heygen_client.errors.ClientClosed`.
+
+        In a process forked from the one that created the client, the client is
+        already closed (every call raises :class:`ClientClosed`) and this does
+        nothing: its connections and threads are the parent's.
         """
         with self._lock:
             if self._closed:
@@ -190,11 +228,22 @@ class TranslationClient:
             self._closed = True
         _OPEN_CLIENTS.discard(self)
         self._finalizer.detach()
-        _shut_down(None, self._transport, self._scheduler)
+        self._transport.close()
+        self._scheduler.close()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ClientClosed("client is closed")
+            raise ClientClosed(self._closed_message)
+
+    def _retire_after_fork(self) -> None:
+        """Closed in a forked child, without touching what the parent still uses."""
+        self._lock = threading.Lock()  # a parent thread may have held it at the fork
+        self._closed = True
+        self._closed_message = (
+            "this client was created before os.fork() and belongs to the parent "
+            "process; create a new TranslationClient in the child"
+        )
+        self._finalizer.detach()
 
     # -- one-off requests (on the caller's thread) ------------------------------
 
@@ -205,11 +254,13 @@ class TranslationClient:
             job_id: the job; None asks about the seed's single job (``GET /status``).
 
         Raises:
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
             RateLimited: the client is paused by a server's ``Retry-After``, or its
                 request budget is spent; no request was made (see ``retry_after``).
             HeyGenError: see :mod:`heygen_client.errors` (no retries here).
         """
         self._check_open()
+        check_job_id(job_id)
         cached = self._store.get_status(job_id)
         if cached is not None:
             return cached
@@ -222,8 +273,12 @@ class TranslationClient:
 
         Raises:
             RateLimited: as for :meth:`get_status`.
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
         """
         self._check_open()
+        if job_id is None:
+            raise ValueError("get_job() needs a job id")
+        check_job_id(job_id)
         if not isinstance(self._backend, MockBackend):
             raise Unsupported(f"get_job() needs the mock server, not the {self._backend.name} API")
         return self._call("GET /jobs", self._backend.get_job, job_id)
@@ -251,14 +306,17 @@ class TranslationClient:
         Two ``track()`` calls for the same job share one poll schedule.
 
         Args:
-            job_id: the job; None tracks the seed's single job.
+            job_id: the job; None tracks the seed's single job.  An id is a
+                non-empty ``str`` of at most ``MAX_JOB_ID_LENGTH`` (256)
+                characters, without control characters.
             expected_duration: your estimate of the job's total duration in seconds.
             deadline: seconds from now after which the future fails with
                 :class:`~heygen_client.errors.DeadlineExceeded`.
 
         Raises:
             ClientClosed: after :meth:`close`.
-            ValueError: ``expected_duration`` or ``deadline`` is negative or not finite.
+            ValueError: ``job_id`` is not a valid id, or ``expected_duration`` or
+                ``deadline`` is negative or not finite.
         """
         return self._track([job_id], expected_duration, deadline)[0]
 
@@ -273,7 +331,8 @@ class TranslationClient:
         """Track many jobs; returns a :class:`JobBatch` of their futures.
 
         Args:
-            job_ids: the jobs.
+            job_ids: the jobs (ids as for :meth:`track`; all are checked before
+                any is tracked).
             expected_duration: as for :meth:`track`, for every job.
             deadline: as for :meth:`track`, for every job.
             on_progress: called as ``on_progress(batch, future)`` when each one finishes.
@@ -283,8 +342,13 @@ class TranslationClient:
     def _track(
         self, job_ids: Sequence[str | None], expected: float | None, deadline: float | None
     ) -> list[JobFuture]:
-        """Futures for ``job_ids``: a job whose final status is stored is resolved at once."""
+        """Futures for ``job_ids``: a job whose final status is stored is resolved at once.
+
+        Every id is checked before any is tracked.
+        """
         self._check_open()
+        for job_id in job_ids:
+            check_job_id(job_id)
         check_seconds("expected_duration", expected)
         check_seconds("deadline", deadline)
         futures = [JobFuture(job_id, self._scheduler) for job_id in job_ids]
@@ -353,12 +417,21 @@ class TranslationClient:
         )
 
 
-def _shut_down(unclosed: str | None, transport: Transport, scheduler: Scheduler) -> None:
-    """Close the transport and the scheduler (``unclosed``: a client collected unclosed)."""
-    if unclosed is not None:
-        logger.debug("a client for %s was collected without close(); closing it", unclosed)
-    transport.close()
-    scheduler.close()
+def _collected(base_url: str, transport: Transport, scheduler: Scheduler) -> None:
+    """The finalizer of a client collected without close(): it only signals.
+
+    The collector runs it on whichever thread allocates at the time, possibly one
+    of ours holding the scheduler's or the pool's lock: closing here would wait for
+    that lock forever, and cyclic collection would stop for the whole process.  So
+    the scheduler thread closes the transport and itself.  A client whose thread
+    never started has nothing running; its pooled connections close with the pool.
+    """
+
+    def close_transport() -> None:  # on the scheduler thread: logging may take locks
+        logger.debug("a client for %s was collected without close(); closing it", base_url)
+        transport.close()
+
+    scheduler.signal_close(then=close_transport)
 
 
 def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Protocol
 
+from heygen_client._callbacks import run_callbacks
 from heygen_client.errors import TranslationFailed
 from heygen_client.models import JobStatus
 
@@ -64,6 +65,22 @@ class _Condition(threading.Condition):
         return self._lock._is_owned()  # type: ignore[attr-defined,no-any-return]
 
 
+class _Inline:
+    """A library-internal done-callback that only hands the future on, never blocking.
+
+    It runs at settlement on the settling thread; every other callback is queued
+    to the callback thread.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[JobFuture], object]) -> None:
+        self.fn = fn
+
+    def __call__(self, future: JobFuture) -> object:
+        return self.fn(future)
+
+
 class JobFuture(concurrent.futures.Future[JobStatus]):
     """A real :class:`concurrent.futures.Future` for one job's final status.
 
@@ -71,6 +88,13 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     :class:`TranslationFailed` when it ended in error (or another
     :class:`~heygen_client.errors.HeyGenError` when tracking failed).  ``cancel()``
     stops polling the job unless another future still tracks it.
+
+    Callbacks added with :meth:`add_done_callback` run on the library's callback
+    thread (one per process), in the order they were added, never on the thread
+    that polls: a callback that blocks delays only the callbacks after it.
+    ``result()`` and ``wait()`` return when the future settles, whether or not its
+    callbacks have run yet.  A callback added once the future is done runs at
+    once, on the caller's thread, as with any ``Future``.
 
     In a running asyncio event loop, ``await future`` gives the same result (see
     :meth:`__await__`).
@@ -120,7 +144,7 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
             with self._condition:
                 # Move CANCELLED to CANCELLED_AND_NOTIFIED (what an executor's worker
                 # does), so that wait() and as_completed() see the future as done.
-                # Under the condition, so it cannot race _settle() doing the same.
+                # Under the condition, so it cannot race _set() doing the same.
                 if self._state == concurrent.futures._base.CANCELLED:
                     self.set_running_or_notify_cancel()
             if self._owner is not None:
@@ -134,10 +158,29 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         (or an :func:`asyncio.wait_for` timeout) cancels this future, so polling stops
         unless another future still tracks the job; every other awaiter of *this*
         future sees the cancellation too.  Callbacks added with
-        :meth:`add_done_callback` still run on the scheduler's thread;
+        :meth:`add_done_callback` still run on the callback thread;
         :class:`~heygen_client.AsyncTranslationClient` gives loop-bound futures.
         """
         return asyncio.wrap_future(self).__await__()
+
+    def _add_inline_callback(self, fn: Callable[[JobFuture], object]) -> None:
+        """Call ``fn(self)`` on the settling thread; only for calls that never block."""
+        self.add_done_callback(_Inline(fn))
+
+    def _invoke_callbacks(self) -> None:
+        # concurrent.futures calls this after waking the waiters, on the thread that
+        # settled the future: run our inline hand-offs here, queue the rest.
+        queued = []
+        for fn in self._done_callbacks:  # type: ignore[attr-defined]
+            if isinstance(fn, _Inline):
+                try:
+                    fn(self)
+                except Exception:
+                    logger.exception("exception calling callback for %r", self)
+            else:
+                queued.append(fn)
+        if queued:
+            run_callbacks(self, queued)
 
     # The scheduler's side of the contract: it pushes what it learns.
 

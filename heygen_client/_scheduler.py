@@ -196,6 +196,7 @@ class Scheduler:
         self.dispatched: list[Request] = []  # requests made when not threaded (tests)
         self._thread: threading.Thread | None = None
         self._pool: WorkerPool[Request] | None = None
+        self._close_signal: Callable[[], object] | None = None  # set by signal_close()
         self._batch_cap = sys.maxsize  # halved by each batch refused as too large
         self._dispatcher: Dispatcher = choose(PLAIN, self.config, None)
         self._choose_dispatcher()
@@ -336,6 +337,20 @@ class Scheduler:
             pool.close(end)
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, end - time.monotonic()))
+
+    def signal_close(self, then: Callable[[], object]) -> None:
+        """Have the scheduler thread call ``then()`` and :meth:`close`; never blocks.
+
+        For a finalizer: the collector may run it on any thread, one of ours holding
+        our locks included, so it only sets a flag and wakes the thread if the lock
+        is free (the thread also looks every ``max_sleep``).
+        """
+        self._close_signal = then
+        if self._cond.acquire(blocking=False):
+            try:
+                self._cond.notify_all()
+            finally:
+                self._cond.release()
 
     def threads(self) -> list[threading.Thread]:
         """The live threads of this scheduler (tests)."""
@@ -967,6 +982,10 @@ class Scheduler:
 
     def _loop(self) -> None:
         while True:
+            if self._close_signal is not None:
+                self._close_signal()
+                self.close()
+                return
             try:
                 next_at = self.run_due(self.clock())
             except Exception:  # a bug must not kill the thread silently

@@ -8,7 +8,8 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     │   └── TransportTimeout        a timeout (also TimeoutError)
     │       ├── ConnectTimeout      no connection in time: the server may be down
     │       └── ReadTimeout         connected, but no answer in time
-    ├── HTTPStatusError             a 4xx/5xx answer: .status_code, .body, .retry_after
+    ├── HTTPStatusError             a 4xx/5xx answer, or a redirect not followed (3xx):
+    │   │                           .status_code, .body, .retry_after
     │   ├── JobNotFound             404 for a job id, or "unknown" in a batch answer
     │   └── RateLimited             429: .retry_after (seconds, or None)
     ├── MalformedResponse           not JSON, or JSON we cannot read (unknown result)
@@ -79,7 +80,7 @@ class ReadTimeout(TransportTimeout):
 
 
 class HTTPStatusError(HeyGenError):
-    """The server answered with a 4xx or 5xx status.
+    """The server answered with a 4xx or 5xx status, or a redirect we do not follow.
 
     Attributes:
         status_code: the HTTP status.

@@ -224,8 +224,9 @@ class ClientStats:
     """A snapshot of a client's counters (:meth:`TranslationClient.stats`).
 
     Attributes:
-        requests: HTTP requests by outcome: ``"ok"``, ``"http_4xx"``, ``"http_429"``,
-            ``"http_5xx"``, ``"transport"``, ``"timeout"``, ``"malformed"``.
+        requests: HTTP requests by outcome: ``"ok"``, ``"http_3xx"`` (a redirect not
+            followed), ``"http_4xx"``, ``"http_429"``, ``"http_5xx"``, ``"transport"``,
+            ``"timeout"``, ``"malformed"``.
         polls: status requests per job id (the seed's job is ``""``); a batch request
             counts once for each job in it.
         status_requests: HTTP status requests made (a batch counts once).

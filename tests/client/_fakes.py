@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections import deque
 from collections.abc import Sequence
 
 from heygen_client._backends import BaseBackend, BatchAnswer
+from heygen_client._callbacks import run_callbacks
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Request
 from heygen_client._scheduler import Scheduler, SchedulerConfig
@@ -34,6 +36,13 @@ def pending(job_id: str | None, **fields: float) -> JobStatus:
 
 def done(job_id: str | None, result: str = "completed") -> JobStatus:
     return JobStatus(job_id or "", JobResult(result))
+
+
+def wait_for_callbacks(timeout: float = 5.0) -> None:
+    """Block until every done-callback queued so far has run (the queue is FIFO)."""
+    reached = threading.Event()
+    run_callbacks(None, [lambda _: reached.set()])
+    assert reached.wait(timeout), f"callbacks still running after {timeout}s"
 
 
 class FakeSource(BaseBackend):

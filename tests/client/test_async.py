@@ -629,6 +629,32 @@ def test_a_submit_cancelled_before_it_is_sent_sends_nothing() -> None:
     asyncio.run(main())
 
 
+def test_loop_futures_resolve_while_a_threaded_callback_blocks() -> None:
+    source = FakeSource()
+    source.script("a", done("a"))
+    source.script("b", pending("b"), done("b"))
+    client, clock = async_client(source)
+    release = threading.Event()
+
+    async def main() -> None:
+        async with client:
+            blocked = client.sync_client.track("a")
+            blocked.add_done_callback(lambda _: release.wait(15))
+            future = client.track("b")
+            await until(blocked.done)
+            tick(client, clock)
+            # The callback thread is held by "a"'s callback; the loop's result is not.
+            status = await asyncio.wait_for(future, timeout=5)
+            assert status.result == "completed"
+            assert not release.is_set()
+            release.set()
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+
+
 # -- against the real server ----------------------------------------------------------
 
 

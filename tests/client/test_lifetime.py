@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import threading
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,35 @@ def test_a_collected_client_stops_its_threads_and_fails_its_futures() -> None:
         thread.join(2.0)
     assert not [t for t in threads if t.is_alive()]
     assert isinstance(future.exception(2.0), ClientClosed)
+
+
+@pytest.mark.parametrize("lock", ["scheduler", "pool"])
+def test_the_finalizer_never_waits_for_a_lock_of_ours(lock: str) -> None:
+    client = TranslationClient("http://127.0.0.1:9", discover=False, clock=FakeClock())
+    future = client.track("a")
+    scheduler = client._scheduler
+    threads = scheduler.threads()
+    held: Any = scheduler._cond if lock == "scheduler" else scheduler._pool._cond  # type: ignore[union-attr]
+    finalized = threading.Event()
+
+    def collect() -> None:  # what the collector does, on whichever thread it runs
+        client._finalizer()
+        finalized.set()
+
+    with held:  # as a worker inside complete(), or submitting, holds it
+        collector = threading.Thread(target=collect)
+        collector.start()
+        # Before, the finalizer closed the scheduler itself and waited here forever
+        # when the collector ran on the thread that held the lock.
+        assert finalized.wait(1.0), "the finalizer waited for our lock"
+    collector.join()
+    # The scheduler thread did the closing.
+    assert isinstance(future.exception(2.0), ClientClosed)
+    for thread in threads:
+        thread.join(2.0)
+    assert not [t for t in threads if t.is_alive()]
+    assert client._transport.closed
+    client.close()
 
 
 def test_caller_requests_share_the_pause_and_the_budget() -> None:

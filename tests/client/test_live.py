@@ -19,6 +19,7 @@ from heygen_client import (
 )
 from heygen_client.policies import RetryPolicy
 from mock_server.testing import LiveServer
+from tests.client._fakes import wait_for_callbacks
 
 pytestmark = pytest.mark.live
 
@@ -134,6 +135,7 @@ def test_batch_of_jobs(live_server: LiveServer) -> None:
         assert batch.wait(1)
         assert batch.counts()["completed"] == 3
         assert all(s.result == "completed" for s in batch.results().values())  # type: ignore[union-attr]
+    wait_for_callbacks()  # they run on the callback thread, after the futures settle
     assert sorted(progress) == [1, 2, 3]
 
 

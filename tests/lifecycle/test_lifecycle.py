@@ -25,6 +25,7 @@ from heygen_client import TranslationClient
 from heygen_client.errors import ClientClosed, TranslationFailed
 from mock_server.testing import LiveServer
 from tests.chaos._support import ForcedJob, ServerProbe
+from tests.client._fakes import wait_for_callbacks
 
 pytestmark = pytest.mark.live
 
@@ -201,6 +202,7 @@ def test_callbacks_that_raise_do_not_stop_other_jobs(
         late = [client.track(job.job_id) for job in later]
         _, not_done = wait(late, timeout=SETTLE_TIMEOUT)
         assert not not_done
+        wait_for_callbacks()  # they run on the callback thread, after the futures settle
     for job, future in [*zip(jobs, batch, strict=True), *zip(later, late, strict=True)]:
         check_truth(job, future)
     assert raised["done"] == raised["progress"] == len(jobs), raised
