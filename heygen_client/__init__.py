@@ -30,6 +30,7 @@ from heygen_client.errors import (
     TransportError,
     TransportTimeout,
     Unsupported,
+    WaitTimeout,
 )
 from heygen_client.models import (
     Capabilities,
@@ -80,6 +81,7 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "Unsupported",
+    "WaitTimeout",
     "__version__",
     "policies",
 ]

@@ -786,7 +786,9 @@ def _view(item: _Tracked, start: float, now: float) -> JobView:
     common: dict[str, Any] = {"job_id": future.job_id, "polls": future.polls}
     common.update(_status_fields(status))
     if item.finished_at is None:
-        if status is not None and not status.is_final:
+        if future.listening and future.polls == 0:
+            state = "listening"  # its first long-poll is held: no answer yet is no news
+        elif status is not None and not status.is_final:
             state = "pending"
             common["progress"], common["remaining_seconds"] = counted_down(status, time.time())
         else:  # no answer yet, or final but not yet handed to us: still running here

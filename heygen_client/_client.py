@@ -358,6 +358,8 @@ class TranslationClient:
             if known is not None and known.is_final:
                 future.resolve(known, 0)
             else:
+                if known is not None:
+                    future.observe(known, 0)  # e.g. what create_job() was told
                 polled.append(future)
         self._scheduler.track(polled, expected_duration=expected, deadline=deadline)
         return futures

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Protocol
 
 from heygen_client._callbacks import run_callbacks
-from heygen_client.errors import TranslationFailed
+from heygen_client.errors import TranslationFailed, WaitTimeout
 from heygen_client.models import JobStatus
 
 __all__ = ["JobBatch", "JobFuture"]
@@ -109,6 +109,8 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         # Pushed by the scheduler (observe, resolve, fail); read by the caller.
         self._status: JobStatus | None = None
         self._polls = 0
+        self._last_error: tuple[BaseException, int] | None = None
+        self._listening = False
 
     def __repr__(self) -> str:
         return f"<JobFuture job_id={self._job_id!r} {super().__repr__()[1:-1]}>"
@@ -184,11 +186,75 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
 
     # The scheduler's side of the contract: it pushes what it learns.
 
-    def observe(self, status: JobStatus | None, polls: int) -> None:
-        """Record the job's latest status and poll count (the scheduler calls this)."""
+    def observe(
+        self,
+        status: JobStatus | None,
+        polls: int,
+        *,
+        error: BaseException | None = None,
+        failures: int = 0,
+    ) -> None:
+        """Record what the scheduler learned: the job's latest status and poll count,
+        or the error of its last request and how many failed in a row."""
         if status is not None:
             self._status = status
+            self._last_error = None
+        elif error is not None:
+            self._last_error = (error, failures)
         self._polls = polls
+        self._listening = False
+
+    def observe_listening(self) -> None:
+        """A request the server holds until the job changes (a long-poll) is open."""
+        self._listening = True
+
+    @property
+    def listening(self) -> bool:
+        """True while the server holds a long-poll for this job: no answer is news."""
+        return self._listening
+
+    def result(self, timeout: float | None = None) -> JobStatus:
+        """The job's final status, waiting up to ``timeout`` seconds (None: for good).
+
+        Raises:
+            TranslationFailed: the job ended in error.
+            WaitTimeout: not done within ``timeout``; the job is still tracked, and
+                the message says what was last seen of it.
+            HeyGenError: tracking failed (see :mod:`heygen_client.errors`).
+        """
+        try:
+            return super().result(timeout)
+        except TimeoutError:
+            if self.done():
+                raise  # the job's own outcome (a DeadlineExceeded), not the wait's
+            raise self._wait_timeout(timeout) from None
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """What :meth:`result` would raise once done (None for a completed job).
+
+        Raises:
+            WaitTimeout: not done within ``timeout``.
+        """
+        try:
+            return super().exception(timeout)
+        except TimeoutError:
+            raise self._wait_timeout(timeout) from None
+
+    def _wait_timeout(self, timeout: float | None) -> WaitTimeout:
+        waited = f"within {timeout:g} s" if timeout is not None else "yet"
+        name = self._job_id or "(default)"
+        if self._last_error is not None:
+            error, failures = self._last_error
+            seen = f"its last request failed ({failures} in a row): {error}"
+        elif self._listening:
+            seen = "the server holds a long-poll open for it (listening)"
+        elif self._status is not None:
+            seen = f"last seen {self._status.result.value} after {self._polls} polls"
+            if self._status.progress is not None:
+                seen += f", {self._status.progress:.0%} done"
+        else:
+            seen = "no answer about it yet"
+        return WaitTimeout(f"job {name} not done {waited}: {seen}", self._job_id, self._status)
 
     def resolve(self, status: JobStatus, polls: int) -> None:
         """Settle with the job's final status: its result, or
@@ -299,10 +365,11 @@ class JobBatch:
         Jobs that ended in ``"error"`` map to their :class:`TranslationFailed`.
 
         Raises:
-            TimeoutError: when not all finished within ``timeout``.
+            WaitTimeout: not all finished within ``timeout`` (a ``TimeoutError``).
         """
         if not self.wait(timeout):
-            raise TimeoutError(f"{len(self.futures) - self.done_count} jobs still pending")
+            pending = len(self.futures) - self.done_count
+            raise WaitTimeout(f"{pending} of {len(self.futures)} jobs not done within {timeout} s")
         return {
             future.job_id: _outcome(future, concurrent.futures.CancelledError)
             for future in self.futures

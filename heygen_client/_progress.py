@@ -44,17 +44,29 @@ __all__ = [
     "plain_line",
 ]
 
-#: Every state a job can be shown in. ``waiting``: no answer yet (a long-poll
-#: may be held); ``pending``: the server says it is running; the rest are
+#: Every state a job can be shown in. ``waiting``: no answer yet;
+#: ``listening``: the server holds a long-poll open for the job (it answers when
+#: the job changes: no news is no change); ``pending``: the server says it is
+#: running; the rest are
 #: final: ``completed``, ``error``
 #: (the job ended in error), ``timeout`` (still pending after ``--timeout``),
 #: ``unreachable`` (no answer from the server, retries spent) and ``failed``
 #: (the server answered with an error, e.g. an unknown job id).
-STATES = ("waiting", "pending", "completed", "error", "timeout", "unreachable", "failed")
-FINAL_STATES = STATES[2:]
+STATES = (
+    "waiting",
+    "listening",
+    "pending",
+    "completed",
+    "error",
+    "timeout",
+    "unreachable",
+    "failed",
+)
+FINAL_STATES = STATES[3:]
 
 _STYLES = {
     "waiting": "dim",
+    "listening": "cyan",
     "pending": "yellow",
     "completed": "green",
     "error": "bold red",

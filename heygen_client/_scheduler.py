@@ -44,6 +44,7 @@ from heygen_client.errors import (
     JobNotFound,
     MalformedResponse,
     RateLimited,
+    TransportError,
 )
 from heygen_client.models import (
     PLAIN,
@@ -115,6 +116,29 @@ def _hint_missed(previous: JobStatus | None, waited: float | None) -> bool:
     if hint is None:
         hint = previous.retry_after
     return hint is not None and hint <= waited
+
+
+def _about_job(error: BaseException, job: Job, retried: bool) -> BaseException:
+    """``error`` as the job's own: a copy whose message names the job (and the tries).
+
+    A request's error says what happened to the request ("cannot connect to
+    ..."); the future's says which job it ended, after how many tries.  The
+    request's error is the copy's ``__cause__``.  Errors about the job itself
+    (``JobNotFound`` naming it, a deadline) and other exceptions are kept as they are.
+    """
+    if not isinstance(error, TransportError | HTTPStatusError | MalformedResponse):
+        return error
+    name = job.key or "(default)"
+    message = str(error)
+    if not message.startswith(f"job {name}"):
+        message = f"job {name}: {message}"
+    if retried:
+        message += f" (gave up after {job.failures} tries)"
+    copy = _own_copy(error)
+    if copy is error:
+        return error
+    copy.args = (message,)
+    return copy
 
 
 _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
@@ -492,6 +516,9 @@ class Scheduler:
             self._unready(job)
             job.in_flight = True
             job.lingering = False
+            if request.wait:
+                for future in job.futures:
+                    future.observe_listening()
         if request.wait:
             self.in_flight_long += 1
         else:
@@ -760,12 +787,12 @@ class Scheduler:
         if job.dropped:
             return
         job.polls += 1
-        for future in job.futures:
-            future.observe(None, job.polls)
         elapsed = now - job.started
         if job.failures == 0:
             job.failing_since = now
         job.failures += 1
+        for future in job.futures:
+            future.observe(None, job.polls, error=error, failures=job.failures)
         retryable = self.retry.is_retryable(error)
         retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
         if retryable and not self.retry.exhausted(job.failures, now - job.failing_since):
@@ -780,7 +807,7 @@ class Scheduler:
             return
         reason = "retries exhausted" if retryable else "not retryable"
         logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
-        self._finish(job, None, error, settle)
+        self._finish(job, None, _about_job(error, job, retryable), settle)
         events.append(self._poll_event(job, request, elapsed, None, error, None, reason))
 
     # -- helpers (all under the lock) --------------------------------------------

@@ -99,11 +99,75 @@ EXCEPTION_MAP: Mapping[type[Exception], tuple[type[HeyGenError], bool]] = {
 }
 
 
-def map_exception(exc: BaseException) -> HeyGenError:
-    """Our error for a ``requests`` (or lower-level I/O) exception, not yet raised."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: args, urllib3's ``reason``, cause and context."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 32:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for inner in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+
+
+# What went wrong, in words, by the most telling exception found in the chain.
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "host not found"),
+    (urllib3.exceptions.NameResolutionError, "host not found"),
+    (rex.ConnectTimeout, "no connection within the connect timeout"),
+    (urllib3.exceptions.ConnectTimeoutError, "no connection within the connect timeout"),
+    (rex.ReadTimeout, "no answer within the read timeout"),
+    (urllib3.exceptions.ReadTimeoutError, "no answer within the read timeout"),
+    (rex.SSLError, "TLS handshake failed"),
+    (ConnectionResetError, "connection reset by the server"),
+    (http.client.RemoteDisconnected, "the server closed the connection without an answer"),
+    (rex.ChunkedEncodingError, "the answer was cut off"),
+    (rex.TooManyRedirects, "too many redirects"),
+    (rex.InvalidURL, "invalid URL"),
+    (rex.InvalidSchema, "unsupported URL scheme"),
+    (rex.MissingSchema, "URL without a scheme"),
+    (TimeoutError, "timed out"),
+)
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for an I/O failure, in words ("connection refused")."""
+    chain = list(_causes(exc))
+    for cls, words in _REASONS:
+        if any(isinstance(inner, cls) for inner in chain):
+            return words
+    return type(exc).__name__
+
+
+def map_exception(
+    exc: BaseException, *, method: str | None = None, url: str | None = None
+) -> HeyGenError:
+    """Our error for a ``requests`` (or lower-level I/O) exception, not yet raised.
+
+    The message says plainly what happened, naming the URL when given:
+    ``cannot connect to http://127.0.0.1:5999 (connection refused)``;
+    the original exception (with urllib3's details) is the ``__cause__``.
+    """
     if isinstance(exc, HeyGenError):
         return exc
-    message = f"{type(exc).__name__}: {exc}"
+    reason = describe(exc)
+    connecting = isinstance(exc, rex.ConnectTimeout) or (
+        isinstance(exc, rex.ConnectionError)
+        and not isinstance(exc, rex.ReadTimeout | rex.ChunkedEncodingError)
+        and reason in ("connection refused", "host not found", "TLS handshake failed")
+    )
+    if url is None:
+        message = f"{reason}: {type(exc).__name__}"
+    elif connecting:
+        message = f"cannot connect to {_origin_text(url)} ({reason})"
+    else:
+        message = f"{method} {url}: {reason}"
     if isinstance(exc, rex.ConnectionError) and any(
         isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args
     ):
@@ -136,14 +200,14 @@ IO_ERRORS: tuple[type[BaseException], ...] = (
 
 
 @contextlib.contextmanager
-def map_requests_errors() -> Iterator[None]:
+def map_requests_errors(method: str | None = None, url: str | None = None) -> Iterator[None]:
     """The one place where ``requests`` exceptions become :class:`HeyGenError`."""
     try:
         yield
     except HeyGenError:
         raise
     except IO_ERRORS as exc:
-        raise map_exception(exc) from exc
+        raise map_exception(exc, method=method, url=url) from exc
 
 
 def path_segment(value: str) -> str:
@@ -427,7 +491,7 @@ class Transport:
         outcome = "transport"
         _deadline.at = time.monotonic() + self.connect_timeout + read
         try:
-            with map_requests_errors():
+            with map_requests_errors(method, self.base_url + path):
                 response = self._follow(method, path, params, body, (self.connect_timeout, read))
                 with response:
                     status = response.status_code

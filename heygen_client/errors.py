@@ -16,6 +16,8 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     ├── TranslationFailed           the job ended in "error": .job_id, .status
     ├── DeadlineExceeded            track(deadline=) or wait(timeout=) ran out
     │                               (also TimeoutError)
+    ├── WaitTimeout                 future.result(timeout) returned first; the job
+    │                               is still tracked (also TimeoutError)
     ├── Unsupported                 the API in use has no such operation
     │                               (also NotImplementedError)
     └── ClientClosed                the client was closed (also RuntimeError)
@@ -48,6 +50,7 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "Unsupported",
+    "WaitTimeout",
 ]
 
 
@@ -170,3 +173,23 @@ class ClientClosed(HeyGenError, RuntimeError):
 
 class Unsupported(HeyGenError, NotImplementedError):
     """The API the client speaks has no such operation (e.g. batch status, job creation)."""
+
+
+class WaitTimeout(HeyGenError, TimeoutError):
+    """``future.result(timeout)`` (or ``exception``, ``batch.results``) timed out.
+
+    Only the wait ended: the job is still tracked.  The message says what was
+    last seen of it: its status, or the error of its last request.
+
+    Attributes:
+        job_id: the job (None for the seed's single job, or a whole batch).
+        last: the job's latest status, or None before any answer.
+    """
+
+    def __init__(self, message: str, job_id: str | None = None, last: JobStatus | None = None):
+        super().__init__(message)
+        self.job_id = job_id
+        self.last = last
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.job_id, self.last))

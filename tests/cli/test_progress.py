@@ -341,6 +341,7 @@ def test_live_table_redraws_in_place_and_leaves_the_full_table() -> None:
 def test_states_are_the_documented_ones() -> None:
     assert STATES == (
         "waiting",
+        "listening",
         "pending",
         "completed",
         "error",

@@ -298,6 +298,10 @@ def test_one_worker_with_batch_long_poll_still_polls() -> None:
     assert {r.kind for _, r in h.requests} <= {"capabilities", "batch"}
 
 
+def error_job(error: BaseException) -> str:
+    return str(error).split(":")[0].removeprefix("job ")
+
+
 def test_futures_failed_together_get_their_own_exceptions() -> None:
     h = Harness(FakeSource(BATCH_PLAIN), policy=Fixed(1.0))
     shared = HTTPStatusError("forbidden", status_code=403, body="no")
@@ -311,7 +315,10 @@ def test_futures_failed_together_get_their_own_exceptions() -> None:
         assert isinstance(error, HTTPStatusError)
         assert error.status_code == 403
         assert error.body == "no"
-        assert error.__cause__ is shared
+        # Chained to the request's error, through the job's own copy naming it.
+        cause = error.__cause__
+        assert cause is shared or (cause is not None and cause.__cause__ is shared)
+        assert str(error) == f"job {error_job(error)}: forbidden"
 
 
 def test_close_gives_each_future_its_own_client_closed() -> None:
