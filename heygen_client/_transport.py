@@ -172,7 +172,7 @@ def map_exception(
         isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args
     ):
         # requests reports a read timeout in the body as a ConnectionError.
-        return TransportTimeout(message)
+        return ReadTimeout(message)
     for cls in type(exc).__mro__:
         entry = EXCEPTION_MAP.get(cls)
         if entry is None:
