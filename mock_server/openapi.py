@@ -19,6 +19,7 @@ import json
 import sys
 from typing import Any
 
+from mock_server.app import max_content_length
 from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
 from mock_server.translations import MAX_ENDPOINTS
@@ -573,6 +574,10 @@ HEADERS: dict[str, Any] = {
     "Allow": {"description": "Methods the route accepts.", "schema": {"type": "string"}},
 }
 
+_TOO_LARGE = _error(
+    f"Body larger than {max_content_length(_DEFAULTS):,} bytes: 64 KiB plus 144 per id of "
+    "max_batch, so a full batch of the longest ids always fits."
+)
 _STATUS_ERRORS: dict[str, Any] = {
     "429": _error("Rate limited (--rate-limit).", "Retry-After"),
     "500": _error("Injected fault (--fault-kinds 500)."),
@@ -755,7 +760,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "400": _error("Malformed body, wrong types, negative wait or too many ids."),
                 "404": _error("Batch is disabled on this server."),
-                "413": _error("Body larger than 64 KiB."),
+                "413": _TOO_LARGE,
                 **_STATUS_ERRORS,
             },
         }
@@ -772,7 +777,7 @@ PATHS: dict[str, Any] = {
                     headers={"Location": {"$ref": "#/components/headers/Location"}},
                 ),
                 "400": _error("Malformed JSON, unknown field, wrong type or out of range."),
-                "413": _error("Body larger than 64 KiB."),
+                "413": _TOO_LARGE,
                 "429": _error("Rate limited (--rate-limit).", "Retry-After"),
             },
         }
@@ -834,7 +839,7 @@ PATHS: dict[str, Any] = {
                 "200": _json_response("The settings now in force.", "FaultSettings"),
                 "400": _error("Malformed JSON, unknown field, wrong type or out of range."),
                 "404": _ADMIN_OFF,
-                "413": _error("Body larger than 64 KiB."),
+                "413": _TOO_LARGE,
             },
         },
         "delete": {
