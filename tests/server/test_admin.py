@@ -173,7 +173,9 @@ def test_malformed_bodies_are_400(admin: FlaskClient, raw: bytes) -> None:
 
 
 def test_oversized_body_is_413(admin: FlaskClient) -> None:
-    response = admin.put("/admin/faults", data=b" " * 70_000)
+    response = admin.put(
+        "/admin/faults", data=b" " * (admin.application.config["MAX_CONTENT_LENGTH"] + 1)
+    )
     assert response.status_code == 413
     check(response, "/admin/faults", "put")
 
