@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from mock_server.clock import Clock, SystemClock
 from mock_server.config import ServerConfig
 from mock_server.faults import FaultInjector, RateLimiter
+from mock_server.framing import RequestFraming, refusal
 from mock_server.jobs import MAX_ID_LENGTH
 from mock_server.routes import RateLimited, ServerState, bp, error_response
 from mock_server.stats import Stats
@@ -96,6 +97,10 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
 
     app = Flask("mock_server")
     app.config["MAX_CONTENT_LENGTH"] = max_content_length(config)
+    # Flask bounds a body of declared length; a chunked one is bounded here.
+    app.wsgi_app = RequestFraming(  # type: ignore[method-assign]
+        app.wsgi_app, max_content_length(config)
+    )
     # Clients must see the exact seed body, key order included.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # OPTIONS would get an empty, undocumented 200; make it a JSON 405 like
@@ -112,6 +117,12 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
         g.job_id = None
         g.fault = None
         g.status_job_ids = []
+
+    @app.before_request
+    def refuse_bad_framing() -> None:
+        error = refusal(request.environ)
+        if error is not None:
+            raise error
 
     @app.after_request
     def count_and_log(response: Response) -> Response:

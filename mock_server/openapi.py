@@ -576,7 +576,7 @@ HEADERS: dict[str, Any] = {
 
 _TOO_LARGE = _error(
     f"Body larger than {max_content_length(_DEFAULTS):,} bytes: 64 KiB plus 144 per id of "
-    "max_batch, so a full batch of the longest ids always fits."
+    "max_batch, so a full batch of the longest ids always fits. Chunked bodies alike."
 )
 _STATUS_ERRORS: dict[str, Any] = {
     "429": _error("Rate limited (--rate-limit).", "Retry-After"),
