@@ -22,6 +22,7 @@ from typing import Any
 from mock_server.app import max_content_length
 from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
+from mock_server.stats import JOBS_KEPT, LOG_KEPT
 from mock_server.translations import MAX_ENDPOINTS
 from mock_server.v3 import (
     CREATE_FIELDS,
@@ -209,12 +210,12 @@ SCHEMAS: dict[str, Any] = {
             "status_request_times": {
                 "type": "array",
                 "items": _NUMBER,
-                "maxItems": 200,
-                "description": "Arrival times of the last 200 status requests.",
+                "maxItems": LOG_KEPT,
+                "description": f"Arrival times of the last {LOG_KEPT} status requests.",
             },
             "status_request_log": {
                 "type": "array",
-                "maxItems": 200,
+                "maxItems": LOG_KEPT,
                 "items": {
                     "type": "object",
                     "required": ["at", "status"],
@@ -308,7 +309,7 @@ SCHEMAS: dict[str, Any] = {
             "server_time",
             "requests",
             "status_requests_total",
-            "status_requests_by_job",
+            "jobs_polled",
             "faults_injected",
             "long_polls_active",
             "long_polls_peak",
@@ -338,10 +339,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "GET /status, POST /status/batch and the two v3 status routes' "
                 "requests (a batch is one).",
             },
-            "status_requests_by_job": {
-                "type": "object",
-                "description": "Per known job id (a batch counts once for each listed job).",
-                "additionalProperties": {"type": "integer", "minimum": 1},
+            "jobs_polled": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": JOBS_KEPT,
+                "description": f"Known jobs with status requests on record: the {JOBS_KEPT:,} "
+                "most recently polled at most. GET /jobs/ID gives each one's count.",
             },
             "faults_injected": {
                 "type": "object",
