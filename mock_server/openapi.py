@@ -643,7 +643,7 @@ V3_PATHS: dict[str, Any] = {
                 "400": _v3_error("Malformed body, unknown field, wrong type or out of range."),
                 "401": _V3_UNAUTHORIZED,
                 "409": _v3_error("The first request with this Idempotency-Key is in progress."),
-                "413": _v3_error("Body larger than 64 KiB."),
+                "413": _v3_error(_TOO_LARGE["description"]),
                 "429": _v3_error(
                     "Rate limited (--rate-limit), or --concurrency-limit translations "
                     "are running.",
@@ -709,7 +709,7 @@ V3_PATHS: dict[str, Any] = {
                 "400": _v3_error("Malformed body, unknown field, wrong type or bad url."),
                 "401": _V3_UNAUTHORIZED,
                 "409": _v3_error(f"{MAX_ENDPOINTS} endpoints are already registered."),
-                "413": _v3_error("Body larger than 64 KiB."),
+                "413": _v3_error(_TOO_LARGE["description"]),
             },
         }
     },

@@ -80,7 +80,7 @@ def test_a_chunked_body_within_the_limit_is_read_whole(client: FlaskClient) -> N
     assert response.get_json()["delay"] == 1.25
 
 
-@pytest.mark.parametrize("url", ["/jobs", "/status/batch", "/healthz"])
+@pytest.mark.parametrize("url", ["/jobs", "/status/batch", "/healthz", "/v3/video-translations"])
 def test_a_chunked_body_over_the_limit_is_413(client: FlaskClient, url: str) -> None:
     # Cut at the limit, this would be a valid empty body: it must not be cut.
     body = b" " * LIMIT + b'{"delay": 1.25}'
