@@ -289,7 +289,7 @@ def test_wait_reports_what_the_reach_check_found_when_it_used_the_timeout(
         (record,) = map(json.loads, capsys.readouterr().out.splitlines())
         assert (record["job_id"], record["state"], record["polls"]) == (job_id, state, 1)
         assert record["result"] == state
-    before = cli_server.stats()["status_requests_by_job"][done]
+    before = cli_server.get_json(f"/jobs/{done}")["status_requests"]
     argv = ["wait", done, failed, "--timeout", "0.5", "--json", "--url", cli_server.url]
     assert main(argv) == ExitCode.TIMEOUT  # the second job was not checked: no time left
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -297,4 +297,4 @@ def test_wait_reports_what_the_reach_check_found_when_it_used_the_timeout(
         (done, "completed"),
         (failed, "timeout"),
     ]
-    assert cli_server.stats()["status_requests_by_job"][done] == before + 1  # the check's
+    assert cli_server.get_json(f"/jobs/{done}")["status_requests"] == before + 1  # the check's

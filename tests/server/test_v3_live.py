@@ -65,7 +65,7 @@ def test_translation_ends_with_signed_webhooks(
     stats = server.stats()
     assert stats["webhooks_sent"] == 2
     assert stats["jobs_created"] == 1
-    assert stats["status_requests_by_job"][job_id] == 1
+    assert stats["jobs_polled"] == 1
     assert KEY not in server.output()
     assert KEY not in str(stats)
     record = server.get_json(f"/jobs/{job_id}")
