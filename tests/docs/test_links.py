@@ -1,8 +1,9 @@
 """The docs read as one site: links resolve, and every page is reachable and navigable.
 
-- Every relative link of README.md and docs/*.md points at a file of the
-  repository, and a ``#fragment`` at a heading of the page it names (GitHub's
-  anchors). Links to other sites are not fetched.
+- Every relative link of README.md, CONTRIBUTING.md, CHANGELOG.md and
+  docs/*.md points at a file of the repository, and a ``#fragment`` at a
+  heading of the page it names (GitHub's anchors). Links to other sites are
+  not fetched.
 - README.md links every page of docs/.
 - docs/index.md lists every other page as an ordered list: the reading order.
 - The first line of every other page links the index, then the previous and
@@ -24,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 INDEX = DOCS / "index.md"
 MKDOCS = ROOT / "mkdocs.yml"
-PAGES: tuple[Path, ...] = (ROOT / "README.md", *sorted(DOCS.glob("*.md")))
+PAGES: tuple[Path, ...] = (
+    *(ROOT / name for name in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md")),
+    *sorted(DOCS.glob("*.md")),
+)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _NAV_ITEM = re.compile(r"^  - [^:]+: (?P<target>\S+\.md)$", re.MULTILINE)
 _TOC_ITEM = re.compile(r"^\d+\.\s+\[[^\]]+\]\((?P<target>[^)#\s]+\.md)\)")
