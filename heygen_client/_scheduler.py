@@ -33,7 +33,7 @@ from heygen_client._dispatch import Dispatcher, choose
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request
 from heygen_client._stores import Store
-from heygen_client._transport import IO_ERRORS, map_exception
+from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
 from heygen_client._validate import check_seconds
 from heygen_client._workers import WorkerPool
 from heygen_client.errors import (
@@ -560,8 +560,18 @@ class Scheduler:
             return exc
 
     def run_request(self, request: Request) -> None:
-        """Execute and complete ``request`` (what a worker does)."""
-        outcome = self.execute(request)
+        """Execute and complete ``request`` (what a worker does).
+
+        A request about jobs is given up once none of them is tracked any more
+        (their futures' deadlines passed, or they were cancelled): a slow or
+        endless answer then frees its worker within ``ABANDON_CHECK`` seconds.
+        """
+        jobs = request.jobs
+        if jobs:
+            with abandon_when(lambda: all(job.dropped for job in jobs)):
+                outcome = self.execute(request)
+        else:
+            outcome = self.execute(request)
         self.complete(request, outcome, self.clock())
 
     def complete(self, request: Request, outcome: object, now: float) -> None:

@@ -67,9 +67,32 @@ MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_REDIRECTS = 5
 _CHUNK_SIZE = 64 * 1024
 
-# When the request this thread is making must end (time.monotonic()), read by
-# every socket read of our own adapter's connections.
+# When the request this thread is making must end (time.monotonic()), and
+# whether its answer is still wanted: read by every socket read of our own
+# adapter's connections.
 _deadline = threading.local()
+#: Seconds between two looks at whether a held request is still wanted.
+ABANDON_CHECK = 0.5
+
+
+class RequestAbandoned(ConnectionAbortedError):
+    """The request was given up: every future waiting on its answer is settled."""
+
+
+@contextlib.contextmanager
+def abandon_when(abandoned: Callable[[], bool]) -> Iterator[None]:
+    """Within the block, this thread's requests end once ``abandoned()`` is true.
+
+    The scheduler wraps each request in it, so a request whose jobs all stopped
+    being tracked (deadline, cancel) stops reading: no worker stays held by a
+    slow or endless answer nobody waits for.
+    """
+    _deadline.abandoned = abandoned
+    try:
+        yield
+    finally:
+        _deadline.abandoned = None
+
 
 # Every exception class of requests, and what it becomes.  The bool says whether a
 # retry can help.  A test checks that this table names every class requests defines.
@@ -117,6 +140,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 # What went wrong, in words, by the most telling exception found in the chain.
 _REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (RequestAbandoned, "given up: nobody waits for the answer any more"),
     (ConnectionRefusedError, "connection refused"),
     (socket.gaierror, "host not found"),
     (urllib3.exceptions.NameResolutionError, "host not found"),
@@ -319,13 +343,30 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int | None:
         at: float | None = getattr(_deadline, "at", None)
-        if at is not None:
-            left = at - time.monotonic()
+        abandoned: Callable[[], bool] | None = getattr(_deadline, "abandoned", None)
+        if at is None and abandoned is None:
+            return self._io.readinto(buffer)
+        per_read = self._read_timeout
+        now = time.monotonic()
+        idle_until = now + per_read if per_read is not None else math.inf
+        end = min(idle_until, at if at is not None else math.inf)
+        while True:
+            if abandoned is not None and abandoned():
+                raise RequestAbandoned("nobody waits for this answer any more")
+            left = end - now
             if left <= 0:
                 raise TimeoutError("the request ran past its total time limit")
-            per_read = self._read_timeout
-            self._sock.settimeout(left if per_read is None else min(per_read, left))
-        return self._io.readinto(buffer)
+            # With someone to ask whether the answer is still wanted, wake up
+            # every ABANDON_CHECK seconds to ask (a long-poll is held for long).
+            self._sock.settimeout(min(left, ABANDON_CHECK) if abandoned else left)
+            try:
+                # recv_into, not the socket file: a file that timed out once
+                # refuses every later read.
+                return self._sock.recv_into(buffer)
+            except TimeoutError:
+                now = time.monotonic()
+                if abandoned is None or now >= end:
+                    raise
 
     def close(self) -> None:
         if not self.closed:

@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from heygen_client import TranslationClient
-from heygen_client._transport import MAX_REDIRECTS, Transport
-from heygen_client.errors import HTTPStatusError, MalformedResponse, ReadTimeout
+from heygen_client import BaseBackend, JobStatus, TranslationClient
+from heygen_client._transport import ABANDON_CHECK, MAX_REDIRECTS, Transport, abandon_when
+from heygen_client.errors import (
+    DeadlineExceeded,
+    HTTPStatusError,
+    MalformedResponse,
+    ReadTimeout,
+    TransportError,
+)
+from tests._wait import wait_until
 
 #: Seconds between two dripped bytes: well under the read timeout, so no single
 #: read ever times out.
@@ -222,6 +229,41 @@ def test_a_long_polls_limit_adds_its_wait(server: HostileServer) -> None:
     finally:
         transport.close()
     assert 0.7 <= took < 0.8 + 1.0, took
+
+
+def test_a_request_nobody_waits_for_is_given_up(server: HostileServer) -> None:
+    """A dripping answer under a generous read timeout ends once it is not wanted."""
+    transport = Transport(server.url, connect_timeout=1.0, read_timeout=30.0)
+    wanted_until = time.monotonic() + 0.3
+    try:
+        started = time.monotonic()
+        with (
+            abandon_when(lambda: time.monotonic() > wanted_until),
+            pytest.raises(TransportError, match="nobody waits for the answer"),
+        ):
+            transport.request("GET", "/drip-body")
+        took = time.monotonic() - started
+    finally:
+        transport.close()
+    assert 0.3 <= took < 0.3 + ABANDON_CHECK + 1.0, took
+
+
+def test_a_worker_is_freed_when_its_jobs_deadline_passes(server: HostileServer) -> None:
+    """The scheduler gives up a request once none of its jobs is tracked any more."""
+
+    class Dripping(BaseBackend):
+        def __init__(self, transport: Transport) -> None:
+            self.transport = transport
+
+        def get_status(self, job_id: str | None, *, wait: float | None = None) -> JobStatus:
+            self.transport.request("GET", "/drip-body")
+            raise AssertionError("the dripping answer never ends in time")
+
+    with TranslationClient(server.url, api=Dripping, read_timeout=30.0) as client:
+        future = client.track("j", deadline=0.2)
+        assert isinstance(future.exception(timeout=5), DeadlineExceeded)
+        scheduler = client._scheduler
+        wait_until(lambda: scheduler.in_flight_short == 0, timeout=ABANDON_CHECK + 2)
 
 
 def test_the_connection_is_reused_after_a_bounded_request(
