@@ -22,7 +22,8 @@ from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, economical_policy
-from tests.client._fakes import FakeClock, Harness
+from mock_server import FakeClock
+from tests.client._fakes import Harness
 
 
 class SimulatedServer(BaseBackend):
