@@ -50,7 +50,7 @@ import requests
 
 from benchmarks._report import machine
 from benchmarks._server import MockServer, exit_on_sigterm, status_requests
-from benchmarks.server import _percentile
+from benchmarks._stats import percentile
 
 #: Jobs the stream cycles through (all pending for the whole run).
 STREAM_JOBS = 50
@@ -409,8 +409,8 @@ def _figures(
             "timeouts": sum(p.timeouts for p in parts),
             "other_errors": sum(p.other_errors for p in parts),
             "requests_per_second": ok / elapsed,
-            "latency_p50_ms": _percentile(lat, 50) * 1000 if lat else math.nan,
-            "latency_p99_ms": _percentile(lat, 99) * 1000 if lat else math.nan,
+            "latency_p50_ms": percentile(lat, 50) * 1000 if lat else math.nan,
+            "latency_p99_ms": percentile(lat, 99) * 1000 if lat else math.nan,
             "latency_max_ms": max(lat) * 1000 if lat else math.nan,
         },
         "held": {

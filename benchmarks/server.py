@@ -35,16 +35,12 @@ import psutil
 import requests
 
 from benchmarks._server import MockServer, exit_on_sigterm, status_requests
+from benchmarks._stats import percentile
 
 LADDER = (100, 250, 500, 1000, 1500, 2000, 3000)
 PROBE_LIMIT = 0.100
 PROBES = 20
 LONG_WAIT = 120.0
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def hammer(url: str, job_ids: list[str], seconds: float, threads: int) -> dict[str, Any]:
@@ -106,8 +102,8 @@ def throughput(seconds: float, processes: int, threads: int) -> dict[str, Any]:
         "requests_per_second": (after - before) / elapsed,
         "client_ok": sum(p["ok"] for p in parts),
         "client_errors": sum(p["errors"] for p in parts),
-        "latency_p50_ms": _percentile(lat, 50) * 1000 if lat else None,
-        "latency_p99_ms": _percentile(lat, 99) * 1000 if lat else None,
+        "latency_p50_ms": percentile(lat, 50) * 1000 if lat else None,
+        "latency_p99_ms": percentile(lat, 99) * 1000 if lat else None,
     }
 
 
@@ -173,8 +169,8 @@ def long_polls(ladder: tuple[int, ...] = LADDER) -> dict[str, Any]:
                 step = {
                     "n": n,
                     "long_polls_active": active,
-                    "probe_p50_ms": _percentile(lat, 50) * 1000,
-                    "probe_p95_ms": _percentile(lat, 95) * 1000,
+                    "probe_p50_ms": percentile(lat, 50) * 1000,
+                    "probe_p95_ms": percentile(lat, 95) * 1000,
                     "probe_max_ms": max(lat) * 1000,
                     "server_threads": sproc.num_threads(),
                     "server_rss_mb": sproc.memory_info().rss / 2**20,
