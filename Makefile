@@ -24,14 +24,15 @@ test: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) scripts/package_check.py
+	$(PY) -m scripts.package_check
 	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=term-missing:skip-covered
 	$(PY) -m pytest tests/fuzz
 
-# Build the sdist and wheel, twine check them, install the wheel into a fresh venv
-# and follow docs/quickstart.md there (scripts/package_check.py says how).
+# Build the sdist and wheel, check them with twine, check-wheel-contents and
+# check-manifest, install the wheel into a fresh venv and follow docs/quickstart.md
+# there (scripts/package_check.py says how).
 package: $(VENV)/.installed-server,dev
-	$(PY) scripts/package_check.py
+	$(PY) -m scripts.package_check
 
 demo: $(VENV)/.installed-server
 	$(PY) -m heygen_client demo
