@@ -41,7 +41,7 @@ bench: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m benchmarks
 
 bench-server: $(VENV)/.installed-server,dev,bench,cli
-	$(PY) -m benchmarks.server
+	$(PY) -m benchmarks.load
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache
