@@ -1,4 +1,4 @@
-"""The installed package, checked by pytest inside the quickstart's fresh venv.
+"""The installed package, checked by pytest with the python of the quickstart's fresh venv.
 
 ``scripts/package_check.py`` copies this file there as ``test_installed.py``,
 beside an ``expected.json`` that holds the checkout's view (version, public

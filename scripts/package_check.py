@@ -9,7 +9,8 @@ Run from the checkout by ``make package`` (and so by ``make test``)::
 2. The tools, in the background while step 3 runs: ``twine check --strict``
    (metadata, README rendering), ``check-wheel-contents`` (the wheel holds the
    two packages whole and nothing else) and ``check-manifest`` (the sdist holds
-   every file git tracks); ``pyproject.toml`` configures the last two.
+   every file git tracks); ``pyproject.toml`` configures the last two. pytest
+   is fetched for step 4 meanwhile, into a directory of its own.
 3. What no tool does: docs/quickstart.md, followed in an empty directory. Its
    ``sh`` blocks run command by command (``python3 -m venv`` makes a plain
    fresh venv, ``pip install 'heygen-client[...]'`` installs the wheel just
@@ -18,7 +19,7 @@ Run from the checkout by ``make package`` (and so by ``make test``)::
    server's URL); its ``python`` blocks are saved under the name on their
    first line (``# track.py``) for a later command to run, or run at once with
    the venv's ``python``. The page must take less than five minutes.
-4. Then pytest, installed in that venv, runs ``scripts/installed_checks.py``:
+4. Then pytest, run by that venv's ``python``, runs ``scripts/installed_checks.py``:
    the console scripts answer, versions, ``__all__`` lists and entry points are
    the checkout's, the code comes from the venv, and the plugin's
    ``heygen_server`` fixture (loaded through its ``pytest11`` entry point)
@@ -100,23 +101,26 @@ def run_checks(work: Path) -> None:
         run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], cwd=ROOT)
     sdist = only(dist.glob("*.tar.gz"), "sdist")
     wheel = only(dist.glob("*.whl"), "wheel")
-    tools = {
+    pytest_site = work / "pytest"
+    background = {
         "twine check --strict": ["twine", "check", "--strict", str(sdist), str(wheel)],
         "check-wheel-contents": ["check_wheel_contents", str(wheel)],
         # Its sdists need only hatchling, which the dev venv has: no isolated build envs.
         "check-manifest": ["check_manifest", "--no-build-isolation", str(ROOT)],
+        # For step 4, beside the quickstart's venv rather than in it.
+        "pytest for step 4": ["pip", "install", "--quiet", "--target", str(pytest_site), "pytest"],
     }
     home = work / "quickstart"
     home.mkdir()
-    with ThreadPoolExecutor(len(tools)) as pool:
-        checks = {
+    with ThreadPoolExecutor(len(background)) as pool:
+        jobs = {
             name: pool.submit(run, [sys.executable, "-m", *command], cwd=ROOT)
-            for name, command in tools.items()
+            for name, command in background.items()
         }
         with step("docs/quickstart.md in a fresh venv") as timer:
             session = follow_quickstart(home, wheel)
         try:
-            report_tools(checks)
+            report_background(jobs)
             if timer.seconds >= QUICKSTART_BUDGET:
                 raise CheckFailed(
                     f"the quickstart took {timer.seconds:.0f} s, the page promises under "
@@ -125,14 +129,14 @@ def run_checks(work: Path) -> None:
         finally:
             stop_server(session)
     with step("the installed package, under pytest"):
-        check_installed(session)
+        check_installed(session, pytest_site)
 
 
-def report_tools(checks: dict[str, Future[str]]) -> None:
-    """Wait for the packaging tools; fail with the first one's output that failed."""
-    for name, check in checks.items():
-        check.result()
-        print(f"   {name}: passed", flush=True)
+def report_background(jobs: dict[str, Future[str]]) -> None:
+    """Wait for the background commands; fail with the output of the first that failed."""
+    for name, job in jobs.items():
+        job.result()
+        print(f"   {name}: done", flush=True)
 
 
 # -- the quickstart ------------------------------------------------------------
@@ -356,16 +360,20 @@ def expected() -> dict[str, object]:
     }
 
 
-def check_installed(session: Session) -> None:
-    """Install pytest in the quickstart's venv and run ``scripts/installed_checks.py`` there."""
+def check_installed(session: Session, pytest_site: Path) -> None:
+    """Run ``scripts/installed_checks.py`` with the quickstart venv's ``python``.
+
+    pytest comes from ``pytest_site`` on ``PYTHONPATH``, which finds modules
+    but installs nothing into the venv (no ``.pth`` file there is read).
+    """
     python = session.python()
-    run([python, "-m", "pip", "install", "--quiet", "pytest"], cwd=session.home, env=session.env)
+    env = {**session.env, "PYTHONPATH": str(pytest_site)}
     tests = session.home.parent / "installed_check"
     tests.mkdir()
     (tests / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # not the checkout's
     (tests / "expected.json").write_text(json.dumps(expected()), encoding="utf-8")
     shutil.copy(Path(__file__).with_name("installed_checks.py"), tests / "test_installed.py")
-    show(run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tests, env=session.env))
+    show(run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tests, env=env))
 
 
 # -- helpers -------------------------------------------------------------------------
