@@ -8,8 +8,9 @@ Run from the checkout by ``make package`` (and so by ``make test``)::
    sdist is proven to hold what building needs.
 2. The tools, in the background while step 3 runs: ``twine check --strict``
    (metadata, README rendering), ``check-wheel-contents`` (the wheel holds the
-   two packages whole and nothing else) and ``check-manifest`` (the sdist holds
-   every file git tracks); ``pyproject.toml`` configures the last two. pytest
+   two packages whole and nothing else) and, in a git checkout,
+   ``check-manifest`` (the sdist holds every file git tracks);
+   ``pyproject.toml`` configures the last two. pytest
    is fetched for step 4 meanwhile, into a directory of its own.
 3. What no tool does: docs/quickstart.md, followed in an empty directory. Its
    ``sh`` blocks run command by command (``python3 -m venv`` makes a plain
@@ -105,11 +106,12 @@ def run_checks(work: Path) -> None:
     background = {
         "twine check --strict": ["twine", "check", "--strict", str(sdist), str(wheel)],
         "check-wheel-contents": ["check_wheel_contents", str(wheel)],
-        # Its sdists need only hatchling, which the dev venv has: no isolated build envs.
-        "check-manifest": ["check_manifest", "--no-build-isolation", str(ROOT)],
         # For step 4, beside the quickstart's venv rather than in it.
         "pytest for step 4": ["pip", "install", "--quiet", "--target", str(pytest_site), "pytest"],
     }
+    if (ROOT / ".git").exists():  # not in an unpacked sdist: there is no git to compare with
+        # Its sdists need only hatchling, which the dev venv has: no isolated build envs.
+        background["check-manifest"] = ["check_manifest", "--no-build-isolation", str(ROOT)]
     home = work / "quickstart"
     home.mkdir()
     with ThreadPoolExecutor(len(background)) as pool:
