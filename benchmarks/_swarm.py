@@ -27,6 +27,7 @@ import math
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -193,7 +194,7 @@ def run(plan: Plan) -> list[dict[str, Any]]:
     return steps
 
 
-def _wait_held(stats: Any, target: int) -> int:
+def _wait_held(stats: Callable[[], dict[str, Any]], target: int) -> int:
     """Poll ``/stats`` until the server holds ``target`` long-polls, or give up; the last count."""
     deadline = time.monotonic() + HOLD_TIMEOUT
     while (held := int(stats()["long_polls_active"])) < target and time.monotonic() < deadline:
