@@ -11,7 +11,10 @@ at most 100 ms; the ladder stops after a step that fails.
 
 Reported per step: the stream's throughput, latency p50/p95/p99/max and
 errors; the long-polls held (sampled every half second); the server's own
-``/stats`` counts, threads and memory. So one run answers how many status
+``/stats`` counts, threads and memory. A request counts in a step when it was
+sent and answered within it, so the load side never counts one that the
+server's ``/stats`` delta missed; a long-poll sent before the step is not
+among its answers. So one run answers how many status
 requests per second the server sustains (the step with no long-poll), how
 many long-polls it holds while others are still answered promptly (the
 highest step that passed), and both at once.
@@ -103,7 +106,8 @@ def report(fig: dict[str, Any]) -> str:
         f"long-poll wait {fig['wait']:g} s)",
         "",
         "| long-polls | held: at start, min / mean / max | stream req/s | latency p50 / p95 "
-        "/ p99 / max ms | stream errors | long-poll answers | server `/status` counted "
+        "/ p99 / max ms | stream errors | long-polls sent and answered in the step "
+        "| server `/status` counted "
         "| server threads, RSS MB | ok |",
         "|---:|---|---:|---|---|---|---:|---|---|",
     ]
