@@ -25,14 +25,15 @@ test: $(VENV)/.installed-server,dev,bench,cli,docs
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m mkdocs build --strict --quiet
-	$(PY) scripts/package_check.py
+	$(PY) -m scripts.package_check
 	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=term-missing:skip-covered
 	$(PY) -m pytest tests/fuzz
 
-# Build the sdist and wheel, twine check them, install the wheel into a fresh venv
-# and follow docs/quickstart.md there (scripts/package_check.py says how).
+# Build the sdist and wheel, check them with twine, check-wheel-contents and
+# check-manifest, install the wheel into a fresh venv and follow docs/quickstart.md
+# there (scripts/package_check.py says how).
 package: $(VENV)/.installed-server,dev
-	$(PY) scripts/package_check.py
+	$(PY) -m scripts.package_check
 
 # The docs as a site in site/ (not committed), with the API reference generated
 # from the docstrings; --strict fails on a broken link, anchor or reference.
@@ -46,7 +47,7 @@ bench: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m benchmarks
 
 bench-server: $(VENV)/.installed-server,dev,bench,cli
-	$(PY) -m benchmarks.server
+	$(PY) -m benchmarks.load
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache site

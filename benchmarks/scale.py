@@ -264,7 +264,8 @@ def scale_lateness(jobs: int, log_dir: Path, seed: int = 1) -> dict[str, Any]:
     """Our client tracking ``jobs`` jobs at once that all end within ~20 s: how late it learns."""
     import random
 
-    from benchmarks.harness import percentile, run_sampled
+    from benchmarks._stats import percentile
+    from benchmarks.harness import run_sampled
 
     rng = random.Random(seed)
     out: dict[str, Any] = {"strategy": "ours", "mode": "batch", "jobs": jobs}

@@ -38,6 +38,7 @@ from heygen_client.errors import (
     TransportTimeout,
 )
 from heygen_client.models import JobResult, JobStatus
+from mock_server import FakeClock
 from mock_server.testing import free_port
 from tests.cli.conftest import CountingServer, SilentServer
 
@@ -286,29 +287,15 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
     assert len(silent_server.accepted) == 1
 
 
-class FakeClock:
-    """Time that moves only when slept; remembers every sleep."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.mark.parametrize(
     ("budget", "sleeps"),
     [
-        (0.2, [0.0]),  # the first retry would end at 0.25 s, past the budget
-        (0.5, [0.0, 0.25]),  # a second retry would end at 0.75 s
-        (0.75, [0.0, 0.25]),  # ... not before the budget ends
-        (0.76, [0.0, 0.25, 0.5]),
-        (REACH_BUDGET, [0.0, 0.25, 0.5]),  # every retry there is
+        # FakeClock records positive sleeps: the first try's 0 s is not among them.
+        (0.2, []),  # the first retry would end at 0.25 s, past the budget
+        (0.5, [0.25]),  # a second retry would end at 0.75 s
+        (0.75, [0.25]),  # ... not before the budget ends
+        (0.76, [0.25, 0.5]),
+        (REACH_BUDGET, [0.25, 0.5]),  # every retry there is
     ],
 )
 def test_the_reach_check_keeps_to_its_budget(budget: float, sleeps: list[float]) -> None:

@@ -27,6 +27,7 @@ import pytest
 
 from heygen_client._cli import ExitCode
 from mock_server.testing import LiveServer
+from tests._wait import wait_until
 
 pytestmark = pytest.mark.live
 
@@ -256,10 +257,12 @@ def test_ctrl_c_with_json_still_prints_a_record_per_job(hints_server: LiveServer
         # --json shows nothing until a job ends: wait until the server has made
         # both jobs and has been asked about them (tracking has started). A
         # signal before that gets the same records (test_parsing checks it).
-        deadline = time.monotonic() + TIMEOUT
-        while created() < before + 2 or polled() < polls_before + 2:
-            assert time.monotonic() < deadline, "the jobs were never created and polled"
-            time.sleep(0.05)
+        wait_until(
+            lambda: created() >= before + 2 and polled() >= polls_before + 2,
+            TIMEOUT,
+            interval=0.05,
+            message="the jobs were never created and polled",
+        )
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=TIMEOUT)
     finally:

@@ -1,4 +1,7 @@
-"""Fakes for unit tests: a clock that only moves when told, a scripted status source."""
+"""Fakes for unit tests: a scripted status source, and a scheduler stepped by hand.
+
+Their clock is ``mock_server.FakeClock``, which the client takes as its ``clock``.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +18,7 @@ from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores.memory import MemoryStore
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
-
-
-class FakeClock:
-    """A monotonic clock that advances only when told."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from mock_server import FakeClock
 
 
 def pending(job_id: str | None, **fields: float) -> JobStatus:
@@ -100,7 +91,7 @@ class Harness:
         config: SchedulerConfig | None = None,
         latency: float = 0.0,
     ) -> None:
-        self.clock = FakeClock()
+        self.clock = FakeClock(1000.0)
         self.source = source or FakeSource()
         self.latency = latency
         self.store = MemoryStore(cache_ttl=1.0, clock=self.clock)
@@ -139,10 +130,10 @@ class Harness:
         for _ in range(max_rounds):
             next_at = self.step()
             if next_at is None or next_at > end:
-                self.clock.now = max(self.clock.now, end)
+                self.clock.set(max(self.clock(), end))
                 self.step()
                 return
-            self.clock.now = max(self.clock.now, next_at)
+            self.clock.set(max(self.clock(), next_at))
         raise AssertionError("too many rounds")
 
     def poll_times(self, job_id: str | None) -> list[float]:

@@ -30,8 +30,9 @@ from heygen_client import (
 )
 from heygen_client._backends.mock import MockBackend
 from heygen_client.policies import Fixed
+from mock_server import FakeClock
 from mock_server.testing import LiveServer
-from tests.client._fakes import FakeClock, FakeSource, done, pending
+from tests.client._fakes import FakeSource, done, pending
 
 _T = TypeVar("_T")
 

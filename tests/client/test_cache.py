@@ -6,7 +6,7 @@ import threading
 
 from heygen_client._cache import StatusCache
 from heygen_client.models import JobResult, JobStatus
-from tests.client._fakes import FakeClock
+from mock_server import FakeClock
 
 
 def test_pending_expires_final_stays() -> None:

@@ -21,6 +21,7 @@ import pytest
 from heygen_client import _futures as futures_module
 from heygen_client._futures import JobFuture
 from heygen_client.models import JobResult, JobStatus
+from tests._wait import wait_until
 
 
 @pytest.fixture(autouse=True, params=["lean", "stdlib"])
@@ -61,9 +62,7 @@ def test_every_waiter_is_woken_with_the_result() -> None:
     threads = [threading.Thread(target=wait) for _ in range(8)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 5
-    while len(condition._waiters) < 8 and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_until(lambda: len(condition._waiters) >= 8, 5, interval=0.001)
     _finish(future, "a")
     for thread in threads:
         thread.join(5)

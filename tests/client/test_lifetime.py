@@ -11,7 +11,7 @@ import pytest
 from heygen_client import TranslationClient
 from heygen_client.errors import ClientClosed, RateLimited
 from heygen_client.models import JobResult, JobStatus
-from tests.client._fakes import FakeClock
+from mock_server import FakeClock
 
 
 def test_a_collected_client_stops_its_threads_and_fails_its_futures() -> None:

@@ -19,6 +19,7 @@ from heygen_client import (
 )
 from heygen_client.policies import RetryPolicy
 from mock_server.testing import LiveServer
+from tests._wait import wait_until
 from tests.client._fakes import wait_for_callbacks
 
 pytestmark = pytest.mark.live
@@ -33,10 +34,12 @@ MODES = {
 
 def held_by_server(server: LiveServer, count: int, timeout: float = 10.0) -> None:
     """Wait until the server holds at least ``count`` long-polls (its /stats)."""
-    deadline = time.monotonic() + timeout
-    while server.stats()["long_polls_active"] < count:
-        assert time.monotonic() < deadline, f"fewer than {count} long-polls held"
-        time.sleep(0.01)
+    wait_until(
+        lambda: server.stats()["long_polls_active"] >= count,
+        timeout,
+        interval=0.01,
+        message=f"fewer than {count} long-polls held",
+    )
 
 
 @pytest.mark.parametrize("mode", list(MODES))

@@ -350,7 +350,7 @@ def test_threaded_scheduler_on_a_fake_clock() -> None:
     from heygen_client._futures import JobFuture
     from heygen_client._scheduler import Scheduler
     from heygen_client._stores.memory import MemoryStore
-    from tests.client._fakes import FakeClock
+    from mock_server import FakeClock
 
     clock = FakeClock()
     source = FakeSource()

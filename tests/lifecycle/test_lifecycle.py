@@ -24,6 +24,7 @@ import pytest
 from heygen_client import TranslationClient
 from heygen_client.errors import ClientClosed, TranslationFailed
 from mock_server.testing import LiveServer
+from tests._wait import wait_until
 from tests.chaos._support import ForcedJob, ServerProbe
 from tests.client._fakes import wait_for_callbacks
 
@@ -52,15 +53,13 @@ def probe(server: LiveServer) -> Iterator[ServerProbe]:
     probe.close()
 
 
-def wait_for_long_polls(probe: ServerProbe, at_least: int = 1) -> int:
-    """Block until the server holds ``at_least`` long-polls; return how many it holds."""
-    deadline = time.monotonic() + LONG_POLL_PATIENCE
-    while time.monotonic() < deadline:
-        active = int(probe.stats()["long_polls_active"])
-        if active >= at_least:
-            return active
-        time.sleep(0.02)
-    raise AssertionError(f"no long-poll in flight after {LONG_POLL_PATIENCE}s")
+def wait_for_long_polls(probe: ServerProbe, at_least: int = 1) -> None:
+    """Block until the server holds ``at_least`` long-polls."""
+    wait_until(
+        lambda: int(probe.stats()["long_polls_active"]) >= at_least,
+        LONG_POLL_PATIENCE,
+        message=f"fewer than {at_least} long-polls in flight",
+    )
 
 
 def new_threads(before: set[threading.Thread]) -> list[threading.Thread]:
