@@ -196,3 +196,19 @@ def test_create_job_makes_a_job_without_tracking_it(live_server: LiveServer) -> 
         assert client.stats().tracked == 0
         assert client.get_job(status.job_id)["title"] == "Intro"
         assert client.wait(status.job_id, timeout=10).result == "completed"
+
+
+def test_a_thousand_jobs_with_the_longest_ids_are_all_tracked() -> None:
+    """1,000 jobs with 128-character ids in one track_many: the server's
+    batch limit fits them, and no future fails because of a request's size."""
+    with LiveServer("--delay", "1") as server, TranslationClient(server.url) as client:
+        body = {"title": "t" * 56, "source_language": "en", "target_language": "de"}
+        ids = [client.create_job(**body).job_id for _ in range(1000)]
+        assert min(map(len, ids)) == 128  # the longest the server makes
+        before = client.stats().status_requests
+        batch = client.track_many(ids)
+        assert batch.wait(60)
+        assert batch.counts()["completed"] == 1000
+        requests_made = client.stats().status_requests - before
+    # A batch request carries many jobs: far fewer requests than jobs.
+    assert requests_made < 100, requests_made

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from mock_server import FakeClock, ServerConfig, create_app
 from mock_server.app import max_content_length
 from mock_server.openapi import openapi_document
-from tests.fuzz._support import START, Traffic, leaks, request_texts
+from tests.fuzz._support import SCALE, START, Traffic, leaks, request_texts
 
-EXAMPLES = 1000
+EXAMPLES = round(1000 * SCALE)
 
 HOSTILE = settings(
     max_examples=EXAMPLES,
