@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # tracing doubled their time and added no covered line.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: test lint typecheck pytest package demo bench bench-server redis-server clean
+.PHONY: test lint typecheck pytest package docs demo bench bench-server redis-server clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,18 +25,25 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 redis-server:
 	@command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
 
-test: $(VENV)/.installed-server,dev,bench,cli,redis redis-server
+test: $(VENV)/.installed-server,dev,bench,cli,docs,redis redis-server
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) scripts/package_check.py
+	$(PY) -m mkdocs build --strict --quiet
+	$(PY) -m scripts.package_check
 	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=term-missing:skip-covered
 	$(PY) -m pytest tests/fuzz
 
-# Build the sdist and wheel, twine check them, install the wheel into a fresh venv
-# and follow docs/quickstart.md there (scripts/package_check.py says how).
+# Build the sdist and wheel, check them with twine, check-wheel-contents and
+# check-manifest, install the wheel into a fresh venv and follow docs/quickstart.md
+# there (scripts/package_check.py says how).
 package: $(VENV)/.installed-server,dev
-	$(PY) scripts/package_check.py
+	$(PY) -m scripts.package_check
+
+# The docs as a site in site/ (not committed), with the API reference generated
+# from the docstrings; --strict fails on a broken link, anchor or reference.
+docs: $(VENV)/.installed-docs
+	$(PY) -m mkdocs build --strict
 
 demo: $(VENV)/.installed-server
 	$(PY) -m heygen_client demo
@@ -45,7 +52,7 @@ bench: $(VENV)/.installed-server,dev,bench,cli,redis redis-server
 	$(PY) -m benchmarks
 
 bench-server: $(VENV)/.installed-server,dev,bench,cli
-	$(PY) -m benchmarks.server
+	$(PY) -m benchmarks.load
 
 clean:
-	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache site

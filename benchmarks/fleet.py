@@ -45,8 +45,8 @@ from typing import Any
 
 from benchmarks._report import machine
 from benchmarks._server import MockServer, exit_on_sigterm, status_requests
+from benchmarks._stats import percentile
 from benchmarks._workload import Workload
-from benchmarks.harness import percentile
 from benchmarks.scale import create_jobs
 from mock_server.redis_server import RedisServer
 

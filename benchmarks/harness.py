@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 
 from benchmarks._server import MODE_FLAGS, MockServer, exit_on_sigterm, status_requests
+from benchmarks._stats import percentile
 from benchmarks._strategies import STRATEGIES, STRATEGY_MODES
 from benchmarks._workload import Duration, JobSpec, Workload
 
@@ -66,15 +67,6 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """Everything but the per-job details."""
         return {k: v for k, v in self.__dict__.items() if k != "per_job"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile, ``q`` in [0, 100]; NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def run_timeout(workload: Workload) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -15,17 +16,23 @@ from typing import Any, TypeVar
 
 import requests
 
-from heygen_client._backends import Backend
+from heygen_client._backends import Backend, BackendFactory
 from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores import SharedStore, Store, TrackedJob
 from heygen_client._stores.factory import open_store
-from heygen_client._transport import Transport
-from heygen_client._validate import check_seconds
+from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
+from heygen_client._validate import (
+    check_count,
+    check_job_id,
+    check_number,
+    check_seconds,
+    check_url,
+)
 from heygen_client.errors import ClientClosed, HeyGenError, Unsupported
 from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
-from heygen_client.policies import Durations, PollPolicy, RetryPolicy, default_policy
+from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
 
 __all__ = ["TranslationClient"]
 
@@ -43,6 +50,22 @@ def _close_open_clients() -> None:
         client.close()
 
 
+def _after_fork_in_child() -> None:
+    """In a forked child, retire every client inherited from the parent.
+
+    Their threads do not exist here, and their sockets and locks are shared with,
+    or were held by, the parent's threads: the child must neither use them nor
+    close them (a shutdown() would cut the parent's requests).
+    """
+    for client in list(_OPEN_CLIENTS):
+        client._retire_after_fork()
+    _OPEN_CLIENTS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class TranslationClient:
     """Track HeyGen video-translation jobs until they are done.
 
@@ -53,6 +76,10 @@ class TranslationClient:
 
     Args:
         base_url: the server, e.g. ``"http://127.0.0.1:5000"``.
+        api: the API the server speaks: ``"mock"`` (our mock server's, with
+            capability discovery), or a factory that makes a
+            :class:`~heygen_client.Backend` from the client's
+            :class:`~heygen_client.Transport` (docs/design.md shows one).
         policy: the poll policy (pace while pending); default :func:`default_policy`.
         retry: the retry policy (after a failed request); default :class:`RetryPolicy`.
         connect_timeout: seconds to connect.
@@ -76,6 +103,8 @@ class TranslationClient:
             budget (``max_requests_per_second``) for all of them.
         lease_ttl: seconds a job's lease lasts in a shared store unless renewed:
             how soon another process adopts the jobs of one that died.
+        max_response_bytes: the largest answer read; a larger one fails the
+            request with :class:`~heygen_client.errors.MalformedResponse`.
         discover: ask ``GET /capabilities``; False treats the server as plain.
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
@@ -85,12 +114,17 @@ class TranslationClient:
             not close it (nor can it interrupt its in-flight requests).
         clock: monotonic clock (tests).
         seed: seed for the jitter's random generator (tests).
+
+    Raises:
+        ValueError: an option is out of range or of the wrong type (checked here,
+            so that no request fails later because of it).
     """
 
     def __init__(
         self,
         base_url: str = "http://127.0.0.1:5000",
         *,
+        api: str | BackendFactory = "mock",
         policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
         connect_timeout: float = 3.05,
@@ -104,6 +138,7 @@ class TranslationClient:
         cache_ttl: float = 1.0,
         store: Store | str | None = None,
         lease_ttl: float = 5.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         discover: bool = True,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
@@ -112,21 +147,21 @@ class TranslationClient:
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        if max_requests_per_second <= 0:
-            raise ValueError("max_requests_per_second must be positive")
+        check_url(base_url)
+        check_count("max_workers", max_workers, 1)
+        check_count("max_long_polls", max_long_polls, 0)
+        check_count("max_response_bytes", max_response_bytes, 1)
+        check_number("connect_timeout", connect_timeout, above=0)
+        check_number("read_timeout", read_timeout, above=0)
+        check_number("max_requests_per_second", max_requests_per_second, above=0)
+        check_number("burst", burst, at_least=1)
+        check_number("lease_ttl", lease_ttl, above=0)
         for name, seconds in (
-            ("connect_timeout", connect_timeout),
-            ("read_timeout", read_timeout),
             ("long_poll_wait", long_poll_wait),
             ("batch_linger", batch_linger),
             ("cache_ttl", cache_ttl),
-            ("lease_ttl", lease_ttl),
         ):
             check_seconds(name, seconds)
-        if lease_ttl <= 0:
-            raise ValueError("lease_ttl must be positive")
         self.base_url = base_url.rstrip("/")
         self._clock = clock
         self._transport = Transport(
@@ -134,13 +169,15 @@ class TranslationClient:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             pool_size=max_workers + max_long_polls + 4,
+            max_response_bytes=max_response_bytes,
             headers=headers,
             session=session,
         )
-        self._backend: Backend = MockBackend(self._transport, discover=discover)
+        self._backend = _backend(api, self._transport, discover=discover)
         self._store, owns_store = open_store(store, cache_ttl=cache_ttl, clock=clock)
         # Checked once: isinstance() against a runtime Protocol is slow, and track() is hot.
         self._shared = self._store if isinstance(self._store, SharedStore) else None
+        self._owned_store = self._store if owns_store else None
         self._scheduler = Scheduler(
             self._backend,
             policy=policy if policy is not None else default_policy(),
@@ -162,11 +199,11 @@ class TranslationClient:
         )
         self._lock = threading.Lock()
         self._closed = False
+        self._closed_message = "client is closed"
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
-        self._owned_store = self._store if owns_store else None
         self._finalizer = weakref.finalize(
-            self, _shut_down, self.base_url, self._transport, self._scheduler, self._owned_store
+            self, _collected, self.base_url, self._transport, self._scheduler, self._owned_store
         )
         _OPEN_CLIENTS.add(self)
 
@@ -197,6 +234,10 @@ class TranslationClient:
 
         In-flight requests are interrupted, the threads end, and futures still
         pending fail with :class:`~heygen_client.errors.ClientClosed`.
+
+        In a process forked from the one that created the client, the client is
+        already closed (every call raises :class:`ClientClosed`) and this does
+        nothing: its connections and threads are the parent's.
         """
         with self._lock:
             if self._closed:
@@ -204,11 +245,24 @@ class TranslationClient:
             self._closed = True
         _OPEN_CLIENTS.discard(self)
         self._finalizer.detach()
-        _shut_down(None, self._transport, self._scheduler, self._owned_store)
+        self._transport.close()
+        self._scheduler.close()
+        if self._owned_store is not None:
+            self._owned_store.close()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ClientClosed("client is closed")
+            raise ClientClosed(self._closed_message)
+
+    def _retire_after_fork(self) -> None:
+        """Closed in a forked child, without touching what the parent still uses."""
+        self._lock = threading.Lock()  # a parent thread may have held it at the fork
+        self._closed = True
+        self._closed_message = (
+            "this client was created before os.fork() and belongs to the parent "
+            "process; create a new TranslationClient in the child"
+        )
+        self._finalizer.detach()
 
     # -- one-off requests (on the caller's thread) ------------------------------
 
@@ -219,11 +273,13 @@ class TranslationClient:
             job_id: the job; None asks about the seed's single job (``GET /status``).
 
         Raises:
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
             RateLimited: the client is paused by a server's ``Retry-After``, or its
                 request budget is spent; no request was made (see ``retry_after``).
             HeyGenError: see :mod:`heygen_client.errors` (no retries here).
         """
         self._check_open()
+        check_job_id(job_id)
         cached = self._store.get_status(job_id)
         if cached is not None:
             return cached
@@ -236,8 +292,12 @@ class TranslationClient:
 
         Raises:
             RateLimited: as for :meth:`get_status`.
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
         """
         self._check_open()
+        if job_id is None:
+            raise ValueError("get_job() needs a job id")
+        check_job_id(job_id)
         if not isinstance(self._backend, MockBackend):
             raise Unsupported(f"get_job() needs the mock server, not the {self._backend.name} API")
         return self._call("GET /jobs", self._backend.get_job, job_id)
@@ -269,7 +329,9 @@ class TranslationClient:
         already has resolves at once, without a request.
 
         Args:
-            job_id: the job; None tracks the seed's single job.
+            job_id: the job; None tracks the seed's single job.  An id is a
+                non-empty ``str`` of at most ``MAX_JOB_ID_LENGTH`` (256)
+                characters, without control characters.
             expected_duration: your estimate of the job's total duration in seconds.
             deadline: seconds from now after which the future fails with
                 :class:`~heygen_client.errors.DeadlineExceeded`.
@@ -279,8 +341,9 @@ class TranslationClient:
 
         Raises:
             ClientClosed: after :meth:`close`.
-            ValueError: ``expected_duration`` or ``deadline`` is negative or not
-                finite; ``tags`` is not a small JSON object.
+            ValueError: ``job_id`` is not a valid id, ``expected_duration`` or
+                ``deadline`` is negative or not finite, or ``tags`` is not a
+                small JSON object.
         """
         return self._track([job_id], expected_duration, deadline, tags)[0]
 
@@ -298,7 +361,8 @@ class TranslationClient:
         The store records them all in one write.
 
         Args:
-            job_ids: the jobs.
+            job_ids: the jobs (ids as for :meth:`track`; all are checked before
+                any is tracked).
             expected_duration: as for :meth:`track`, for every job.
             deadline: as for :meth:`track`, for every job.
             tags: as for :meth:`track`, for every job.
@@ -311,66 +375,72 @@ class TranslationClient:
         """Track every job the store records as tracked and not ended.
 
         For a process that restarts, after :meth:`close`, a crash or a SIGKILL:
-        each job comes back with its ``tags`` and ``expected_duration`` (not its
-        deadline).  Jobs that ended meanwhile are not in the batch: their
-        outcomes were reported before they were recorded as ended, and
+        each job comes back with its ``tags``, its ``expected_duration`` and its
+        age (not its deadline).  Jobs that ended meanwhile are not in the batch:
+        their outcomes were recorded before their futures resolved, and
         :meth:`get_status` reads them from the store.  Jobs tracked for another
         API are left alone.  With the default in-memory store, only jobs tracked
         and not ended through this store object come back.
 
         Args:
             on_progress: as for :meth:`track_many`.
+
+        Raises:
+            ClientClosed: after :meth:`close`.
         """
         self._check_open()
         records = [job for job in self._store.tracked() if job.api == self._backend.name]
-        futures = self._track_records(records, None)
-        return JobBatch(futures, on_progress)
+        return JobBatch(self._track_records(records, None), on_progress)
 
     def _track(
         self,
-        job_ids: list[str | None],
-        expected_duration: float | None,
+        job_ids: Sequence[str | None],
+        expected: float | None,
         deadline: float | None,
         tags: Mapping[str, Any] | None,
     ) -> list[JobFuture]:
+        """Futures for ``job_ids``; every id is checked before any is tracked."""
         self._check_open()
-        check_seconds("expected_duration", expected_duration)
+        for job_id in job_ids:
+            check_job_id(job_id)
+        check_seconds("expected_duration", expected)
         check_seconds("deadline", deadline)
         checked = _check_tags(tags)
-        options = _NONE if expected_duration is None else {"expected_duration": expected_duration}
+        options = _NONE if expected is None else {"expected_duration": expected}
         api, now = self._backend.name, time.time()
         records = [TrackedJob(job_id, api, checked, options, now) for job_id in job_ids]
         return self._track_records(records, deadline)
 
-    def _track_records(self, records: list[TrackedJob], deadline: float | None) -> list[JobFuture]:
-        """Resolve the jobs the store knows ended; record and schedule the others."""
+    def _track_records(
+        self, records: Sequence[TrackedJob], deadline: float | None
+    ) -> list[JobFuture]:
+        """A job whose final status is stored is resolved at once; the others are
+        recorded in the store (one write), then scheduled."""
         self._check_open()
         store = self._store
-        ids = [record.job_id for record in records]
-        if self._shared is not None and len(ids) > 1:
-            finals = self._shared.finals(ids)  # one read instead of one per job
-        else:
-            finals = {}
-            for job_id in ids:
-                status = store.get_status(job_id)
-                if status is not None and status.is_final:
-                    finals[job_id] = status
-        store.add_tracked([record for record in records if record.job_id not in finals])
-        futures = []
-        now = time.time()
-        for record in records:
-            future = JobFuture(record.job_id, self._scheduler, record.tags)
-            final = finals.get(record.job_id)
-            if final is not None:
-                future.resolve(final, 0)
+        futures = [JobFuture(r.job_id, self._scheduler, r.tags) for r in records]
+        finals: dict[str | None, JobStatus] = {}
+        if self._shared is not None and len(records) > 1:
+            finals = self._shared.finals([r.job_id for r in records])  # one read, not one each
+        polled: list[tuple[JobFuture, TrackedJob]] = []
+        for future, record in zip(futures, records, strict=True):
+            known = finals.get(future.job_id) or store.get_status(future.job_id)
+            if known is not None and known.is_final:
+                future.resolve(known, 0)
             else:
-                expected = record.options.get("expected_duration")
-                # A resumed job keeps its age: the poll policy paces jobs by age.
-                age = min(max(0.0, now - record.tracked_at), _AGE_MAX)
-                self._scheduler.track(
-                    record.job_id, future, expected_duration=expected, deadline=deadline, age=age
-                )
-            futures.append(future)
+                if known is not None:
+                    future.observe(known, 0)  # e.g. what create_job() was told
+                polled.append((future, record))
+        store.add_tracked([record for _, record in polled])
+        # Jobs tracked together share one call; resumed ones are grouped by age.
+        now = time.time()
+        groups: dict[tuple[float | None, float], list[JobFuture]] = {}
+        for future, record in polled:
+            age = round(min(max(0.0, now - record.tracked_at), _AGE_MAX), 1)
+            expected = record.options.get("expected_duration")
+            groups.setdefault((expected, age), []).append(future)
+        for (expected, age), group in groups.items():
+            self._scheduler.track(group, expected_duration=expected, deadline=deadline, age=age)
         return futures
 
     def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
@@ -427,24 +497,35 @@ class TranslationClient:
             tracked=tracked,
         )
 
-    def learned_durations(self) -> Durations | None:
-        """The durations of finished jobs the client learned its schedule from."""
-        return self._scheduler.durations()
 
-
-def _shut_down(
-    unclosed: str | None, transport: Transport, scheduler: Scheduler, store: Store | None
+def _collected(
+    base_url: str, transport: Transport, scheduler: Scheduler, store: Store | None
 ) -> None:
-    """Close the transport, the scheduler and the store the client opened.
+    """The finalizer of a client collected without close(): it only signals.
 
-    ``unclosed``: the URL of a client collected without :meth:`TranslationClient.close`.
+    The collector runs it on whichever thread allocates at the time, possibly one
+    of ours holding the scheduler's or the pool's lock: closing here would wait for
+    that lock forever, and cyclic collection would stop for the whole process.  So
+    the scheduler thread closes the transport and itself.  A client whose thread
+    never started has nothing running; its pooled connections close with the pool.
     """
-    if unclosed is not None:
-        logger.debug("a client for %s was collected without close(); closing it", unclosed)
-    transport.close()
-    scheduler.close()
-    if store is not None:
-        store.close()
+
+    def close_transport() -> None:  # on the scheduler thread: logging may take locks
+        logger.debug("a client for %s was collected without close(); closing it", base_url)
+        transport.close()
+        if store is not None:
+            store.close()
+
+    scheduler.signal_close(then=close_transport)
+
+
+def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:
+    """The backend for ``api``: a name, or a factory given the transport."""
+    if callable(api):
+        return api(transport)
+    if api == "mock":
+        return MockBackend(transport, discover=discover)
+    raise ValueError(f"api must be 'mock' or a backend factory, not {api!r}")
 
 
 _AGE_MAX = 7 * 86400.0  # a record's clock may be off (another machine): bounded

@@ -47,8 +47,10 @@ class FakeClock:
     """A clock that only moves when told to; ``sleep`` advances it instantly.
 
     Use it with ``create_app(config, clock=FakeClock())`` to test long-polls
-    and job schedules without waiting. It is thread-safe, but note that a
-    sleep in one thread moves time for every thread.
+    and job schedules without waiting. Calling it returns ``now()``, so it also
+    stands in for ``time.monotonic`` wherever the client takes a ``clock``.
+    It is thread-safe, but note that a sleep in one thread moves time for
+    every thread.
 
     Args:
         start: The initial time, in Unix seconds.
@@ -66,6 +68,10 @@ class FakeClock:
         """The fake current time."""
         with self._lock:
             return self._now
+
+    def __call__(self) -> float:
+        """The fake current time, as ``now()``."""
+        return self.now()
 
     def sleep(self, seconds: float) -> None:
         """Advance the clock by ``seconds`` without blocking."""

@@ -8,8 +8,9 @@ import pytest
 
 from benchmarks._plots import pareto_front
 from benchmarks._report import targets
+from benchmarks._stats import percentile
 from benchmarks._workload import Duration, Workload
-from benchmarks.harness import RunResult, percentile
+from benchmarks.harness import RunResult
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,17 @@ writes :meth:`Backend.get_status` (docs/design.md has a complete example).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from heygen_client.errors import Unsupported
 from heygen_client.models import PLAIN, Capabilities, JobStatus
 
-__all__ = ["Backend", "BaseBackend", "BatchAnswer"]
+if TYPE_CHECKING:
+    from heygen_client._transport import Transport
+
+__all__ = ["Backend", "BackendFactory", "BaseBackend", "BatchAnswer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,11 @@ class Backend(Protocol):
         retried request never starts a second (paid) job.
         """
         ...
+
+
+BackendFactory: TypeAlias = "Callable[[Transport], Backend]"
+"""What ``TranslationClient(api=...)`` takes besides a name: makes a backend from
+the client's transport (its HTTP plumbing: session, timeouts, error map)."""
 
 
 class BaseBackend:

@@ -104,7 +104,7 @@ def status_from_json(text: str | bytes) -> JobStatus:
     data = json.loads(text)
     extra = data.get("extra") or {}
     return JobStatus(
-        job_id=data.get("job_id"),
+        job_id=data.get("job_id") or "",
         result=JobResult(data["result"]),
         progress=data.get("progress"),
         remaining_seconds=data.get("remaining_seconds"),

@@ -137,7 +137,7 @@ class BackedStore:
         """Run a backend operation: ``(True, its value)``, or ``(False, fallback)`` if down."""
         with self._lock:
             now = time.monotonic()
-            if self._down_since is not None and now < self._retry_at:
+            if self._closed or (self._down_since is not None and now < self._retry_at):
                 return False, fallback
             try:
                 value = op()

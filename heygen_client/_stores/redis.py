@@ -273,7 +273,7 @@ class RedisFeed:
             while (message := self._pubsub.get_message(timeout=0.0)) is not None:
                 if message.get("type") == "message":
                     status = status_from_json(message["data"])
-                    found[status.job_id] = status
+                    found[key_job(status.job_id)] = status
 
         ok, _ = self._store._guard("reading outcomes", drain, None)
         self._store.ended(found)

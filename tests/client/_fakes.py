@@ -1,39 +1,40 @@
-"""Fakes for unit tests: a clock that only moves when told, a scripted status source."""
+"""Fakes for unit tests: a scripted status source, and a scheduler stepped by hand.
+
+Their clock is ``mock_server.FakeClock``, which the client takes as its ``clock``.
+"""
 
 from __future__ import annotations
 
 import random
+import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from heygen_client._backends import BaseBackend, BatchAnswer
+from heygen_client._callbacks import run_callbacks
 from heygen_client._futures import JobFuture
-from heygen_client._scheduler import Request, Scheduler, SchedulerConfig
+from heygen_client._jobs import Request
+from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores.memory import MemoryStore
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
-
-
-class FakeClock:
-    """A monotonic clock that advances only when told."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from mock_server import FakeClock
 
 
 def pending(job_id: str | None, **fields: float) -> JobStatus:
-    return JobStatus(job_id, JobResult.PENDING, **fields)  # type: ignore[arg-type]
+    return JobStatus(job_id or "", JobResult.PENDING, **fields)  # type: ignore[arg-type]
 
 
 def done(job_id: str | None, result: str = "completed") -> JobStatus:
-    return JobStatus(job_id, JobResult(result))
+    return JobStatus(job_id or "", JobResult(result))
+
+
+def wait_for_callbacks(timeout: float = 5.0) -> None:
+    """Block until every done-callback queued so far has run (the queue is FIFO)."""
+    reached = threading.Event()
+    run_callbacks(None, [lambda _: reached.set()])
+    assert reached.wait(timeout), f"callbacks still running after {timeout}s"
 
 
 class FakeSource(BaseBackend):
@@ -91,7 +92,7 @@ class Harness:
         config: SchedulerConfig | None = None,
         latency: float = 0.0,
     ) -> None:
-        self.clock = FakeClock()
+        self.clock = FakeClock(1000.0)
         self.source = source or FakeSource()
         self.latency = latency
         self.store = MemoryStore(cache_ttl=1.0, clock=self.clock)
@@ -110,7 +111,7 @@ class Harness:
 
     def track(self, job_id: str | None, **kwargs: Any) -> JobFuture:
         future = JobFuture(job_id, self.scheduler)
-        self.scheduler.track(job_id, future, **kwargs)
+        self.scheduler.track([future], **kwargs)
         return future
 
     def step(self) -> float | None:
@@ -130,10 +131,10 @@ class Harness:
         for _ in range(max_rounds):
             next_at = self.step()
             if next_at is None or next_at > end:
-                self.clock.now = max(self.clock.now, end)
+                self.clock.set(max(self.clock(), end))
                 self.step()
                 return
-            self.clock.now = max(self.clock.now, next_at)
+            self.clock.set(max(self.clock(), next_at))
         raise AssertionError("too many rounds")
 
     def poll_times(self, job_id: str | None) -> list[float]:

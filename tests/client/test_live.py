@@ -18,7 +18,9 @@ from heygen_client import (
     TranslationFailed,
 )
 from heygen_client.policies import RetryPolicy
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
+from tests._wait import wait_until
+from tests.client._fakes import wait_for_callbacks
 
 pytestmark = pytest.mark.live
 
@@ -32,10 +34,12 @@ MODES = {
 
 def held_by_server(server: LiveServer, count: int, timeout: float = 10.0) -> None:
     """Wait until the server holds at least ``count`` long-polls (its /stats)."""
-    deadline = time.monotonic() + timeout
-    while server.stats()["long_polls_active"] < count:
-        assert time.monotonic() < deadline, f"fewer than {count} long-polls held"
-        time.sleep(0.01)
+    wait_until(
+        lambda: server.stats()["long_polls_active"] >= count,
+        timeout,
+        interval=0.01,
+        message=f"fewer than {count} long-polls held",
+    )
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -80,7 +84,7 @@ def test_seed_job_and_get_status(live_server_factory: Callable[..., LiveServer])
         assert client.get_status().result in ("pending", "completed")
         final = client.wait(timeout=10)
         assert final.result == "completed"
-        assert final.job_id is None
+        assert final.job_id == ""  # the plain seed server names no job
         before = client.stats().total_requests
         assert client.get_status() == final  # served from the cache
         assert client.stats().total_requests == before
@@ -134,6 +138,7 @@ def test_batch_of_jobs(live_server: LiveServer) -> None:
         assert batch.wait(1)
         assert batch.counts()["completed"] == 3
         assert all(s.result == "completed" for s in batch.results().values())  # type: ignore[union-attr]
+    wait_for_callbacks()  # they run on the callback thread, after the futures settle
     assert sorted(progress) == [1, 2, 3]
 
 
@@ -191,3 +196,19 @@ def test_create_job_makes_a_job_without_tracking_it(live_server: LiveServer) -> 
         assert client.stats().tracked == 0
         assert client.get_job(status.job_id)["title"] == "Intro"
         assert client.wait(status.job_id, timeout=10).result == "completed"
+
+
+def test_a_thousand_jobs_with_the_longest_ids_are_all_tracked() -> None:
+    """1,000 jobs with 128-character ids in one track_many: the server's
+    batch limit fits them, and no future fails because of a request's size."""
+    with LiveServer("--delay", "1") as server, TranslationClient(server.url) as client:
+        body = {"title": "t" * 56, "source_language": "en", "target_language": "de"}
+        ids = [client.create_job(**body).job_id for _ in range(1000)]
+        assert min(map(len, ids)) == 128  # the longest the server makes
+        before = client.stats().status_requests
+        batch = client.track_many(ids)
+        assert batch.wait(60)
+        assert batch.counts()["completed"] == 1000
+        requests_made = client.stats().status_requests - before
+    # A batch request carries many jobs: far fewer requests than jobs.
+    assert requests_made < 100, requests_made

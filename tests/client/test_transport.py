@@ -32,6 +32,7 @@ class RecordingSession(requests.Session):
         response = requests.Response()
         response.status_code = 200
         response._content = b'{"result": "pending"}'
+        response._content_consumed = True  # type: ignore[attr-defined]  # iter_content() yields _content
         response.headers = CaseInsensitiveDict()
         return response
 

@@ -21,7 +21,7 @@ import shlex
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-__all__ = ["Command", "Kind", "Segment", "classify", "split_commands"]
+__all__ = ["Command", "Kind", "Segment", "classify", "split_commands", "tokens"]
 
 #: Programs run as written (after the URL substitution): the client's command,
 #: curl, and text utilities a doc may pipe through.
@@ -132,7 +132,11 @@ def split_commands(body: str, first_line: int) -> list[Command]:
     return commands
 
 
-def _tokens(text: str) -> list[str]:
+def tokens(text: str) -> list[str]:
+    """The words of a command line as a POSIX shell splits them (comments dropped).
+
+    Operators such as ``|`` and ``&&`` come out as words of their own.
+    """
     lexer = shlex.shlex(text.replace("\\\n", " "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     lexer.commenters = "#"
@@ -180,7 +184,7 @@ def classify(text: str) -> list[Segment]:
     """
     segments: list[Segment] = []
     current: list[str] = []
-    for token in [*_tokens(text), ";"]:
+    for token in [*tokens(text), ";"]:
         if token in _OPERATORS:
             segment = _segment(current)
             if segment is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +18,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote_plus
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+#: Multiplies every fuzzer's examples: ``HEYGEN_FUZZ_SCALE=3 pytest tests/fuzz``
+#: is the long run docs/reliability.md quotes; ``make test`` runs the default 1.
+SCALE = float(os.environ.get("HEYGEN_FUZZ_SCALE", "1"))
 
 #: Every ``Traffic`` made in this process, by label, for the end-of-run summary.
 REGISTRY: dict[str, Traffic] = {}

@@ -34,13 +34,13 @@ from schemathesis.checks import negative_data_rejection, not_a_server_error
 
 from mock_server import FakeClock, ServerConfig, create_app
 from mock_server.routes import JSON_WHITESPACE
-from tests.fuzz._support import START, Traffic, leaks, request_texts, strings
+from tests.fuzz._support import SCALE, START, Traffic, leaks, request_texts, strings
 
 AnyCase = Case[Any]
 
 #: Examples per operation and generation phase. 8 operations x (examples,
 #: coverage, fuzzing) at this size run in a few seconds on one core.
-MAX_EXAMPLES = 100
+MAX_EXAMPLES = round(100 * SCALE)
 
 FUZZ_SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
@@ -52,7 +52,7 @@ FUZZ_SETTINGS = settings(
 )
 
 #: Statuses that count as rejecting invalid input. schemathesis's default list
-#: lacks 413, which the document gives for bodies over 64 KiB.
+#: lacks 413, which the document gives for bodies over the limit.
 REJECTIONS = [400, 404, 405, 413, 429]
 
 

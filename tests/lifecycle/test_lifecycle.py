@@ -23,8 +23,10 @@ import pytest
 
 from heygen_client import TranslationClient
 from heygen_client.errors import ClientClosed, TranslationFailed
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
+from tests._wait import wait_until
 from tests.chaos._support import ForcedJob, ServerProbe
+from tests.client._fakes import wait_for_callbacks
 
 pytestmark = pytest.mark.live
 
@@ -51,15 +53,13 @@ def probe(server: LiveServer) -> Iterator[ServerProbe]:
     probe.close()
 
 
-def wait_for_long_polls(probe: ServerProbe, at_least: int = 1) -> int:
-    """Block until the server holds ``at_least`` long-polls; return how many it holds."""
-    deadline = time.monotonic() + LONG_POLL_PATIENCE
-    while time.monotonic() < deadline:
-        active = int(probe.stats()["long_polls_active"])
-        if active >= at_least:
-            return active
-        time.sleep(0.02)
-    raise AssertionError(f"no long-poll in flight after {LONG_POLL_PATIENCE}s")
+def wait_for_long_polls(probe: ServerProbe, at_least: int = 1) -> None:
+    """Block until the server holds ``at_least`` long-polls."""
+    wait_until(
+        lambda: int(probe.stats()["long_polls_active"]) >= at_least,
+        LONG_POLL_PATIENCE,
+        message=f"fewer than {at_least} long-polls in flight",
+    )
 
 
 def new_threads(before: set[threading.Thread]) -> list[threading.Thread]:
@@ -201,6 +201,7 @@ def test_callbacks_that_raise_do_not_stop_other_jobs(
         late = [client.track(job.job_id) for job in later]
         _, not_done = wait(late, timeout=SETTLE_TIMEOUT)
         assert not not_done
+        wait_for_callbacks()  # they run on the callback thread, after the futures settle
     for job, future in [*zip(jobs, batch, strict=True), *zip(later, late, strict=True)]:
         check_truth(job, future)
     assert raised["done"] == raised["progress"] == len(jobs), raised
@@ -222,7 +223,8 @@ RACE_WINDOW = 0.15
 def test_cancel_racing_completion_leaves_a_consistent_state(
     live_server_factory: Callable[..., LiveServer],
 ) -> None:
-    # Found tests/chaos/FINDINGS.md #1: wait() never saw a cancelled future done.
+    # concurrent.futures.wait() counts a cancelled future as done only once it is
+    # notified (CANCELLED_AND_NOTIFIED): JobFuture.cancel() must get it there.
     server = live_server_factory("--seed", "6", "--log-level", "WARNING")
     probe = ServerProbe(server)
     try:

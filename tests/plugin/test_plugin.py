@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from mock_server.pytest_plugin import HeyGenServer, HeyGenServerError, marker_flags
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
+from tests.docs._markdown import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "testing.md"
@@ -55,10 +56,12 @@ def documented_example() -> str:
     """The Python block that follows ``EXAMPLE_MARKER`` in docs/testing.md."""
     lines = DOC.read_text(encoding="utf-8").splitlines()
     assert lines.count(EXAMPLE_MARKER) == 1, f"{EXAMPLE_MARKER} must appear once in {DOC}"
-    start = lines.index(EXAMPLE_MARKER) + 1
-    assert lines[start] == "```python", f"{DOC}:{start + 1}: the example's fence must follow"
-    end = lines.index("```", start + 1)
-    return "\n".join(lines[start + 1 : end]) + "\n"
+    fence = lines.index(EXAMPLE_MARKER) + 2  # 1-based: the line after the marker
+    following = [block for block in parse(DOC).blocks if block.line == fence]
+    assert [block.lang for block in following] == ["python"], (
+        f"{DOC}:{fence}: the example's python fence must follow"
+    )
+    return following[0].body
 
 
 def recorded_servers(pytester: pytest.Pytester) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ def test_fake_clock() -> None:
     assert clock.sleeps == [2.5]
     clock.set(100)
     assert clock.now() == 100.0
+    assert clock() == 100.0  # the client's ``clock`` callable, as time.monotonic
 
 
 def test_system_clock_is_wall_time() -> None:

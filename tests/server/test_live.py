@@ -1,4 +1,4 @@
-"""The real server process over real HTTP (``tests/_live.py``)."""
+"""The real server process over real HTTP (``mock_server.testing.LiveServer``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
+from tests._wait import wait_until
 
 pytestmark = pytest.mark.live
 
@@ -36,10 +37,9 @@ def test_plain_seed_contract(live_server_factory: Factory) -> None:
         assert response.json() == {"result": "pending"}
         assert "Retry-After" not in response.headers
         assert http.get(server.url + "/capabilities", timeout=5).status_code == 404
-        deadline = time.monotonic() + 5
-        while http.get(server.url + "/status", timeout=5).json()["result"] == "pending":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until(
+            lambda: http.get(server.url + "/status", timeout=5).json()["result"] != "pending", 5
+        )
         for _ in range(5):
             assert http.get(server.url + "/status", timeout=5).json() == {"result": "completed"}
 
@@ -86,10 +86,9 @@ def test_long_polls_do_not_block_other_requests(shared_server: LiveServer) -> No
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         polls = [pool.submit(long_poll) for _ in range(50)]
-        deadline = time.monotonic() + 5
-        while live_server.stats()["long_polls_active"] < 50:
-            assert time.monotonic() < deadline, live_server.stats()
-            time.sleep(0.02)
+        wait_until(
+            lambda: live_server.stats()["long_polls_active"] >= 50, 5, message=live_server.stats
+        )
         # While 50 requests are held, others are answered at once.
         with requests.Session() as http:
             for path in ("/healthz", "/status", f"/jobs/{job_id}", "/stats"):
@@ -97,10 +96,7 @@ def test_long_polls_do_not_block_other_requests(shared_server: LiveServer) -> No
                 assert http.get(url + path, timeout=5).status_code == 200
                 assert time.monotonic() - started < 1.0, path
         assert [poll.result(timeout=20) for poll in polls] == ["completed"] * 50
-    deadline = time.monotonic() + 5
-    while live_server.stats()["long_polls_active"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: live_server.stats()["long_polls_active"] == 0, 5, message=live_server.stats)
     assert live_server.stats()["long_polls_peak"] >= 50
 
 

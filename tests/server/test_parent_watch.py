@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from mock_server import ServerConfig
-from mock_server.__main__ import bind_socket, watch_stdin
+from mock_server.__main__ import watch_stdin
+from mock_server.serving import bind_socket
 from mock_server.testing import HOST, LiveServer
+from tests._wait import wait_until
 
 #: How long a server may take to stop once its stdin ended: it should take
 #: about half a second (serve_forever's poll interval); generous for a loaded CI box.
@@ -38,18 +39,6 @@ server = LiveServer("--delay", "1")
 print(json.dumps({"pid": server.stats()["pid"], "port": server.port}), flush=True)
 sys.stdin.read()
 """
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = EXIT_DEADLINE) -> bool:
-    """Poll ``condition`` until it holds (True) or ``timeout`` runs out (False)."""
-    deadline = time.monotonic() + timeout
-    pause = 0.01
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
-    return True
 
 
 def process_exited(pid: int) -> bool:
@@ -195,7 +184,8 @@ def test_a_killed_parent_leaves_no_server_behind() -> None:
         assert not process_exited(server_pid)
         parent.kill()  # SIGKILL: no cleanup code runs in the parent
         parent.wait(EXIT_DEADLINE)
-        assert wait_for(lambda: process_exited(server_pid)), "the server outlived its parent"
+        outlived = "the server outlived its parent"
+        wait_until(lambda: process_exited(server_pid), EXIT_DEADLINE, message=outlived)
         assert port_is_free(port)
     finally:
         reap(parent)

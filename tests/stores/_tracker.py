@@ -23,9 +23,9 @@ def main(argv: list[str]) -> None:
     def report(future: concurrent.futures.Future[JobStatus]) -> None:
         try:
             status = future.result()
-            job_id, result = status.job_id, status.result.value
+            job_id, result = str(status.job_id), status.result.value
         except TranslationFailed as exc:
-            job_id, result = exc.job_id, "error"
+            job_id, result = str(exc.job_id), "error"
         with lock:
             print("reported", job_id, result, flush=True)
 

@@ -18,7 +18,7 @@ import pytest
 from heygen_client import TranslationClient, TranslationFailed
 from heygen_client._stores.memory import MemoryStore
 from mock_server.redis_server import RedisServer
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -82,7 +82,7 @@ def test_a_job_the_store_knows_ended_resolves_without_a_request(
         future = b.track(job_id)
         assert future.done()
         assert future.result().result == "completed"
-        assert b.learned_durations() is not None  # started warm
+        assert b._scheduler.durations() is not None  # started warm
     assert server.stats()["status_requests_total"] == before
 
 

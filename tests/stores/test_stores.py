@@ -11,7 +11,7 @@ from heygen_client.models import JobResult, JobStatus
 from tests.stores.conftest import MakeStore
 
 
-def final(job_id: str | None, result: str = "completed") -> JobStatus:
+def final(job_id: str, result: str = "completed") -> JobStatus:
     return JobStatus(job_id, JobResult(result), progress=1.0, received_at=123.5, extra={"x": 1})
 
 
