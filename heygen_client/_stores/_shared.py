@@ -16,7 +16,10 @@ tracks (a restarted Redis has lost them), and says so at WARNING too.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -27,7 +30,10 @@ from heygen_client._stores import TrackedJob
 from heygen_client._stores.memory import MemoryStore
 from heygen_client.models import JobStatus
 
-__all__ = ["BackedStore", "job_key", "key_job"]
+__all__ = ["BackedStore", "Held", "job_key", "key_job", "owner_is_dead"]
+
+#: A lease another owner holds: seconds left on it, and who.
+Held = tuple[float, str]
 
 logger = logging.getLogger("heygen_client.store")
 
@@ -47,6 +53,36 @@ def job_key(job_id: str | None) -> str:
 def key_job(key: str) -> str | None:
     """The job id of a backend key (see :func:`job_key`)."""
     return key or None
+
+
+_HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    """A lease owner's name: ``host/pid/random``, so that a process on the same
+    host can tell that the owner is gone (:func:`owner_is_dead`)."""
+    return f"{_HOST}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` was a process of this host that no longer runs.
+
+    A process restarted after a crash finds its predecessor's leases; waiting
+    for them to run out would delay every one of its jobs by up to a TTL.  Only
+    a process of this host can be checked (and a reused pid reads as alive:
+    the lease is then waited out, as for any other host's).
+    """
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != _HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: it runs, as another user
+        return False
+    return False
 
 
 class BackedStore:
@@ -71,7 +107,7 @@ class BackedStore:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
-        self.owner = uuid.uuid4().hex
+        self.owner = new_owner()
         self.history_size = history_size
         self._memory = MemoryStore(cache_ttl=cache_ttl, history_size=history_size, clock=clock)
         self._lock = threading.RLock()
@@ -117,7 +153,14 @@ class BackedStore:
 
     def _b_claim(
         self, job_ids: Sequence[str | None], owner: str, ttl: float
-    ) -> dict[str | None, float]:
+    ) -> dict[str | None, Held]:
+        """Take or renew the leases; the ones another owner holds, with who."""
+        raise NotImplementedError
+
+    def _b_steal(
+        self, job_ids: Sequence[str | None], holder: str, owner: str, ttl: float
+    ) -> list[str | None]:
+        """Take the leases ``holder`` still holds (compare-and-set); the ones taken."""
         raise NotImplementedError
 
     def _b_release(self, job_ids: Sequence[str | None], owner: str) -> None:
@@ -296,10 +339,22 @@ class BackedStore:
         if not job_ids:
             return {}
         with self._lock:
-            granted: dict[str | None, float] = {}
-            taken = self._guard(
+            granted: dict[str | None, Held] = {}
+            held = self._guard(
                 "claiming leases", lambda: self._b_claim(job_ids, self.owner, ttl), granted
             )[1]
+            # Leases of a process of this host that is gone (a crash, a restart):
+            # taken over now rather than waited out.
+            by_dead: dict[str, list[str | None]] = {}
+            for key, (_, holder) in held.items():
+                if owner_is_dead(holder):
+                    by_dead.setdefault(holder, []).append(key)
+            for holder, keys in by_dead.items():
+                steal = functools.partial(self._b_steal, keys, holder, self.owner, ttl)
+                none: list[str | None] = []
+                for key in self._guard("taking over leases", steal, none)[1]:
+                    del held[key]
+            taken = {key: left for key, (left, _) in held.items()}
             self._leased.update(k for k in job_ids if k not in taken)
             return taken
 

@@ -30,7 +30,7 @@ from redis.retry import Retry
 
 from heygen_client._budget import TokenBucket
 from heygen_client._stores import TrackedJob, status_from_json, status_to_json
-from heygen_client._stores._shared import BackedStore, job_key, key_job
+from heygen_client._stores._shared import BackedStore, Held, job_key, key_job
 from heygen_client.errors import StoreError
 from heygen_client.models import JobStatus
 
@@ -47,17 +47,33 @@ SOCKET_TIMEOUT = 1.0
 _CHUNK = 1000
 
 # Take or renew each lease: renew when this owner holds it (compare-and-PEXPIRE),
-# take it when free (SET NX PX); otherwise answer the holder's time left (ms).
+# take it when free (SET NX PX); otherwise answer the holder's time left (ms)
+# and the holder.
 _CLAIM = """
 local out = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
+  local holder = redis.call('GET', key)
+  if holder == ARGV[1] then
     redis.call('PEXPIRE', key, ARGV[2])
     out[i] = -1
   elseif redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
     out[i] = -1
   else
-    out[i] = redis.call('PTTL', key)
+    out[i] = {redis.call('PTTL', key), holder}
+  end
+end
+return out
+"""
+
+# Take each lease that ARGV[1] (a process found dead) still holds (compare-and-SET).
+_STEAL = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
+    out[i] = 1
+  else
+    out[i] = 0
   end
 end
 return out
@@ -137,6 +153,7 @@ class RedisStore(BackedStore):
         super().__init__(where, cache_ttl=cache_ttl, history_size=history_size, clock=clock)
         self.prefix = prefix
         self._claim = self._redis.register_script(_CLAIM)
+        self._steal = self._redis.register_script(_STEAL)
         self._release = self._redis.register_script(_RELEASE)
         self._gcra = self._redis.register_script(_GCRA)
         self._guard("connecting", self._redis.ping, None)
@@ -210,19 +227,29 @@ class RedisStore(BackedStore):
 
     def _b_claim(
         self, job_ids: Sequence[str | None], owner: str, ttl: float
-    ) -> dict[str | None, float]:
-        held: dict[str | None, float] = {}
+    ) -> dict[str | None, Held]:
+        held: dict[str | None, Held] = {}
         ids = list(job_ids)
         ttl_ms = max(1, round(ttl * 1000))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             keys = [self._key("lease:" + job_key(k)) for k in chunk]
-            answers: list[int] = self._claim(keys=keys, args=[owner, ttl_ms])
-            for job_id, left_ms in zip(chunk, answers, strict=True):
-                if left_ms != -1:
+            answers: list[Any] = self._claim(keys=keys, args=[owner, ttl_ms])
+            for job_id, answer in zip(chunk, answers, strict=True):
+                if answer != -1:
+                    left_ms, holder = answer
                     # -2 (gone meanwhile) or no expiry: look again soon.
-                    held[job_id] = max(0.0, left_ms / 1000)
+                    held[job_id] = (max(0.0, int(left_ms) / 1000), _text(holder))
         return held
+
+    def _b_steal(
+        self, job_ids: Sequence[str | None], holder: str, owner: str, ttl: float
+    ) -> list[str | None]:
+        ids = list(job_ids)
+        keys = [self._key("lease:" + job_key(k)) for k in ids]
+        ttl_ms = max(1, round(ttl * 1000))
+        answers: list[int] = self._steal(keys=keys, args=[holder, owner, ttl_ms])
+        return [job_id for job_id, took in zip(ids, answers, strict=True) if took == 1]
 
     def _b_release(self, job_ids: Sequence[str | None], owner: str) -> None:
         keys = [self._key("lease:" + job_key(k)) for k in job_ids]
@@ -241,6 +268,10 @@ class RedisStore(BackedStore):
     def limiter(self, rate: float, burst: float) -> RedisLimiter:
         """The request budget shared by every client of this Redis (and prefix)."""
         return RedisLimiter(self, rate, burst)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class RedisFeed:

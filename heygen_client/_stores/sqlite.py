@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from heygen_client._budget import TokenBucket
 from heygen_client._stores import TrackedJob, status_from_json, status_to_json
-from heygen_client._stores._shared import BackedStore, job_key, key_job
+from heygen_client._stores._shared import BackedStore, Held, job_key, key_job
 from heygen_client.errors import StoreError
 from heygen_client.models import JobStatus
 
@@ -231,10 +231,10 @@ class SqliteStore(BackedStore):
 
     def _b_claim(
         self, job_ids: Sequence[str | None], owner: str, ttl: float
-    ) -> dict[str | None, float]:
+    ) -> dict[str | None, Held]:
         now = time.time()
         keys = [job_key(k) for k in job_ids]
-        held: dict[str | None, float] = {}
+        held: dict[str | None, Held] = {}
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO leases (job_id, owner, expires) VALUES (?, ?, ?) "
@@ -247,12 +247,28 @@ class SqliteStore(BackedStore):
                 chunk = keys[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT job_id, expires FROM leases WHERE owner != ? AND job_id IN ({marks})",
+                    "SELECT job_id, expires, owner FROM leases "
+                    f"WHERE owner != ? AND job_id IN ({marks})",
                     [owner, *chunk],
                 ).fetchall()
-                for key, expires in rows:
-                    held[key_job(key)] = max(0.0, expires - now)
+                for key, expires, holder in rows:
+                    held[key_job(key)] = (max(0.0, expires - now), holder)
         return held
+
+    def _b_steal(
+        self, job_ids: Sequence[str | None], holder: str, owner: str, ttl: float
+    ) -> list[str | None]:
+        expires = time.time() + ttl
+        stolen: list[str | None] = []
+        with self._transaction():
+            for job_id in job_ids:
+                cursor = self._db.execute(
+                    "UPDATE leases SET owner = ?, expires = ? WHERE job_id = ? AND owner = ?",
+                    (owner, expires, job_key(job_id), holder),
+                )
+                if cursor.rowcount:
+                    stolen.append(job_id)
+        return stolen
 
     def _b_release(self, job_ids: Sequence[str | None], owner: str) -> None:
         with self._transaction():

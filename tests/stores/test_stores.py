@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -129,3 +133,21 @@ def test_the_budget_is_shared_by_every_store_object(make_store: MakeStore, rate:
     # GCRA: at most rate * T + burst in any window of T seconds, all together.
     assert allowed <= rate * elapsed + 2
     assert allowed >= rate * 0.5 * 0.5  # and the budget is used, not starved
+
+
+def test_the_leases_of_a_dead_process_of_this_host_are_taken_over_at_once(
+    make_store: MakeStore,
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    dead, elsewhere, alive = make_store(), make_store(), make_store()
+    dead.owner = f"{host}/{gone.pid}/0123456789ab"  # a crashed predecessor
+    elsewhere.owner = f"not-{host}/{gone.pid}/0123456789ab"  # cannot be checked from here
+    alive.owner = f"{host}/{os.getppid()}/0123456789ab"  # our parent runs
+    dead.claim(["a"], ttl=10.0)
+    elsewhere.claim(["b"], ttl=10.0)
+    alive.claim(["c"], ttl=10.0)
+    me = make_store()
+    assert me.claim(["a", "b", "c"], ttl=10.0).keys() == {"b", "c"}
+    assert dead.claim(["a"], ttl=10.0).keys() == {"a"}  # it is mine now
