@@ -22,6 +22,7 @@ from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores import SharedStore, Store, TrackedJob
 from heygen_client._stores.factory import open_store
+from heygen_client._stores.memory import MemoryStore
 from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
 from heygen_client._validate import (
     check_count,
@@ -178,6 +179,9 @@ class TranslationClient:
         # Checked once: isinstance() against a runtime Protocol is slow, and track() is hot.
         self._shared = self._store if isinstance(self._store, SharedStore) else None
         self._owned_store = self._store if owns_store else None
+        # The in-memory store outlives nothing, so there is nothing to resume from
+        # it: recording each tracked job there would only cost memory (~110 B a job).
+        self._records = not isinstance(self._store, MemoryStore)
         self._scheduler = Scheduler(
             self._backend,
             policy=policy if policy is not None else default_policy(),
@@ -379,8 +383,8 @@ class TranslationClient:
         age (not its deadline).  Jobs that ended meanwhile are not in the batch:
         their outcomes were recorded before their futures resolved, and
         :meth:`get_status` reads them from the store.  Jobs tracked for another
-        API are left alone.  With the default in-memory store, only jobs tracked
-        and not ended through this store object come back.
+        API are left alone.  The default in-memory store records no tracked
+        jobs (nothing outlives it): the batch is empty.
 
         Args:
             on_progress: as for :meth:`track_many`.
@@ -431,7 +435,8 @@ class TranslationClient:
                 if known is not None:
                     future.observe(known, 0)  # e.g. what create_job() was told
                 polled.append((future, record))
-        store.add_tracked([record for _, record in polled])
+        if self._records:
+            store.add_tracked([record for _, record in polled])
         # Jobs tracked together share one call; resumed ones are grouped by age.
         now = time.time()
         groups: dict[tuple[float | None, float], list[JobFuture]] = {}
