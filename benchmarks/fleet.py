@@ -401,8 +401,10 @@ def budget(
         assert rs is not None
         records: list[dict[str, Any]] = []
         per_second = max(1, int(server_limit) - 1)  # paced under the server's limit
-        while len(records) < processes * jobs_each:
+        while True:
             records += make_jobs(server.url, [3600.0] * per_second)
+            if len(records) >= processes * jobs_each:
+                break
             time.sleep(1.0)
         ids = [r["job_id"] for r in records][: processes * jobs_each]
         time.sleep(1.5)  # the server's bucket refills

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.live, pytest.mark.timeout(60)]
 
 
 def test_tiny_budget_run_reports_sane_figures(tmp_path: Path) -> None:
-    fig = fleet.budget(tmp_path, processes=2, jobs_each=4, rate=5.0, seconds=2.0)
+    fig = fleet.budget(tmp_path, processes=2, jobs_each=2, rate=5.0, seconds=1.5)
 
     assert fig["processes"] == 2
     assert fig["server_429"] == 0
