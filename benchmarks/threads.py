@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             for thread in threads:
                 thread.join()
             concurrent.futures.wait([f for _, f in seen], timeout=60)
+            client.track_many(ids).wait(60)  # every job over, so each has its outcome
             truth = {job_id: str(client.get_job(job_id)["outcome"]) for job_id in set(ids)}
     counts: Counter[str] = Counter()
     wrong = 0
