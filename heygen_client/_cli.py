@@ -131,16 +131,35 @@ STATE_CODES = {
 }
 
 
-def _epilog() -> str:
+#: The exit statuses each command can return (its ``--help`` lists only these).
+COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
+    "status": (
+        ExitCode.OK,
+        ExitCode.USAGE,
+        ExitCode.TIMEOUT,
+        ExitCode.UNREACHABLE,
+        ExitCode.SERVER_ERROR,
+        ExitCode.INTERRUPTED,
+        ExitCode.BROKEN_PIPE,
+    ),
+    "wait": tuple(ExitCode),
+    "submit": tuple(ExitCode),
+    "demo": (ExitCode.OK, ExitCode.JOB_ERROR, ExitCode.USAGE, ExitCode.INTERRUPTED),
+}
+
+
+def _epilog(codes: Sequence[ExitCode] = tuple(ExitCode)) -> str:
     rows = "\n".join(
         textwrap.fill(text, 78, initial_indent=f"  {int(code):<4} ", subsequent_indent=" " * 7)
         for code, text in EXIT_CODES.items()
+        if code in codes
     )
-    order = ", ".join(str(int(code)) for code in PRECEDENCE)
+    text = f"exit status:\n{rows}\n"
+    if ExitCode.JOB_ERROR in codes and ExitCode.UNREACHABLE in codes:
+        order = ", ".join(str(int(code)) for code in PRECEDENCE)
+        text += f"  With several jobs, the first of {order} that applies.\n"
     return (
-        f"exit status:\n{rows}\n"
-        f"  With several jobs, the first of {order} that applies.\n\n"
-        f"environment:\n"
+        f"{text}\nenvironment:\n"
         f"  {URL_ENV}  the server when --url is not given (default {DEFAULT_URL})"
     )
 
@@ -253,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[server],
         help="ask once for a job's status",
         description="Ask once for a job's status and print it.",
-        epilog=epilog,
+        epilog=_epilog(COMMAND_CODES["status"]),
         formatter_class=formatter,
     )
     status.add_argument(
@@ -335,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="start the mock server and track a few jobs",
         description="Start a mock server on a free port, track a few jobs, log every poll.",
+        epilog=_epilog(COMMAND_CODES["demo"]),
+        formatter_class=formatter,
     )
     demo.add_argument(
         "--mode",
@@ -836,7 +857,13 @@ def counted_down(status: JobStatus, wall_now: float) -> tuple[float | None, floa
 
 def _demo(args: argparse.Namespace) -> int:
     from heygen_client import _demo
+    from mock_server.testing import LiveServerError, require_server_extra
 
+    try:
+        require_server_extra()
+    except LiveServerError as exc:
+        _error(str(exc))
+        return ExitCode.USAGE
     try:
         rows = _demo.run(args.mode, scale=args.scale)
     except KeyboardInterrupt:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from heygen_client import __version__
 from heygen_client._cli import (
+    COMMAND_CODES,
     DEFAULT_URL,
     EXIT_CODES,
     MAX_CREATE_PAUSES,
@@ -62,7 +65,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"heygen-client {__version__}\n"
 
 
-@pytest.mark.parametrize("command", [[], ["wait"], ["submit"], ["status"]])
+@pytest.mark.parametrize("command", [[], ["wait"], ["submit"]])
 def test_help_lists_every_exit_code_and_the_env_var(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -399,3 +402,43 @@ def test_status_gives_up_on_a_silent_server_after_its_timeout(
     assert record["job_id"] == "j1"
     assert record["error"] == f"GET {silent_server.url}/status: no answer within the read timeout"
     assert len(silent_server.accepted) == 1  # one request, not retried
+
+
+def test_a_missing_server_extra_says_what_to_install() -> None:
+    """Without Flask the demo and the pytest fixture say which extra to install."""
+    code = (
+        "import sys; sys.modules['flask'] = None\n"
+        "from heygen_client._cli import main\n"
+        "sys.exit(main(['demo']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == ExitCode.USAGE
+    assert "pip install 'heygen-client[server]'" in done.stderr
+    assert "Traceback" not in done.stderr
+    code = (
+        "import sys; sys.modules['werkzeug'] = None\n"
+        "from mock_server.testing import LiveServer, LiveServerError\n"
+        "try:\n"
+        "    LiveServer().start()\n"
+        "except LiveServerError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.stdout.strip() == (
+        "the mock server needs the 'server' extra (werkzeug is missing): "
+        "pip install 'heygen-client[server]'"
+    )
+
+
+@pytest.mark.parametrize("command", ["status", "wait", "submit", "demo"])
+def test_each_commands_help_lists_only_its_exit_statuses(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    listed = {int(code) for code in re.findall(r"^  (\d+) +\S", capsys.readouterr().out, re.M)}
+    assert listed == {int(code) for code in COMMAND_CODES[command]}
