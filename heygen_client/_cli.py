@@ -102,8 +102,9 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "every job completed (status: the server gave the job's status)",
     ExitCode.JOB_ERROR: "a job ended in error",
     ExitCode.USAGE: "usage error: unknown option, bad value, invalid URL",
-    ExitCode.TIMEOUT: "timeout: a job was still pending after --timeout",
-    ExitCode.UNREACHABLE: "connection failure: no answer from the server",
+    ExitCode.TIMEOUT: "timeout: a job was still pending after --timeout, or the server did "
+    "not answer in time",
+    ExitCode.UNREACHABLE: "connection failure: no connection to the server",
     ExitCode.SERVER_ERROR: "the server answered with an error (unknown job id, "
     "rejected request, 5xx after retries) or with something unreadable",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
@@ -430,8 +431,8 @@ def state_of(error: BaseException | None) -> str:
         return "completed"
     if isinstance(error, TranslationFailed):
         return "error"
-    if isinstance(error, DeadlineExceeded):
-        return "timeout"
+    if isinstance(error, DeadlineExceeded | TransportTimeout):
+        return "timeout"  # no answer in time, whichever timeout said so
     if isinstance(error, TransportError):
         return "unreachable"
     return "failed"
@@ -459,8 +460,6 @@ def _status(args: argparse.Namespace) -> int:
             _error(str(exc))
             if args.json:  # a record even so: scripts read one object per job
                 print(json.dumps(error_json(args.job_id, exc)), flush=True)
-            if isinstance(exc, TransportTimeout):
-                return ExitCode.TIMEOUT
             return exit_code_of(exc)
     if args.json:
         print(json.dumps(status_json(status)), flush=True)
@@ -476,8 +475,14 @@ def status_json(status: JobStatus) -> dict[str, Any]:
     data: dict[str, Any] = {f.name: getattr(status, f.name) for f in fields(status)}
     data["result"] = status.result.value
     data["extra"] = dict(status.extra)
-    data["error"] = None
+    data["error"] = _failure_text(status) if status.result == "error" else None
     return data
+
+
+def _failure_text(status: JobStatus) -> str:
+    """Why a job ended in error, with the server's reason when it gave one."""
+    reason = status.extra.get("failure_message") or status.extra.get("message")
+    return f"the job ended in error: {reason}" if reason else "the job ended in error"
 
 
 def error_json(job_id: str | None, error: HeyGenError) -> dict[str, Any]:
@@ -630,7 +635,9 @@ def _submit(args: argparse.Namespace) -> int:
     # last job created are bounded in number and in time, and all by --timeout.
     started = progress_at = time.monotonic()
     pauses = 0
-    with _verbose_logging(args.verbose), TranslationClient(args.url) as client:
+    # Each create is bounded by --timeout too, not only by the 10 s read timeout.
+    bound = {} if args.timeout is None else {"read_timeout": min(10.0, args.timeout)}
+    with _verbose_logging(args.verbose), TranslationClient(args.url, **bound) as client:
         try:
             while len(created) < args.count:
                 try:
@@ -818,8 +825,18 @@ def _view(item: _Tracked, start: float, now: float) -> JobView:
     error = _error_of(future)
     state = state_of(error)
     detail = None
-    if state == "timeout":
-        detail = "still pending"
+    if state == "timeout" and isinstance(error, DeadlineExceeded):
+        last = future.last_error
+        if status is not None:
+            detail = f"still {status.result.value}"
+        elif last is not None:
+            detail = f"no answer in time; the last request: {last}"
+        else:
+            detail = "no answer from the server in time"
+    elif state == "timeout":
+        detail = str(error)
+    elif state == "error" and isinstance(error, TranslationFailed):
+        detail = _failure_text(error.status)
     elif state in ("unreachable", "failed"):
         detail = str(error)
     return JobView(state=state, elapsed=item.finished_at - start, error=detail, **common)

@@ -129,7 +129,7 @@ def test_a_job_error_exits_1_and_json_says_why(cli_server: LiveServer, capsys: C
             "error",
         }
         assert record["state"] == record["result"] == "error"
-        assert record["error"] is None
+        assert record["error"] == "the job ended in error"
         assert 0.2 < record["elapsed"] < 1.5
         assert record["polls"] >= 1
 

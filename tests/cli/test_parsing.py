@@ -188,7 +188,7 @@ FAILED_STATUS = JobStatus("j1", JobResult.ERROR)
         (TranslationFailed("j1", FAILED_STATUS), "error", ExitCode.JOB_ERROR),
         (DeadlineExceeded("j1", 5.0), "timeout", ExitCode.TIMEOUT),
         (TransportError("refused"), "unreachable", ExitCode.UNREACHABLE),
-        (TransportTimeout("read timeout"), "unreachable", ExitCode.UNREACHABLE),
+        (TransportTimeout("read timeout"), "timeout", ExitCode.TIMEOUT),
         (JobNotFound("404", status_code=404), "failed", ExitCode.SERVER_ERROR),
         (RateLimited("429", status_code=429), "failed", ExitCode.SERVER_ERROR),
         (HTTPStatusError("503", status_code=503), "failed", ExitCode.SERVER_ERROR),

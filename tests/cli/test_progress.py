@@ -119,10 +119,10 @@ def test_follow_reports_each_finished_job_and_returns_the_worst_exit_code() -> N
         ("gone", "failed", 1),
     ]
     by_id = {v.job_id: v for v in finished}
-    assert by_id["slow"].error == "still pending"
+    assert by_id["slow"].error == "no answer from the server in time"  # no status seen
     assert by_id["gone"].error == "job gone is unknown"
     assert by_id["ok"].error is None
-    assert by_id["bad"].error is None
+    assert by_id["bad"].error == "the job ended in error"
     (summary,) = reporter.summaries
     assert not summary.interrupted
     assert summary.text().startswith("4 jobs in ")
