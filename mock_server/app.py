@@ -15,13 +15,25 @@ from mock_server.faults import FaultInjector, RateLimiter
 from mock_server.routes import RateLimited, ServerState, bp, error_response
 from mock_server.stats import Stats
 from mock_server.store import JobStore
+from mock_server.translations import Translations
+from mock_server.v3 import ERROR_CODES as V3_ERROR_CODES
+from mock_server.v3 import ApiError, is_v3_request, v3_bp
+from mock_server.v3 import error_response as v3_error_response
+from mock_server.webhooks import WebhookDispatcher
 
 logger = logging.getLogger("mock_server")
 
 #: Largest accepted request body; larger bodies get a JSON 413.
 MAX_CONTENT_LENGTH = 64 * 1024
 #: Endpoints that count as status requests in ``/stats``.
-STATUS_ENDPOINTS = frozenset({"GET /status", "POST /status/batch"})
+STATUS_ENDPOINTS = frozenset(
+    {
+        "GET /status",
+        "POST /status/batch",
+        "GET /v3/video-translations/<video_translation_id>",
+        "GET /v3/video-translations/statuses",
+    }
+)
 #: Requests to routes under this path are not counted in ``/stats`` (see ``routes``).
 ADMIN_PREFIX = "/admin/"
 
@@ -39,6 +51,9 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
             ``gunicorn 'mock_server:create_app()'`` is configured.
         clock: Time source; the wall clock when ``None``. Pass a
             ``FakeClock`` in tests so long-polls return without sleeping.
+            On the wall clock, v3 webhooks are sent by a background thread
+            when due; on any other clock time does not pass by itself, so
+            nothing is sent until ``state.webhooks.run_due()`` is called.
 
     Returns:
         The Flask app, with its ``ServerState`` in ``app.extensions["mock_server"]``.
@@ -51,16 +66,27 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     # end in error under the same seed.
     store = JobStore(config, clock, random.Random(config.seed))
     default_job_id, _ = store.create()
+    stats = Stats(started_at=clock.now())
+    translations = Translations()
+    webhooks = WebhookDispatcher(
+        config,
+        clock,
+        stats,
+        random.Random(None if config.seed is None else f"webhooks-{config.seed}"),
+        endpoints=translations.endpoints,
+    )
     state = ServerState(
         config=config,
         clock=clock,
         store=store,
-        stats=Stats(started_at=clock.now()),
+        stats=stats,
         injector=FaultInjector(
             config, random.Random(None if config.seed is None else f"faults-{config.seed}")
         ),
         limiter=RateLimiter(config.rate_limit) if config.rate_limit else None,
         default_job_id=default_job_id,
+        translations=translations,
+        webhooks=webhooks,
     )
 
     app = Flask("mock_server")
@@ -72,6 +98,7 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.extensions["mock_server"] = state
     app.register_blueprint(bp)
+    app.register_blueprint(v3_bp)
 
     @app.before_request
     def start_timer() -> None:
@@ -104,12 +131,23 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
 
     @app.errorhandler(RateLimited)
     def rate_limited(exc: RateLimited) -> Response:
-        return error_response(429, "rate_limited", str(exc), {"Retry-After": str(exc.retry_after)})
+        headers = {"Retry-After": str(exc.retry_after)}
+        if is_v3_request():
+            return v3_error_response(429, "rate_limit_exceeded", str(exc), headers=headers)
+        return error_response(429, "rate_limited", str(exc), headers)
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return v3_error_response(exc.status, exc.code, exc.message, exc.param, exc.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         code = exc.code or 500
-        response = error_response(code, _error_code(exc), exc.description or exc.name)
+        message = exc.description or exc.name
+        if is_v3_request():
+            response = v3_error_response(code, V3_ERROR_CODES.get(code, _error_code(exc)), message)
+        else:
+            response = error_response(code, _error_code(exc), message)
         # Keep headers such as Allow on 405.
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
@@ -119,6 +157,8 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.path)
+        if is_v3_request():
+            return v3_error_response(500, "internal_error", "internal server error")
         return error_response(500, "internal_error", "internal server error")
 
     return app

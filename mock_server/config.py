@@ -9,6 +9,8 @@ Boolean switches (``--no-hints`` ...) take ``1/true/yes/on`` or
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -25,6 +27,12 @@ MAX_FAULT_RETRY_AFTER = 86400
 #: Largest ``latency`` and ``latency_jitter`` that ``PUT /admin/faults`` accepts.
 MAX_FAULT_LATENCY = 3600.0
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: How webhooks are signed: a hex HMAC in ``Signature``, or Standard Webhooks.
+WEBHOOK_SCHEMES: tuple[str, ...] = ("hmac", "standard")
+#: Signs webhooks sent to a job's ``callback_url`` when no ``--webhook-secret``
+#: is given. Public, like ``DEFAULT_SECRET``: receivers in tests and demos can
+#: verify with it, and it protects nothing.
+DEFAULT_WEBHOOK_SECRET = "whsec_aGV5Z2VuLW1vY2stc2VydmVyLXB1YmxpYy13ZWJob29rLWtleQ=="
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,17 @@ class ServerConfig:
             file (``__main__`` only). A parent that holds the only write end
             of a pipe on the server's stdin (``LiveServer`` does) thereby
             takes the server down with it, however it dies.
+        api_key: When set, every ``/v3/`` route requires it in ``X-Api-Key``
+            (or ``Authorization: Bearer``). Kept out of the repr.
+        concurrency_limit: Most unfinished v3 translations at once; a create
+            beyond it is 429. ``None`` is unlimited.
+        time_scale: v3 translations run this many times faster than HeyGen's
+            (about twice the video's length).
+        webhook_drop_rate: Probability that a webhook is silently not sent.
+        webhook_delay: Seconds between a v3 translation's end and its webhooks.
+        webhook_scheme: How webhooks are signed (see ``WEBHOOK_SCHEMES``).
+        webhook_secret: Signs webhooks to a job's ``callback_url``; registered
+            endpoints use their own secrets. Kept out of the repr.
     """
 
     host: str = "127.0.0.1"
@@ -92,6 +111,13 @@ class ServerConfig:
     log_level: str = "INFO"
     admin: bool = False
     exit_on_stdin_eof: bool = False
+    api_key: str | None = field(default=None, repr=False)
+    concurrency_limit: int | None = None
+    time_scale: float = 1.0
+    webhook_drop_rate: float = 0.0
+    webhook_delay: float = 0.0
+    webhook_scheme: str = "hmac"
+    webhook_secret: str = field(default=DEFAULT_WEBHOOK_SECRET, repr=False)
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -133,6 +159,22 @@ class ServerConfig:
             yield "secret must not be empty"
         if self.log_level.upper() not in LOG_LEVELS:
             yield f"log_level must be one of {', '.join(LOG_LEVELS)}"
+        if self.api_key is not None and not self.api_key:
+            yield "api_key must not be empty"
+        if self.concurrency_limit is not None and self.concurrency_limit < 1:
+            yield f"concurrency_limit must be at least 1, got {self.concurrency_limit}"
+        yield from finite("time_scale", self.time_scale, 0.0)
+        if self.time_scale <= 0:
+            yield "time_scale must be positive"
+        yield from finite("webhook_drop_rate", self.webhook_drop_rate, 0.0, 1.0)
+        yield from finite("webhook_delay", self.webhook_delay, 0.0, self.max_delay)
+        if self.webhook_scheme not in WEBHOOK_SCHEMES:
+            yield f"webhook_scheme must be one of {', '.join(WEBHOOK_SCHEMES)}"
+        elif self.webhook_scheme == "standard" and not standard_webhook_key(self.webhook_secret):
+            # The message must not show the secret itself.
+            yield "webhook_secret must be whsec_ followed by base64 for --webhook-scheme standard"
+        if not self.webhook_secret:
+            yield "webhook_secret must not be empty"
 
     @property
     def plain(self) -> bool:
@@ -178,6 +220,15 @@ class ServerConfig:
             return cls.from_args([], environ)
         except SystemExit as exc:
             raise ValueError("invalid HEYGEN_MOCK_* environment variable") from exc
+
+
+def standard_webhook_key(secret: str) -> bytes | None:
+    """The HMAC key of a Standard Webhooks secret (``whsec_`` + base64); ``None`` if malformed."""
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key or None
 
 
 def env_name(flag: str) -> str:
@@ -313,6 +364,51 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--exit-on-stdin-eof",
         "stop when stdin reaches end of file: a parent holding the pipe's write end "
         "takes the server down with it, even if it is killed",
+    )
+    option(
+        "--api-key",
+        str,
+        None,
+        "require this key (X-Api-Key or Authorization: Bearer) on every /v3/ route",
+    )
+    option(
+        "--concurrency-limit",
+        int,
+        None,
+        "most unfinished v3 translations at once; a create beyond it gets 429",
+    )
+    option(
+        "--time-scale",
+        float,
+        defaults.time_scale,
+        "v3 translations (about 2x the video's duration) run this many times faster "
+        "(default %(default)s)",
+    )
+    option(
+        "--webhook-drop-rate",
+        _probability,
+        defaults.webhook_drop_rate,
+        "probability that a webhook is not sent (default %(default)s)",
+    )
+    option(
+        "--webhook-delay",
+        float,
+        defaults.webhook_delay,
+        "seconds between a v3 translation's end and its webhooks (default %(default)s)",
+    )
+    option(
+        "--webhook-scheme",
+        str,
+        defaults.webhook_scheme,
+        "webhook signatures: hmac (hex HMAC-SHA256 of the body in Signature) or "
+        "standard (Standard Webhooks) (default %(default)s)",
+        choices=WEBHOOK_SCHEMES,
+    )
+    option(
+        "--webhook-secret",
+        str,
+        defaults.webhook_secret,
+        "signs webhooks to callback_url (default: a fixed public whsec_ secret)",
     )
     option("--backlog", int, defaults.backlog, "listen backlog (default %(default)s)")
     option(

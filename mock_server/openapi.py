@@ -21,6 +21,18 @@ from typing import Any
 
 from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
+from mock_server.translations import MAX_ENDPOINTS
+from mock_server.v3 import (
+    CREATE_FIELDS,
+    ENDPOINT_FIELDS,
+    ID_PATTERN,
+    IDS_PATTERN,
+    LANGUAGE_SCHEMA,
+    MAX_KEY_LENGTH,
+    MAX_OUTPUT_LANGUAGES,
+    MAX_STATUS_IDS,
+    VIDEO_SCHEMAS,
+)
 
 _DEFAULTS = ServerConfig()
 
@@ -300,6 +312,9 @@ SCHEMAS: dict[str, Any] = {
             "long_polls_active",
             "long_polls_peak",
             "jobs_created",
+            "webhooks_sent",
+            "webhooks_failed",
+            "webhooks_dropped",
             "default_job_id",
         ],
         "additionalProperties": False,
@@ -319,7 +334,8 @@ SCHEMAS: dict[str, Any] = {
             "status_requests_total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "GET /status and POST /status/batch requests (a batch is one).",
+                "description": "GET /status, POST /status/batch and the two v3 status routes' "
+                "requests (a batch is one).",
             },
             "status_requests_by_job": {
                 "type": "object",
@@ -333,11 +349,219 @@ SCHEMAS: dict[str, Any] = {
             },
             "long_polls_active": {"type": "integer", "minimum": 0},
             "long_polls_peak": {"type": "integer", "minimum": 0},
-            "jobs_created": {"type": "integer", "minimum": 0},
+            "jobs_created": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "By POST /jobs and POST /v3/video-translations (one per language).",
+            },
+            "webhooks_sent": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Webhook POSTs made, whatever the answer.",
+            },
+            "webhooks_failed": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Sent webhooks that got no 2xx (or no answer).",
+            },
+            "webhooks_dropped": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Webhooks not sent: --webhook-drop-rate, or a full queue.",
+            },
             "default_job_id": {"type": "string"},
         },
     },
 }
+
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+
+
+def _data(schema: dict[str, Any]) -> dict[str, Any]:
+    """HeyGen's success envelope: ``{"data": schema}``."""
+    return {
+        "type": "object",
+        "required": ["data"],
+        "additionalProperties": False,
+        "properties": {"data": schema},
+    }
+
+
+def _video(kind: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", kind],
+        "additionalProperties": False,
+        "properties": {"type": {"type": "string", "enum": [kind]}, kind: VIDEO_SCHEMAS[kind]},
+    }
+
+
+V3_SCHEMAS: dict[str, Any] = {
+    "V3Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "description": "HeyGen's error envelope, on every error under /v3/.",
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "param", "doc_url"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "description": "invalid_parameter, unauthorized, not_found, "
+                        "method_not_allowed, request_in_progress, conflict, "
+                        "payload_too_large, rate_limit_exceeded, internal_error.",
+                    },
+                    "message": {"type": "string", "minLength": 1},
+                    "param": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "The field, header or parameter at fault, if one is.",
+                    },
+                    "doc_url": {"type": "string", "nullable": True},
+                },
+            }
+        },
+    },
+    "V3VideoUrl": _video("url"),
+    "V3VideoAsset": _video("asset_id"),
+    "V3CreateRequest": {
+        "type": "object",
+        "required": ["video", "output_languages"],
+        "additionalProperties": False,
+        "description": "HeyGen's create body (the fields the mock accepts; others are 400). "
+        "The video is never fetched.",
+        "properties": {
+            "video": {"oneOf": [_ref("V3VideoUrl"), _ref("V3VideoAsset")]},
+            "output_languages": {
+                "type": "array",
+                "items": LANGUAGE_SCHEMA,
+                "minItems": 1,
+                "maxItems": MAX_OUTPUT_LANGUAGES,
+                "description": "One translation per entry, in order (duplicates too).",
+            },
+            **CREATE_FIELDS,
+        },
+    },
+    "V3CreateAnswer": _data(
+        {
+            "type": "object",
+            "required": ["video_translation_ids"],
+            "additionalProperties": False,
+            "properties": {
+                "video_translation_ids": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "minItems": 1,
+                    "description": "One per output language, in order.",
+                }
+            },
+        }
+    ),
+    "V3Translation": _data(
+        {
+            "type": "object",
+            "required": [
+                "id",
+                "status",
+                "title",
+                "output_language",
+                "input_language",
+                "duration",
+                "created_at",
+                "callback_id",
+                "translate_audio_only",
+            ],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "string"},
+                "status": {
+                    "type": "string",
+                    "enum": ["pending", "running", "completed", "failed"],
+                },
+                "title": _NULLABLE_STRING,
+                "output_language": _NULLABLE_STRING,
+                "input_language": _NULLABLE_STRING,
+                "duration": {
+                    "type": "number",
+                    "nullable": True,
+                    "description": "Seconds of video.",
+                },
+                "created_at": {"type": "integer", "description": "Unix seconds."},
+                "callback_id": _NULLABLE_STRING,
+                "translate_audio_only": {"type": "boolean", "nullable": True},
+                "video_url": {"type": "string", "description": "When completed."},
+                "audio_url": {"type": "string", "description": "When completed."},
+                "srt_caption_url": {"type": "string", "description": "When completed."},
+                "vtt_caption_url": {"type": "string", "description": "When completed."},
+                "failure_message": {"type": "string", "description": "When failed."},
+            },
+        }
+    ),
+    "V3StatusEntry": {
+        "type": "object",
+        "required": ["video_id", "status", "error"],
+        "additionalProperties": False,
+        "properties": {
+            "video_id": {"type": "string", "description": "The translation's id."},
+            "status": {
+                "type": "string",
+                "enum": ["queued", "processing", "completed", "failed", "not_found"],
+            },
+            "error": {
+                "type": "object",
+                "nullable": True,
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "description": "When failed.",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "V3Statuses": {
+        "type": "object",
+        "required": ["data", "has_more", "next_token"],
+        "additionalProperties": False,
+        "properties": {
+            "data": {
+                "type": "array",
+                "items": _ref("V3StatusEntry"),
+                "maxItems": MAX_STATUS_IDS,
+                "description": "One entry per distinct id, in first-seen order.",
+            },
+            "has_more": {"type": "boolean", "enum": [False]},
+            "next_token": {"type": "string", "nullable": True},
+        },
+    },
+    "V3EndpointRequest": {
+        "type": "object",
+        "required": ["url"],
+        "additionalProperties": False,
+        "properties": ENDPOINT_FIELDS,
+    },
+    "V3Endpoint": _data(
+        {
+            "type": "object",
+            "required": ["endpoint_id", "url", "status", "events", "created_at", "secret"],
+            "additionalProperties": False,
+            "properties": {
+                "endpoint_id": {"type": "string"},
+                "url": {"type": "string"},
+                "status": {"type": "string", "enum": ["enabled"]},
+                "events": {"type": "array", "nullable": True, "items": {"type": "string"}},
+                "created_at": {"type": "string", "description": "ISO 8601, UTC."},
+                "secret": {
+                    "type": "string",
+                    "pattern": "^whsec_",
+                    "description": "Signs this endpoint's webhooks; shown only here.",
+                },
+            },
+        }
+    ),
+}
+SCHEMAS.update(V3_SCHEMAS)
 
 HEADERS: dict[str, Any] = {
     "Retry-After": {
@@ -365,6 +589,123 @@ _WAIT = {
 }
 _ADMIN_OFF = _error("Admin routes are off (start the server with --admin).")
 _JOB_ID_PATH = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _v3_error(description: str, *headers: str) -> dict[str, Any]:
+    response = _json_response(description, "V3Error")
+    if headers:
+        response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in headers}
+    return response
+
+
+_API_KEY = {
+    "name": "X-Api-Key",
+    "in": "header",
+    "required": False,
+    "description": "Required, or Authorization: Bearer KEY, on a server started with --api-key.",
+    "schema": {"type": "string"},
+}
+_V3_UNAUTHORIZED = _v3_error("Missing or wrong API key (--api-key).")
+_V3_RATE_LIMITED = _v3_error("Rate limited (--rate-limit).", "Retry-After")
+
+V3_PATHS: dict[str, Any] = {
+    "/v3/video-translations": {
+        "post": {
+            "operationId": "createVideoTranslations",
+            "summary": "HeyGen v3: create one translation (a mock job) per output language.",
+            "description": "Translation time: about twice duration, ±30 %, over --time-scale. "
+            "With Idempotency-Key, a repeat within 24 h replays the first answer (no new "
+            "jobs), and a repeat while the first runs is 409 request_in_progress; only a "
+            "successful answer is kept.",
+            "parameters": [
+                _API_KEY,
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": _ref("V3CreateRequest")}},
+            },
+            "responses": {
+                "200": _json_response("The new translations' ids.", "V3CreateAnswer"),
+                "400": _v3_error("Malformed body, unknown field, wrong type or out of range."),
+                "401": _V3_UNAUTHORIZED,
+                "409": _v3_error("The first request with this Idempotency-Key is in progress."),
+                "413": _v3_error("Body larger than 64 KiB."),
+                "429": _v3_error(
+                    "Rate limited (--rate-limit), or --concurrency-limit translations "
+                    "are running.",
+                    "Retry-After",
+                ),
+            },
+        }
+    },
+    "/v3/video-translations/{video_translation_id}": {
+        "get": {
+            "operationId": "getVideoTranslation",
+            "summary": "HeyGen v3: one translation's status; any mock job id works.",
+            "parameters": [
+                {
+                    "name": "video_translation_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": ID_PATTERN},
+                },
+                _API_KEY,
+            ],
+            "responses": {
+                "200": _json_response("The translation.", "V3Translation"),
+                "401": _V3_UNAUTHORIZED,
+                "404": _v3_error("Unknown id."),
+                "429": _V3_RATE_LIMITED,
+            },
+        }
+    },
+    "/v3/video-translations/statuses": {
+        "get": {
+            "operationId": "getVideoTranslationStatuses",
+            "summary": f"HeyGen v3: up to {MAX_STATUS_IDS} translations' statuses at once.",
+            "parameters": [
+                {
+                    "name": "video_translation_ids",
+                    "in": "query",
+                    "required": True,
+                    "description": "Comma-separated ids, each non-empty.",
+                    "schema": {"type": "string", "pattern": IDS_PATTERN},
+                },
+                _API_KEY,
+            ],
+            "responses": {
+                "200": _json_response("Statuses in the bulk vocabulary.", "V3Statuses"),
+                "400": _v3_error("Missing, repeated or malformed ids, too many, or batch_ids."),
+                "401": _V3_UNAUTHORIZED,
+                "429": _V3_RATE_LIMITED,
+            },
+        }
+    },
+    "/v3/webhooks/endpoints": {
+        "post": {
+            "operationId": "createWebhookEndpoint",
+            "summary": "HeyGen v3: register a webhook receiver; the answer holds its secret.",
+            "parameters": [_API_KEY],
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": _ref("V3EndpointRequest")}},
+            },
+            "responses": {
+                "200": _json_response("The endpoint, with its signing secret.", "V3Endpoint"),
+                "400": _v3_error("Malformed body, unknown field, wrong type or bad url."),
+                "401": _V3_UNAUTHORIZED,
+                "409": _v3_error(f"{MAX_ENDPOINTS} endpoints are already registered."),
+                "413": _v3_error("Body larger than 64 KiB."),
+            },
+        }
+    },
+}
 
 PATHS: dict[str, Any] = {
     "/status": {
@@ -530,6 +871,9 @@ PATHS: dict[str, Any] = {
 }
 
 
+PATHS.update(V3_PATHS)
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document served at ``/openapi.json`` (a fresh copy each call)."""
     document: dict[str, Any] = {
@@ -540,8 +884,10 @@ def openapi_document() -> dict[str, Any]:
             "description": "Simulated video-translation status backend. See docs/server.md "
             "and docs/protocol.md. Every error is JSON "
             '{"error": {"code", "message"}}; unknown routes are 404 and wrong methods '
-            "405 (with Allow), in that shape. The /admin routes are for test harnesses "
-            "and exist only on a server started with --admin (404 otherwise).",
+            "405 (with Allow), in that shape. Under /v3/ (HeyGen's dialect) errors are "
+            'HeyGen\'s {"error": {"code", "message", "param", "doc_url"}}. The /admin '
+            "routes are for test harnesses and exist only on a server started with "
+            "--admin (404 otherwise).",
         },
         "paths": PATHS,
         "components": {"schemas": SCHEMAS, "headers": HEADERS},

@@ -27,6 +27,8 @@ from mock_server.faults import FaultInjector, FaultSettings, RateLimiter
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH, TEXT_FIELDS, Job
 from mock_server.stats import Stats
 from mock_server.store import JobStore, progress, retry_after_hint
+from mock_server.translations import Translations
+from mock_server.webhooks import WebhookDispatcher
 
 bp = Blueprint("mock_server", __name__)
 
@@ -50,6 +52,8 @@ class ServerState:
         injector: Fault and latency decisions.
         limiter: Per-client rate limit, when configured.
         default_job_id: The seed job answered by ``GET /status`` without ``job_id``.
+        translations: What the v3 routes remember beyond the job ids.
+        webhooks: Sends v3 events when translations end.
     """
 
     config: ServerConfig
@@ -59,6 +63,8 @@ class ServerState:
     injector: FaultInjector
     limiter: RateLimiter | None
     default_job_id: str
+    translations: Translations
+    webhooks: WebhookDispatcher
 
 
 def state() -> ServerState:
@@ -129,7 +135,7 @@ def post_status_batch() -> Response:
     st = state()
     if not st.config.batch:
         raise NotFound("batch status requests are disabled on this server")
-    payload = _json_object_or_none()
+    payload = json_object_or_none()
     raw_ids = payload.get("job_ids") if payload is not None else None
     if isinstance(raw_ids, list):
         # Logged against the known jobs before any fault, so faulted requests
@@ -183,7 +189,7 @@ def _status_preamble(st: ServerState) -> Response | None:
         A fault response to send instead of the real answer, or ``None``.
     """
     g.fault = None
-    _check_rate_limit(st)
+    check_rate_limit(st)
     # One snapshot per request: a concurrent PUT /admin/faults can't mix settings.
     settings = st.injector.settings
     latency = st.injector.latency(settings)
@@ -274,14 +280,15 @@ def _parse_batch(config: ServerConfig, payload: dict[str, Any] | None) -> tuple[
         bad_request(f"too many job_ids: {len(raw_ids)} > {config.max_batch}")
     wait = 0.0
     if "wait" in payload and config.long_poll:  # ignored when long-poll is off, as by GET
-        raw_wait = _as_float(payload["wait"])
+        raw_wait = as_float(payload["wait"])
         if raw_wait is None:
             bad_request("wait must be a number of seconds")
         wait = _check_wait(config, raw_wait)
     return list(dict.fromkeys(raw_ids)), wait
 
 
-def _check_rate_limit(st: ServerState) -> None:
+def check_rate_limit(st: ServerState) -> None:
+    """Spend one of the client's tokens (``--rate-limit``); raise ``RateLimited`` when out."""
     if st.limiter is None:
         return
     retry_after = st.limiter.take(request.remote_addr or "unknown", st.clock.now())
@@ -297,8 +304,8 @@ def _check_rate_limit(st: ServerState) -> None:
 def create_job() -> tuple[Response, int, dict[str, str]]:
     """Create a job; its schedule is decided now and carried in its id."""
     st = state()
-    _check_rate_limit(st)
-    options = _parse_job_options(st.config, _json_object_or_none() or {})
+    check_rate_limit(st)
+    options = _parse_job_options(st.config, json_object_or_none() or {})
     job_id, job = st.store.create(**options)
     g.job_id = job_id
     st.stats.record_job_created()
@@ -311,7 +318,7 @@ def get_job(job_id: str) -> Response:
     """The job's full record, including how it has been polled."""
     st = state()
     g.job_id = job_id
-    _check_rate_limit(st)
+    check_rate_limit(st)
     job = st.store.get(job_id)
     if job is None:
         raise NotFound(f"unknown job id: {job_id!r}")
@@ -345,7 +352,7 @@ def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[st
         bad_request(f"unknown fields: {', '.join(unknown_fields)}")
     options: dict[str, Any] = {}
     if "delay" in payload:
-        delay = _as_float(payload["delay"])
+        delay = as_float(payload["delay"])
         if delay is None:
             bad_request("delay must be a number of seconds")
         if not (math.isfinite(delay) and 0 <= delay <= config.max_delay):
@@ -357,7 +364,7 @@ def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[st
             bad_request('outcome must be "completed" or "error"')
         options["outcome"] = outcome
     if "video_length" in payload:
-        length = _as_float(payload["video_length"])
+        length = as_float(payload["video_length"])
         if length is None:
             bad_request("video_length must be a number of seconds")
         if not (math.isfinite(length) and 0 < length <= MAX_VIDEO_LENGTH):
@@ -380,7 +387,7 @@ def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[st
     return options
 
 
-def _as_float(value: object) -> float | None:
+def as_float(value: object) -> float | None:
     """A JSON number as a float (huge integers become infinity); ``None`` if not a number."""
     # bool is an int subclass, but `true` is not a number of seconds.
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -391,7 +398,7 @@ def _as_float(value: object) -> float | None:
         return math.inf
 
 
-def _json_object_or_none() -> dict[str, Any] | None:
+def json_object_or_none() -> dict[str, Any] | None:
     """The body as a JSON object; ``None`` when blank. Malformed JSON is a 400.
 
     The Content-Type is not checked, so ``curl -d '{...}'`` works as is.
@@ -482,7 +489,7 @@ def get_faults() -> Response:
 def put_faults() -> Response:
     """Replace the fault settings; fields left out take the server's start-up values."""
     st = _admin_state()
-    payload = _json_object_or_none()
+    payload = json_object_or_none()
     if payload is None:
         bad_request('body must be a JSON object like {"fault_rate": 1.0, "fault_kinds": ["503"]}')
     settings = _parse_fault_settings(st.injector.initial, payload)
@@ -510,7 +517,7 @@ def _parse_fault_settings(initial: FaultSettings, payload: dict[str, Any]) -> Fa
         bad_request(f"unknown fields: {', '.join(unknown_fields)}")
     changes: dict[str, Any] = {}
     if "fault_rate" in payload:
-        rate = _as_float(payload["fault_rate"])
+        rate = as_float(payload["fault_rate"])
         if rate is None or not 0.0 <= rate <= 1.0:
             bad_request("fault_rate must be a number between 0 and 1")
         changes["fault_rate"] = rate
@@ -537,7 +544,7 @@ def _parse_fault_settings(initial: FaultSettings, payload: dict[str, Any]) -> Fa
         changes["fault_retry_after"] = retry_after
     for name in ("latency", "latency_jitter"):
         if name in payload:
-            seconds = _as_float(payload[name])
+            seconds = as_float(payload[name])
             if seconds is None or not 0.0 <= seconds <= MAX_FAULT_LATENCY:
                 bad_request(
                     f"{name} must be a number of seconds between 0 and {MAX_FAULT_LATENCY:g}"

@@ -49,6 +49,7 @@ class Stats:
         self._long_polls = 0
         self._long_polls_peak = 0
         self._jobs_created = 0
+        self._webhooks: collections.Counter[str] = collections.Counter()
 
     def record_request(self, endpoint: str, status: str) -> None:
         """Count one answered HTTP request, e.g. ``("GET /status", "200")``."""
@@ -82,10 +83,15 @@ class Stats:
         with self._lock:
             self._faults[kind] += 1
 
-    def record_job_created(self) -> None:
-        """Count one ``POST /jobs``."""
+    def record_job_created(self, count: int = 1) -> None:
+        """Count jobs created (``POST /jobs``: one; a v3 create: one per language)."""
         with self._lock:
-            self._jobs_created += 1
+            self._jobs_created += count
+
+    def record_webhook(self, outcome: str) -> None:
+        """Count one webhook ``"sent"`` (a POST made), ``"failed"`` or ``"dropped"``."""
+        with self._lock:
+            self._webhooks[outcome] += 1
 
     @contextlib.contextmanager
     def long_poll(self) -> Iterator[None]:
@@ -112,6 +118,7 @@ class Stats:
             self._faults.clear()
             self._long_polls_peak = self._long_polls
             self._jobs_created = 0
+            self._webhooks.clear()
 
     def job_requests(self, job_id: str) -> dict[str, Any]:
         """``status_requests``, ``status_request_times`` and ``status_request_log`` for a job."""
@@ -144,4 +151,7 @@ class Stats:
                 "long_polls_active": self._long_polls,
                 "long_polls_peak": self._long_polls_peak,
                 "jobs_created": self._jobs_created,
+                "webhooks_sent": self._webhooks["sent"],
+                "webhooks_failed": self._webhooks["failed"],
+                "webhooks_dropped": self._webhooks["dropped"],
             }

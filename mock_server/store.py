@@ -22,6 +22,10 @@ VIDEO_DELAY_SPREAD = 0.2
 # per-job bias fixed at creation, the way a real estimator is consistently
 # early or late for a given job.
 REQUEST_NOISE_SHARE = 0.25
+# HeyGen translations take roughly twice the video's length (its guidance:
+# 5-30 minutes for long videos), give or take 30 %.
+TRANSLATION_SECONDS_PER_VIDEO_SECOND = 2.0
+TRANSLATION_SPREAD = 0.3
 
 
 class JobStore:
@@ -85,6 +89,18 @@ class JobStore:
             title=texts.get("title"),
         )
         return self._codec.encode(job)
+
+    def translation_delay(self, duration: float) -> float:
+        """A v3 translation's time for ``duration`` seconds of video, drawn once.
+
+        About ``TRANSLATION_SECONDS_PER_VIDEO_SECOND`` times the duration,
+        ±``TRANSLATION_SPREAD``, divided by ``--time-scale`` and capped at
+        ``--max-delay``.
+        """
+        with self._lock:
+            spread = self._rng.uniform(1 - TRANSLATION_SPREAD, 1 + TRANSLATION_SPREAD)
+        delay = duration * TRANSLATION_SECONDS_PER_VIDEO_SECOND * spread / self._config.time_scale
+        return min(delay, self._config.max_delay)
 
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or ``None`` when the id is unknown or forged."""

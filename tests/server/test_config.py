@@ -82,7 +82,7 @@ def test_env_plain() -> None:
 def test_every_flag_has_an_env_var_in_its_help() -> None:
     parser = build_parser({})
     flags = [a.option_strings[0] for a in parser._actions if a.option_strings[0] != "-h"]
-    assert len(flags) == 27
+    assert len(flags) == 34
     for action in parser._actions:
         if action.option_strings[0] != "-h":
             assert env_name(action.option_strings[0]) in (action.help or "")

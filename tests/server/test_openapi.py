@@ -25,7 +25,7 @@ DOCUMENT = openapi_document()
 SUPPORTED = {
     "$ref", "type", "nullable", "enum", "minimum", "maximum", "exclusiveMinimum",
     "minLength", "maxLength", "pattern", "items", "minItems", "maxItems", "required", "properties",
-    "additionalProperties", "description",
+    "additionalProperties", "description", "oneOf",
 }  # fmt: skip
 
 
@@ -64,6 +64,9 @@ def _schemas(node: Any) -> Any:
             elif key in ("items", "additionalProperties") and isinstance(value, dict):
                 yield value
                 yield from _schemas(value)
+            elif key == "oneOf":
+                yield from value
+                yield from _schemas(value)
             else:
                 yield from _schemas(value)
     elif isinstance(node, list):
@@ -98,6 +101,9 @@ _TYPES: dict[str, Any] = {
 def validate(value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
     """Problems of ``value`` against an OpenAPI 3.0 schema (the subset in SUPPORTED)."""
     schema = _resolve(schema)
+    if "oneOf" in schema:
+        matches = [branch for branch in schema["oneOf"] if not validate(value, branch, where)]
+        return [] if len(matches) == 1 else [f"{where}: matches {len(matches)} of oneOf"]
     if value is None:
         return [] if schema.get("nullable") else [f"{where}: null"]
     kind = schema.get("type")
@@ -164,6 +170,11 @@ def test_validator_catches_problems() -> None:
     assert validate({"hints": True, "long_poll": {"max_wait": -1}, "batch": None}, schema)
     assert validate({"delay": -1}, {"$ref": "#/components/schemas/JobRequest"})
     assert validate({"video_length": 0}, {"$ref": "#/components/schemas/JobRequest"})
+    create = {"$ref": "#/components/schemas/V3CreateRequest"}
+    video = {"type": "url", "url": "https://example.com/v.mp4"}
+    assert validate({"video": video, "output_languages": ["es"]}, create) == []
+    assert validate({"video": {"type": "url"}, "output_languages": ["es"]}, create)
+    assert validate({"video": {**video, "asset_id": "a"}, "output_languages": ["es"]}, create)
 
 
 @pytest.mark.parametrize("mode", ["full", "plain", "noisy"])

@@ -1,0 +1,74 @@
+"""The v3 routes' answers, good and bad, match the OpenAPI document."""
+
+from __future__ import annotations
+
+from mock_server import FakeClock
+from mock_server.v3 import CREATE_FIELDS, IDS_PATTERN
+from tests.server.conftest import MakeApp, new_job
+from tests.server.test_openapi import DOCUMENT, check, validate
+
+TRANSLATIONS = "/v3/video-translations"
+ONE = f"{TRANSLATIONS}/{{video_translation_id}}"
+BULK = f"{TRANSLATIONS}/statuses"
+ENDPOINTS = "/v3/webhooks/endpoints"
+BODY = {"video": {"type": "url", "url": "https://example.com/v.mp4"}, "output_languages": ["es"]}
+
+
+def test_v3_answers_match_the_document(make_app: MakeApp, clock: FakeClock) -> None:
+    client = make_app(error_rate=0.5, seed=3).test_client()
+    created = client.post(TRANSLATIONS, json={**BODY, "output_languages": ["es", "fr", "de"]})
+    check(created, TRANSLATIONS, "post")
+    ids = created.get_json()["data"]["video_translation_ids"]
+    check(client.post(TRANSLATIONS, json={"video": 1}), TRANSLATIONS, "post")
+    check(client.post(TRANSLATIONS, data=b"x" * 70_000), TRANSLATIONS, "post")
+    plain_job = new_job(client, delay=1)
+    for when in (0.0, 20.0, 500.0):
+        clock.advance(when)
+        for job_id in [*ids, plain_job]:
+            check(client.get(f"{TRANSLATIONS}/{job_id}"), ONE, "get")
+        check(client.get(BULK, query_string={"video_translation_ids": ",".join(ids)}), BULK, "get")
+    statuses = {
+        e["status"]
+        for e in client.get(f"{BULK}?video_translation_ids={','.join(ids)}").get_json()["data"]
+    }
+    assert statuses == {"completed", "failed"}  # both final shapes were checked
+    check(client.get(f"{TRANSLATIONS}/nope"), ONE, "get")
+    check(client.get(f"{BULK}?video_translation_ids=a,,b"), BULK, "get")
+    check(client.post(ENDPOINTS, json={"url": "https://example.com/h"}), ENDPOINTS, "post")
+    check(client.post(ENDPOINTS, json={"url": "nope"}), ENDPOINTS, "post")
+    check(client.get("/stats"), "/stats", "get")
+
+
+def test_v3_limits_and_auth_match_the_document(make_app: MakeApp) -> None:
+    client = make_app(api_key="k", concurrency_limit=1).test_client()
+    key = {"X-Api-Key": "k"}
+    answers = [
+        (client.post(TRANSLATIONS, json=BODY), TRANSLATIONS, "post"),
+        (client.get(f"{TRANSLATIONS}/x"), ONE, "get"),
+        (client.get(f"{BULK}?video_translation_ids=x"), BULK, "get"),
+        (client.post(ENDPOINTS, json={"url": "https://x"}), ENDPOINTS, "post"),
+        (client.post(TRANSLATIONS, json=BODY, headers=key), TRANSLATIONS, "post"),
+        (client.post(TRANSLATIONS, json=BODY, headers=key), TRANSLATIONS, "post"),
+    ]
+    limited = make_app(rate_limit=1).test_client()
+    limited.get(f"{BULK}?video_translation_ids=x")  # spends the only token
+    answers += [
+        (limited.get(f"{BULK}?video_translation_ids=x"), BULK, "get"),
+        (limited.get(f"{TRANSLATIONS}/x"), ONE, "get"),
+        (limited.post(TRANSLATIONS, json=BODY), TRANSLATIONS, "post"),
+    ]
+    assert [r.status_code for r, _, _ in answers] == [401, 401, 401, 401, 200, 429, 429, 429, 429]
+    for response, path, method in answers:
+        check(response, path, method)
+
+
+def test_server_and_document_share_the_field_rules() -> None:
+    create = DOCUMENT["components"]["schemas"]["V3CreateRequest"]["properties"]
+    for name, schema in CREATE_FIELDS.items():
+        assert create[name] == schema
+    query = DOCUMENT["paths"][BULK]["get"]["parameters"][0]
+    assert query["schema"]["pattern"] == IDS_PATTERN
+    schema = {"$ref": "#/components/schemas/V3CreateRequest"}
+    assert validate({**BODY, "duration": 0}, schema)
+    assert validate({**BODY, "callback_url": "ftp://x"}, schema)
+    assert validate({**BODY, "callback_url": "https://hooks.example.com/h"}, schema) == []
