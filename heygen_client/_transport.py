@@ -9,6 +9,11 @@ scheduler's job (see :class:`heygen_client.policies.RetryPolicy`).
 Every socket the session opens is registered, so :meth:`Transport.close` can
 ``shutdown()`` sockets that worker threads are blocked on (a 30 s long-poll),
 which is how ``TranslationClient.close()`` returns within a second.
+
+Credentials in headers (``sensitive_headers``, e.g. ``X-Api-Key``) never follow
+a redirect to another origin: ``requests`` itself strips only ``Authorization``
+there.  Our own session drops them from the redirected request; a caller's
+session, which we do not change, is not allowed to follow redirects at all.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import math
 import socket
 import threading
 import time
+import urllib.parse
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
@@ -216,10 +222,40 @@ def _tracking_adapter(registry: _SocketRegistry, pool_size: int) -> requests.ada
     return _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
 
 
+class _Session(requests.Session):
+    """A session that also drops ``sensitive`` headers on a redirect to another origin
+    (scheme, host or port: stricter than requests' rule for ``Authorization``)."""
+
+    def __init__(self, sensitive: Collection[str]) -> None:
+        super().__init__()
+        self.sensitive = tuple(sensitive)
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+        old = response.request.url if response.request is not None else None
+        new = prepared_request.url
+        if old is None or new is None or _origin(old) != _origin(new):
+            for name in self.sensitive:
+                prepared_request.headers.pop(name, None)
+
+
+def _origin(url: str | bytes) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port (the scheme's default when absent) of ``url``."""
+    parts = urllib.parse.urlsplit(url if isinstance(url, str) else url.decode("latin-1"))
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname, port
+
+
 class Transport:
     """Single HTTP requests to the translation API, mapped to values and our errors.
 
     Thread-safe: many worker threads share the one session.
+
+    ``sensitive_headers`` name the ``headers`` that carry a credential: they
+    are not sent on to another origin when a request is redirected (see the
+    module docstring).
     """
 
     def __init__(
@@ -231,6 +267,7 @@ class Transport:
         long_poll_margin: float = 5.0,
         pool_size: int = 16,
         headers: Mapping[str, str] | None = None,
+        sensitive_headers: Collection[str] = (),
         session: requests.Session | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -242,7 +279,9 @@ class Transport:
         self._registry = _SocketRegistry()
         # A caller's session is used as given: never mutated, never closed by us.
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else _Session(sensitive_headers)
+        # A caller's session would send the credential on to wherever it is redirected.
+        self._follow_redirects = session is None or not sensitive_headers
         if session is None:
             adapter = _tracking_adapter(self._registry, pool_size)
             self._session.mount("http://", adapter)
@@ -302,12 +341,15 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: object = None,
         wait: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> _T:
         """:meth:`request`, then ``parse(data, headers)``, counted once: an answer
         ``parse`` rejects (:class:`MalformedResponse`) counts as "malformed".
 
         This is what a backend calls: ``parse`` turns the JSON of a 2xx answer
-        into the backend's value, or raises :class:`MalformedResponse`."""
+        into the backend's value, or raises :class:`MalformedResponse`.
+        ``headers`` are sent with this request only, on top of the transport's.
+        A redirect that was not followed is an :class:`HTTPStatusError`."""
         if self._registry.closed:
             raise ClientClosed("client is closed")
         read = self.read_timeout + (wait + self.long_poll_margin if wait else 0.0)
@@ -319,13 +361,14 @@ class Transport:
                     self.base_url + path,
                     params=params,
                     json=body,
-                    headers=self._headers,
+                    headers={**self._headers, **headers} if headers else self._headers,
                     timeout=(self.connect_timeout, read),
+                    allow_redirects=self._follow_redirects,
                 )
                 content = response.content
             status = response.status_code
             text = content[:_BODY_LIMIT].decode("utf-8", "replace")
-            if status >= 400:
+            if status >= 300:
                 outcome = "http_429" if status == 429 else f"http_{status // 100}xx"
                 raise self._status_error(method, path, status, text, response.headers)
             try:

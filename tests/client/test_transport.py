@@ -11,7 +11,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from heygen_client._backends.mock import MockBackend
-from heygen_client._transport import Transport, _SocketRegistry
+from heygen_client._transport import Transport, _origin, _SocketRegistry
 from heygen_client.errors import (
     ClientClosed,
     HTTPStatusError,
@@ -130,3 +130,48 @@ def test_a_404_is_the_jobs_news_only_on_a_jobs_route(
         call(backend)
     assert type(info.value) is expected
     assert info.value.status_code == 404
+
+
+def test_per_request_headers_go_with_that_request_only() -> None:
+    session = RecordingSession()
+    transport = Transport("http://example.invalid", headers={"X-Api-Key": "k"}, session=session)
+    transport.request("POST", "/jobs")
+    transport.call("POST", "/jobs", lambda data, _: data, headers={"Idempotency-Key": "i-1"})
+    transport.request("POST", "/jobs")
+    sent = [kwargs["headers"] for kwargs in session.sent]
+    assert [h.get("Idempotency-Key") for h in sent] == [None, "i-1", None]
+    assert all(h["X-Api-Key"] == "k" for h in sent)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "same"),
+    [
+        ("https://a.example/x", "https://a.example:443/y", True),
+        ("http://127.0.0.1:8000/x", "http://127.0.0.1:8001/x", False),
+        ("https://a.example/x", "http://a.example/x", False),
+        ("https://a.example/x", "https://b.example/x", False),
+    ],
+)
+def test_origins(old: str, new: str, same: bool) -> None:
+    assert (_origin(old) == _origin(new)) is same
+
+
+@pytest.mark.parametrize(("sensitive", "follows"), [((), True), (("X-Api-Key",), False)])
+def test_a_callers_session_follows_no_redirect_with_a_credential(
+    sensitive: tuple[str, ...], follows: bool
+) -> None:
+    """Our own session drops the key on a redirect elsewhere; a caller's is not ours
+    to change, so a redirect is not followed at all (tests/client/test_heygen_live.py
+    has the redirect across two real origins)."""
+    session = Answering(b"{}", 302)
+    transport = Transport(
+        "http://example.invalid",
+        headers={"X-Api-Key": "k"},
+        sensitive_headers=sensitive,
+        session=session,
+    )
+    with pytest.raises(HTTPStatusError) as info:
+        transport.request("GET", "/v3/video-translations/t1")
+    assert info.value.status_code == 302
+    assert session.sent[0]["allow_redirects"] is follows
+    assert transport.counts() == {"http_3xx": 1}
