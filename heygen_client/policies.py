@@ -20,14 +20,18 @@ from ``state.rng``.  The built-in ones are small frozen dataclasses and compose:
 
 * :class:`ServerHinted` - the server's ``remaining_seconds`` and ``Retry-After``;
 * :class:`ExpectedDuration` - the caller's ``track(..., expected_duration=)``;
+* :class:`VideoDuration` - the job's video length times the translation seconds
+  per video second learned from finished jobs;
 * :class:`Learned` - the durations of jobs this client saw finish;
 * :class:`Backoff` - capped, jittered, growing; answers always;
 * :class:`Fixed` - a constant interval (baselines, tests);
 * :class:`Chain` - the first policy with an opinion wins;
 * :class:`Capped` - clamps another policy's delay to ``[min_delay, max_delay]``.
 
-:func:`default_policy` chains them in that order, best source first;
-:func:`economical_policy` is the same chain paced for fewer requests.  Long-poll
+:func:`default_policy` chains them in that order, best source first (without
+:class:`VideoDuration`, which the mock's jobs do not need);
+:func:`economical_policy` is the same chain paced for fewer requests, and
+:func:`heygen_policy` the chain for HeyGen's minutes-long jobs.  Long-poll
 and batch queries are chosen by the scheduler when the server offers them; the
 policy still paces polls that are not long-polls.
 
@@ -66,8 +70,10 @@ __all__ = [
     "PollState",
     "RetryPolicy",
     "ServerHinted",
+    "VideoDuration",
     "default_policy",
     "economical_policy",
+    "heygen_policy",
 ]
 
 
@@ -184,6 +190,11 @@ class PollState:
         expected_duration: the caller's ``track(..., expected_duration=)``, or None.
         durations: durations of jobs this client saw finish, or None.
         rng: the only source of randomness a policy may use.
+        video_duration: seconds of video the job translates, once an answer
+            said (:attr:`JobStatus.video_duration`), or None.
+        ratios: translation seconds per second of video, of the jobs this client
+            saw finish with a known video duration (censored by the ages of
+            those still running, per second of their video), or None.
     """
 
     elapsed: float
@@ -193,6 +204,8 @@ class PollState:
     expected_duration: float | None = None
     durations: Durations | None = None
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    video_duration: float | None = None
+    ratios: Durations | None = None
 
 
 @runtime_checkable
@@ -371,6 +384,69 @@ class Learned:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoDuration:
+    """Pace a job by the length of its video, learning translation seconds per video second.
+
+    A job's video duration ``D`` (HeyGen's ``duration``, in
+    ``state.video_duration``) times the ratios of the jobs seen finishing
+    (``state.ratios``: translation seconds per video second) predicts when it
+    ends, so one learned ratio serves short and long videos alike:
+
+    * no poll before ``D`` times the ``low_quantile`` of the ratios (less
+      ``lead``, a fraction of it);
+    * then one every ``step`` times the expected translation time (``D`` times
+      the median ratio), clamped to ``[min_step, max_step]``;
+    * past ``give_up`` times ``D`` times the ``high_quantile``: no opinion.
+
+    With fewer than ``min_samples`` ratios learned it uses ``prior_ratio``, when
+    given, as if the ratios spread ``prior_spread`` (a fraction) either side of
+    it; otherwise (and for a job whose video duration is unknown) it has no
+    opinion.  No prior by default: a guessed speed that is wrong by a factor
+    of ten would make the first jobs that much late.
+    """
+
+    min_samples: int = 3
+    low_quantile: float = 0.0
+    high_quantile: float = 0.95
+    lead: float = 0.05
+    step: float = 0.03
+    min_step: float = 0.2
+    max_step: float = 25.0
+    give_up: float = 1.5
+    jitter: float = 0.1
+    prior_ratio: float | None = None
+    prior_spread: float = 0.5
+
+    def next_delay(self, state: PollState) -> Decision | None:
+        video = state.video_duration
+        if video is None or video <= 0 or state.polls == 0:
+            return None
+        ratios = state.ratios
+        if ratios is not None and len(ratios) >= self.min_samples:
+            low = ratios.quantile(self.low_quantile)
+            middle = ratios.quantile(0.5)
+            high = ratios.quantile(self.high_quantile)
+            source = "learned"
+        elif self.prior_ratio is not None:
+            middle = self.prior_ratio
+            low = middle * (1.0 - self.prior_spread)
+            high = middle * (1.0 + self.prior_spread)
+            source = "prior"
+        else:
+            return None
+        t = state.elapsed
+        first = low * video * (1.0 - self.lead)
+        if t < first:
+            delay = (first - t) * state.rng.uniform(1.0, 1.0 + self.jitter / 2)
+            return Decision(delay, f"video duration ({source} ratio): skip")
+        if t > self.give_up * high * video:
+            return None
+        interval = min(self.max_step, max(self.min_step, self.step * middle * video))
+        reason = f"video duration ({source} ratio): near end"
+        return Decision(_jitter(state.rng, interval, self.jitter), reason)
+
+
+@dataclass(frozen=True, slots=True)
 class Chain:
     """Ask each policy in turn; the first one with an opinion wins."""
 
@@ -449,6 +525,38 @@ def economical_policy() -> PollPolicy:
         ),
         min_delay=0.0,
         max_delay=30.0,
+    )
+
+
+def heygen_policy() -> PollPolicy:
+    """The default for ``api="heygen"``: jobs that take minutes.
+
+    HeyGen gives no hints and no progress, and a translation takes about as
+    long as its video, or more; so, best source first:
+
+    * the caller's ``expected_duration``, polled near its end every 8 % of it,
+      up to 25 s apart;
+    * :class:`VideoDuration`: the job's video length times the translation
+      seconds per video second learned from finished jobs;
+    * :class:`Learned` on absolute durations (jobs whose length is unknown),
+      spaced ``1.5 / sqrt(hazard)``, up to 25 s;
+    * with nothing learned, :class:`Backoff` ``clamp(0.25 * age, 1, 30)`` s:
+      a 20-minute job costs about 55 requests, where the mock's default (capped
+      at 5 s) would spend about 240.
+
+    Server hints come first, as in :func:`default_policy`, should a server send
+    them.  The delay is capped at 60 s.
+    """
+    return Capped(
+        Chain(
+            ServerHinted(),
+            ExpectedDuration(max_step=25.0),
+            VideoDuration(),
+            Learned(scale=1.5, min_interval=0.2, max_interval=25.0),
+            Backoff(initial=1.0, growth=0.25, maximum=30.0),
+        ),
+        min_delay=0.0,
+        max_delay=60.0,
     )
 
 
