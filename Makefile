@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # tracing doubled their time and added no covered line.
 PYTEST_PARALLEL ?= -n 2 --dist loadfile
 
-.PHONY: test lint typecheck pytest package demo bench bench-server clean
+.PHONY: test lint typecheck pytest package docs demo bench bench-server clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,11 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[$*]"
 	touch $@
 
-test: $(VENV)/.installed-server,dev,bench,cli
+test: $(VENV)/.installed-server,dev,bench,cli,docs
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) -m mkdocs build --strict --quiet
 	$(PY) scripts/package_check.py
 	$(PY) -m pytest $(PYTEST_PARALLEL) --ignore=tests/fuzz --cov --cov-report=term-missing:skip-covered
 	$(PY) -m pytest tests/fuzz
@@ -32,6 +33,11 @@ test: $(VENV)/.installed-server,dev,bench,cli
 # and follow docs/quickstart.md there (scripts/package_check.py says how).
 package: $(VENV)/.installed-server,dev
 	$(PY) scripts/package_check.py
+
+# The docs as a site in site/ (not committed), with the API reference generated
+# from the docstrings; --strict fails on a broken link, anchor or reference.
+docs: $(VENV)/.installed-docs
+	$(PY) -m mkdocs build --strict
 
 demo: $(VENV)/.installed-server
 	$(PY) -m heygen_client demo
@@ -43,4 +49,4 @@ bench-server: $(VENV)/.installed-server,dev,bench,cli
 	$(PY) -m benchmarks.server
 
 clean:
-	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .pytest_cache .ruff_cache site

@@ -78,7 +78,7 @@ def _shortfall(a: RunResult, b: RunResult) -> float:
 
 
 def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
-    """Issue 3's targets, each met or missed and by how much.
+    """The benchmark's targets, each met or missed and by how much.
 
     The fixed-1 s targets are the default client's (``ours``).  Pareto dominance of
     an exponential baseline is judged on the best of our plain-server rows (``ours``
@@ -182,7 +182,7 @@ def targets(results: list[RunResult], scale: dict[str, Any] | None) -> str:
         )
     if not rows:
         return "_No target could be checked (our client did not run)._\n"
-    out = "| target (issue 3) | measured (ours vs baseline) | verdict | margin |\n"
+    out = "| target | measured (ours vs baseline) | verdict | margin |\n"
     out += "|---|---|---|---|\n"
     out += "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     return out + "\n"

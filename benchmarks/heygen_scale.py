@@ -131,7 +131,7 @@ def simulate(strategy: str, jobs: int, seed: int, latency: float = 0.2) -> Outco
             job_id = str(index)
             server.ends[job_id] = clock.now + seconds
             server.videos[job_id] = video
-            scheduler.track(job_id, JobFuture(job_id, scheduler))
+            scheduler.track([JobFuture(job_id, scheduler)])
             index += 1
         next_at = scheduler.run_due(clock.now)
         while scheduler.dispatched:

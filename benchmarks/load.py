@@ -1,4 +1,4 @@
-"""Issue 5's load run: ``python -m benchmarks.load``.
+"""The server's load run: ``python -m benchmarks.load``.
 
 One fresh mock server (default flags, so ``--max-wait 30``) is put under, at
 the same time and for ``--duration`` seconds:

@@ -136,10 +136,10 @@ def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[st
                 out["error"] = out.get("killed") or "the client never started tracking"
                 return out
             after = status_requests(stats)
-            by_job = stats.get("status_requests_by_job", {})
             out["status_requests"] = after - before
             out["req_per_job"] = (after - before) / jobs
-            out["jobs_polled"] = sum(1 for job_id in ids if by_job.get(job_id, 0) > 0)
+            # A fresh server: the only jobs polled are this run's.
+            out["jobs_polled"] = stats["jobs_polled"]
             out["server_rps"] = (after - before) / measured["window"]
             out["library_threads"] = out["peak_threads"] - events["ready"]["threads_before"]
             out["added_rss_mb"] = (out["peak_rss"] - events["ready"]["rss_before"]) / 2**20

@@ -12,19 +12,25 @@ interval, and resolves real :class:`concurrent.futures.Future` objects.
 
 from heygen_client import policies
 from heygen_client._async import AsyncJobBatch, AsyncJobFuture, AsyncTranslationClient
+from heygen_client._backends import Backend, BackendFactory, BaseBackend, BatchAnswer
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._transport import Transport
 from heygen_client.errors import (
     ClientClosed,
+    ConnectTimeout,
     DeadlineExceeded,
     HeyGenError,
     HTTPStatusError,
     JobNotFound,
     MalformedResponse,
     RateLimited,
+    ReadTimeout,
     TranslationFailed,
     TransportError,
     TransportTimeout,
+    Unsupported,
+    WaitTimeout,
 )
 from heygen_client.models import (
     Capabilities,
@@ -44,9 +50,14 @@ __all__ = [
     "AsyncJobBatch",
     "AsyncJobFuture",
     "AsyncTranslationClient",
+    "Backend",
+    "BackendFactory",
+    "BaseBackend",
+    "BatchAnswer",
     "Capabilities",
     "ClientClosed",
     "ClientStats",
+    "ConnectTimeout",
     "DeadlineExceeded",
     "HTTPStatusError",
     "HeyGenError",
@@ -60,13 +71,17 @@ __all__ = [
     "PollHook",
     "PollPolicy",
     "RateLimited",
+    "ReadTimeout",
     "RetryPolicy",
     "StateChange",
     "StateChangeHook",
     "TranslationClient",
     "TranslationFailed",
+    "Transport",
     "TransportError",
     "TransportTimeout",
+    "Unsupported",
+    "WaitTimeout",
     "__version__",
     "policies",
 ]

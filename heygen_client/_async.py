@@ -59,7 +59,9 @@ class AsyncJobFuture(asyncio.Future[JobStatus]):
         if job_future.done():
             self._copy_state(job_future)
         else:
-            job_future.add_done_callback(self._on_job_done)
+            # Inline, not on the callback thread: a blocking callback of another
+            # future must not hold up the loop's results.
+            job_future._add_inline_callback(self._on_job_done)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} job_id={self.job_id!r} {_state(super().__repr__())}>"
@@ -91,8 +93,8 @@ class AsyncJobFuture(asyncio.Future[JobStatus]):
         self._job_future.cancel()
         return True
 
-    # On the scheduler's thread (or whichever settled the JobFuture).
-    def _on_job_done(self, job_future: concurrent.futures.Future[JobStatus]) -> None:
+    # On the thread that settled the JobFuture (the scheduler's, a worker's, a caller's).
+    def _on_job_done(self, job_future: JobFuture) -> None:
         loop = self.get_loop()
         if loop.is_closed():
             return
@@ -150,6 +152,17 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
 
     def __len__(self) -> int:
         return len(self.futures)
+
+    def __getitem__(self, job_id: str | None) -> AsyncJobFuture:
+        """The future of ``job_id`` (the first one, if the id was given twice).
+
+        Raises:
+            KeyError: the batch does not track ``job_id``.
+        """
+        for future in self.futures:
+            if future.job_id == job_id:
+                return future
+        raise KeyError(job_id)
 
     @property
     def done_count(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import math
 import threading
 import time
@@ -13,13 +12,6 @@ import cachetools
 from heygen_client.models import JobStatus
 
 __all__ = ["StatusCache"]
-
-
-class _FromStatus(enum.Enum):
-    TOKEN = "take the id from the status"
-
-
-_FROM_STATUS = _FromStatus.TOKEN
 
 
 class StatusCache:
@@ -54,18 +46,16 @@ class StatusCache:
             return None  # the TTL applies to pending statuses only
         return status
 
-    def put(self, status: JobStatus, job_id: str | _FromStatus | None = _FROM_STATUS) -> None:
-        """Remember ``status`` under ``job_id`` (default ``status.job_id``).
+    def put(self, status: JobStatus, job_id: str | None) -> None:
+        """Remember ``status`` under ``job_id`` (None: the seed's single job).
 
-        ``job_id=None`` is the seed's single job.  A final status is never
-        replaced by a pending one.
+        A final status is never replaced by a pending one.
         """
-        key = status.job_id if isinstance(job_id, _FromStatus) else job_id
         with self._lock:
-            old = self._cache.get(key)
+            old = self._cache.get(job_id)
             if old is not None and old.is_final and not status.is_final:
                 return
-            self._cache[key] = status
+            self._cache[job_id] = status
 
     def __len__(self) -> int:
         with self._lock:

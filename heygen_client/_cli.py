@@ -34,8 +34,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, fields
 from typing import Any
 
-import requests
-
 from heygen_client import __version__
 from heygen_client._backends.heygen import API_HOST
 from heygen_client._client import API_KEY_ENV, APIS, TranslationClient, _api_key
@@ -52,6 +50,7 @@ from heygen_client.errors import (
     DeadlineExceeded,
     HeyGenError,
     RateLimited,
+    ReadTimeout,
     TranslationFailed,
     TransportError,
     TransportTimeout,
@@ -541,7 +540,11 @@ def _wait(args: argparse.Namespace) -> int:
             batch = JobBatch(futures)
         except KeyboardInterrupt:
             return _interrupted(args, not_tracked(), time.monotonic() - started)
-        return follow(batch, _reporter(args), started=started)
+        # The reachability check's answered request counts too: the server served it.
+        checked = 0 if reached.status is None else 1
+        return follow(
+            batch, _reporter(args), started=started, requests=_requests_of(client, checked)
+        )
 
 
 def _remaining(timeout: float | None, started: float) -> float | None:
@@ -604,7 +607,7 @@ def _reach(
             try:
                 return Reached(status=probe.get_status(job_id))
             except TransportError as exc:
-                if isinstance(exc.__cause__, requests.exceptions.ReadTimeout):
+                if isinstance(exc, ReadTimeout):
                     return Reached()  # connected, no answer yet: the server is there
                 last = exc
                 if isinstance(exc, TransportTimeout) or not exc.retryable:
@@ -686,7 +689,13 @@ def _submit(args: argparse.Namespace) -> int:
                 elif not args.quiet:
                     print(status.job_id, flush=True)
             return ExitCode.OK
-        return follow(batch, _reporter(args), started=started)
+        return follow(batch, _reporter(args), started=started, requests=_requests_of(client))
+
+
+def _requests_of(client: TranslationClient, before: int = 0) -> Callable[[], int]:
+    """The status requests made so far (what the server counts): ``client``'s,
+    and ``before`` made elsewhere."""
+    return lambda: before + client.stats().status_requests
 
 
 def _name_created(created: Sequence[JobStatus], count: int) -> None:
@@ -742,6 +751,7 @@ def follow(
     *,
     clock: Callable[[], float] = time.monotonic,
     started: float | None = None,
+    requests: Callable[[], int] | None = None,
 ) -> ExitCode:
     """Show ``batch`` with ``reporter`` until every job is done; returns the exit status.
 
@@ -749,6 +759,7 @@ def follow(
     future (and when), so the reporter is never called from the client's threads.
     On Ctrl-C the reporter is closed with what is known, then the interrupt goes on.
     Elapsed times count from ``started`` (a ``clock()`` reading; default: now).
+    ``requests`` gives the status requests made so far, for the summary.
     """
     start = clock() if started is None else started
     tracked = [_Tracked(future) for future in batch]
@@ -794,7 +805,8 @@ def follow(
                 reporter.tick(current)
             interrupted = False
         finally:
-            reporter.close(Summary(views(), clock() - start, interrupted=interrupted))
+            made = requests() if requests is not None else None
+            reporter.close(Summary(views(), clock() - start, interrupted, made))
     return worst([exit_code_of(_error_of(item.future)) for item in tracked])
 
 
@@ -810,7 +822,9 @@ def _view(item: _Tracked, start: float, now: float) -> JobView:
     common: dict[str, Any] = {"job_id": future.job_id, "polls": future.polls}
     common.update(_status_fields(status))
     if item.finished_at is None:
-        if status is not None and not status.is_final:
+        if future.listening and future.polls == 0:
+            state = "listening"  # its first long-poll is held: no answer yet is no news
+        elif status is not None and not status.is_final:
             state = "pending"
             common["progress"], common["remaining_seconds"] = counted_down(status, time.time())
         else:  # no answer yet, or final but not yet handed to us: still running here

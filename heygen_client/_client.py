@@ -18,15 +18,21 @@ from typing import Any, TypeVar
 
 import requests
 
-from heygen_client._backends import Backend
+from heygen_client._backends import Backend, BackendFactory
 from heygen_client._backends.heygen import API_HOST, HeyGenBackend
 from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores import Store
 from heygen_client._stores.memory import MemoryStore
-from heygen_client._transport import Transport
-from heygen_client._validate import check_seconds
+from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
+from heygen_client._validate import (
+    check_count,
+    check_job_id,
+    check_number,
+    check_seconds,
+    check_url,
+)
 from heygen_client._webhooks import (
     DEFAULT_TOLERANCE,
     SCHEMES,
@@ -38,19 +44,13 @@ from heygen_client._webhooks import (
 )
 from heygen_client.errors import ClientClosed, HeyGenError, HTTPStatusError, Unsupported
 from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
-from heygen_client.policies import (
-    Durations,
-    PollPolicy,
-    RetryPolicy,
-    default_policy,
-    heygen_policy,
-)
+from heygen_client.policies import PollPolicy, RetryPolicy, default_policy, heygen_policy
 
 __all__ = ["APIS", "API_KEY_ENV", "TranslationClient"]
 
 #: The environment variable ``api="heygen"`` reads when no ``api_key`` is given.
 API_KEY_ENV = "HEYGEN_API_KEY"
-#: The APIs a client speaks: ``"mock"`` (the default) and ``"heygen"``.
+#: The APIs a client speaks by name: ``"mock"`` (the default) and ``"heygen"``.
 APIS = ("mock", "heygen")
 #: The header that carries the API key.
 API_KEY_HEADER = "X-Api-Key"
@@ -110,6 +110,22 @@ def _close_open_clients() -> None:
         client.close()
 
 
+def _after_fork_in_child() -> None:
+    """In a forked child, retire every client inherited from the parent.
+
+    Their threads do not exist here, and their sockets and locks are shared with,
+    or were held by, the parent's threads: the child must neither use them nor
+    close them (a shutdown() would cut the parent's requests).
+    """
+    for client in list(_OPEN_CLIENTS):
+        client._retire_after_fork()
+    _OPEN_CLIENTS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class TranslationClient:
     """Track HeyGen video-translation jobs until they are done.
 
@@ -121,11 +137,15 @@ class TranslationClient:
     Args:
         base_url: the server; default ``"http://127.0.0.1:5000"`` (the mock
             server), or ``"https://api.heygen.com"`` with ``api="heygen"``.
-        api: ``"mock"``: the mock server's protocol, with capability discovery;
-            ``"heygen"``: HeyGen's v3 video-translation API (docs/heygen.md).
-        api_key: sent as ``X-Api-Key`` on every request, and never to another
-            host on a redirect.  With ``api="heygen"`` it defaults to
-            ``$HEYGEN_API_KEY``, and a missing key is a ``ValueError`` here.
+        api: the API the server speaks: ``"mock"`` (our mock server's, with
+            capability discovery), ``"heygen"`` (HeyGen's v3 video-translation
+            API, docs/heygen.md), or a factory that makes a
+            :class:`~heygen_client.Backend` from the client's
+            :class:`~heygen_client.Transport` (docs/design.md shows one).
+        api_key: sent as ``X-Api-Key`` on every request; never logged, never
+            shown, never sent to another origin (redirects there are not
+            followed).  With ``api="heygen"`` it defaults to ``$HEYGEN_API_KEY``,
+            and a missing key is a ``ValueError`` here.
         policy: the poll policy (pace while pending); default :func:`default_policy`,
             or :func:`heygen_policy` with ``api="heygen"``.
         retry: the retry policy (after a failed request); default :class:`RetryPolicy`.
@@ -143,6 +163,8 @@ class TranslationClient:
         batch_linger: seconds between batch long-polls of the same jobs, so that
             several completions come back in one answer.
         cache_ttl: seconds a pending status stays fresh for :meth:`get_status`.
+        max_response_bytes: the largest answer read; a larger one fails the
+            request with :class:`~heygen_client.errors.MalformedResponse`.
         discover: ask ``GET /capabilities``; False treats the server as plain.
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
@@ -160,14 +182,15 @@ class TranslationClient:
         seed: seed for the jitter's random generator (tests).
 
     Raises:
-        ValueError: an unknown ``api``, a missing HeyGen key, or a bad option.
+        ValueError: an option is out of range or of the wrong type (checked here,
+            so that no request fails later because of it).
     """
 
     def __init__(
         self,
         base_url: str | None = None,
         *,
-        api: str = "mock",
+        api: str | BackendFactory = "mock",
         api_key: str | None = None,
         policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
@@ -180,6 +203,7 @@ class TranslationClient:
         burst: float | None = None,
         batch_linger: float = 0.05,
         cache_ttl: float = 1.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         discover: bool = True,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
@@ -191,31 +215,38 @@ class TranslationClient:
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ) -> None:
-        if api not in APIS:
-            raise ValueError(f"api must be one of {', '.join(map(repr, APIS))}, got {api!r}")
+        if not callable(api) and api not in APIS:
+            raise ValueError(
+                f"api must be one of {', '.join(map(repr, APIS))} or a backend factory, "
+                f"not {api!r}"
+            )
         if webhook_scheme not in SCHEMES:
             raise ValueError(f"webhook_scheme must be one of {', '.join(map(repr, SCHEMES))}")
         check_seconds("webhook_tolerance", webhook_tolerance)
-        defaults = _DEFAULTS[api]
-        key = _api_key(api, api_key)
+        defaults = _DEFAULTS["heygen" if api == "heygen" else "mock"]
+        key = _api_key(api if isinstance(api, str) else "custom", api_key)
+        if base_url is None:
+            base_url = defaults.base_url
         if max_requests_per_second is None:
             max_requests_per_second = defaults.max_requests_per_second
         if burst is None:
             burst = defaults.burst
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
-        if max_requests_per_second <= 0:
-            raise ValueError("max_requests_per_second must be positive")
+        check_url(base_url)
+        check_count("max_workers", max_workers, 1)
+        check_count("max_long_polls", max_long_polls, 0)
+        check_count("max_response_bytes", max_response_bytes, 1)
+        check_number("connect_timeout", connect_timeout, above=0)
+        check_number("read_timeout", read_timeout, above=0)
+        check_number("max_requests_per_second", max_requests_per_second, above=0)
+        check_number("burst", burst, at_least=1)
         for name, seconds in (
-            ("connect_timeout", connect_timeout),
-            ("read_timeout", read_timeout),
             ("long_poll_wait", long_poll_wait),
             ("batch_linger", batch_linger),
             ("cache_ttl", cache_ttl),
         ):
             check_seconds(name, seconds)
-        self.api = api
-        self.base_url = (base_url if base_url is not None else defaults.base_url).rstrip("/")
+        self.api = api if isinstance(api, str) else "custom"
+        self.base_url = base_url.rstrip("/")
         self._clock = clock
         sent = dict(headers or {})
         if key is not None:
@@ -225,15 +256,11 @@ class TranslationClient:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             pool_size=max_workers + max_long_polls + 4,
+            max_response_bytes=max_response_bytes,
             headers=sent,
-            sensitive_headers=(API_KEY_HEADER,) if key is not None else (),
             session=session,
         )
-        self._backend: Backend
-        if api == "heygen":
-            self._backend = HeyGenBackend(self._transport)
-        else:
-            self._backend = MockBackend(self._transport, discover=discover)
+        self._backend = _backend(api, self._transport, discover=discover)
         self._store: Store = MemoryStore(cache_ttl=cache_ttl, clock=clock)
         if policy is None:
             policy = heygen_policy() if api == "heygen" else default_policy()
@@ -241,7 +268,7 @@ class TranslationClient:
         self._webhook_secrets = secrets_of(webhook_secret) if webhook_secret is not None else ()
         self._webhook_scheme = webhook_scheme
         self._webhook_tolerance = webhook_tolerance
-        # Shared with the finalizer, which then closes a server started later.
+        # Shared with the finalizer, which then stops a server started later.
         self._servers: list[WebhookServer] = []
         self._rng = random.Random(seed)
         self._scheduler = Scheduler(
@@ -265,11 +292,12 @@ class TranslationClient:
         )
         self._lock = threading.Lock()
         self._closed = False
+        self._closed_message = "client is closed"
         self._closing = threading.Event()  # wakes a translate() waiting out a 429
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
         self._finalizer = weakref.finalize(
-            self, _shut_down, self.base_url, self._transport, self._scheduler, self._servers
+            self, _collected, self.base_url, self._transport, self._scheduler, self._servers
         )
         _OPEN_CLIENTS.add(self)
 
@@ -300,6 +328,10 @@ class TranslationClient:
 
         In-flight requests are interrupted, the threads end, and futures still
         pending fail with :class:`~heygen_client.errors.ClientClosed`.
+
+        In a process forked from the one that created the client, the client is
+        already closed (every call raises :class:`ClientClosed`) and this does
+        nothing: its connections and threads are the parent's.
         """
         with self._lock:
             if self._closed:
@@ -308,11 +340,24 @@ class TranslationClient:
         self._closing.set()
         _OPEN_CLIENTS.discard(self)
         self._finalizer.detach()
-        _shut_down(None, self._transport, self._scheduler, self._servers)
+        while self._servers:
+            self._servers.pop().close()
+        self._transport.close()
+        self._scheduler.close()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ClientClosed("client is closed")
+            raise ClientClosed(self._closed_message)
+
+    def _retire_after_fork(self) -> None:
+        """Closed in a forked child, without touching what the parent still uses."""
+        self._lock = threading.Lock()  # a parent thread may have held it at the fork
+        self._closed = True
+        self._closed_message = (
+            "this client was created before os.fork() and belongs to the parent "
+            "process; create a new TranslationClient in the child"
+        )
+        self._finalizer.detach()
 
     # -- one-off requests (on the caller's thread) ------------------------------
 
@@ -323,11 +368,13 @@ class TranslationClient:
             job_id: the job; None asks about the seed's single job (``GET /status``).
 
         Raises:
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
             RateLimited: the client is paused by a server's ``Retry-After``, or its
                 request budget is spent; no request was made (see ``retry_after``).
             HeyGenError: see :mod:`heygen_client.errors` (no retries here).
         """
         self._check_open()
+        check_job_id(job_id)
         cached = self._store.get_status(job_id)
         if cached is not None:
             return cached
@@ -340,8 +387,12 @@ class TranslationClient:
 
         Raises:
             RateLimited: as for :meth:`get_status`.
+            ValueError: ``job_id`` is not a valid id (see :meth:`track`).
         """
         self._check_open()
+        if job_id is None:
+            raise ValueError("get_job() needs a job id")
+        check_job_id(job_id)
         if not isinstance(self._backend, MockBackend):
             raise Unsupported(f"get_job() needs the mock server, not the {self._backend.name} API")
         return self._call("GET /jobs", self._backend.get_job, job_id)
@@ -369,27 +420,19 @@ class TranslationClient:
         Two ``track()`` calls for the same job share one poll schedule.
 
         Args:
-            job_id: the job; None tracks the seed's single job.
+            job_id: the job; None tracks the seed's single job.  An id is a
+                non-empty ``str`` of at most ``MAX_JOB_ID_LENGTH`` (256)
+                characters, without control characters.
             expected_duration: your estimate of the job's total duration in seconds.
             deadline: seconds from now after which the future fails with
                 :class:`~heygen_client.errors.DeadlineExceeded`.
 
         Raises:
             ClientClosed: after :meth:`close`.
-            ValueError: ``expected_duration`` or ``deadline`` is negative or not finite.
+            ValueError: ``job_id`` is not a valid id, or ``expected_duration`` or
+                ``deadline`` is negative or not finite.
         """
-        self._check_open()
-        check_seconds("expected_duration", expected_duration)
-        check_seconds("deadline", deadline)
-        future = JobFuture(job_id, self._scheduler)
-        cached = self._store.get_status(job_id)
-        if cached is not None and cached.is_final:
-            future.resolve(cached, 0)
-            return future
-        self._scheduler.track(
-            job_id, future, expected_duration=expected_duration, deadline=deadline
-        )
-        return future
+        return self._track([job_id], expected_duration, deadline)[0]
 
     def track_many(
         self,
@@ -402,16 +445,38 @@ class TranslationClient:
         """Track many jobs; returns a :class:`JobBatch` of their futures.
 
         Args:
-            job_ids: the jobs.
+            job_ids: the jobs (ids as for :meth:`track`; all are checked before
+                any is tracked).
             expected_duration: as for :meth:`track`, for every job.
             deadline: as for :meth:`track`, for every job.
             on_progress: called as ``on_progress(batch, future)`` when each one finishes.
         """
-        futures = [
-            self.track(job_id, expected_duration=expected_duration, deadline=deadline)
-            for job_id in job_ids
-        ]
-        return JobBatch(futures, on_progress)
+        return JobBatch(self._track(list(job_ids), expected_duration, deadline), on_progress)
+
+    def _track(
+        self, job_ids: Sequence[str | None], expected: float | None, deadline: float | None
+    ) -> list[JobFuture]:
+        """Futures for ``job_ids``: a job whose final status is stored is resolved at once.
+
+        Every id is checked before any is tracked.
+        """
+        self._check_open()
+        for job_id in job_ids:
+            check_job_id(job_id)
+        check_seconds("expected_duration", expected)
+        check_seconds("deadline", deadline)
+        futures = [JobFuture(job_id, self._scheduler) for job_id in job_ids]
+        polled = []
+        for future in futures:
+            known = self._store.get_status(future.job_id)
+            if known is not None and known.is_final:
+                future.resolve(known, 0)
+            else:
+                if known is not None:
+                    future.observe(known, 0)  # e.g. what create_job() was told
+                polled.append(future)
+        self._scheduler.track(polled, expected_duration=expected, deadline=deadline)
+        return futures
 
     def wait(self, job_id: str | None = None, timeout: float | None = None) -> JobStatus:
         """Track a job and block until it is done; returns its final status.
@@ -638,26 +703,35 @@ class TranslationClient:
             tracked=tracked,
         )
 
-    def learned_durations(self) -> Durations | None:
-        """The durations of finished jobs the client learned its schedule from."""
-        return self._scheduler.durations()
 
-
-def _shut_down(
-    unclosed: str | None,
-    transport: Transport,
-    scheduler: Scheduler,
-    servers: list[WebhookServer],
+def _collected(
+    base_url: str, transport: Transport, scheduler: Scheduler, servers: list[WebhookServer]
 ) -> None:
-    """Close the webhook server, the transport and the scheduler (``unclosed``: a
-    client collected unclosed; ``servers`` is shared with it, so it sees a server
-    started later)."""
-    if unclosed is not None:
-        logger.debug("a client for %s was collected without close(); closing it", unclosed)
-    while servers:
-        servers.pop().close()
-    transport.close()
-    scheduler.close()
+    """The finalizer of a client collected without close(): it only signals.
+
+    The collector runs it on whichever thread allocates at the time, possibly one
+    of ours holding the scheduler's or the pool's lock: closing here would wait for
+    that lock forever, and cyclic collection would stop for the whole process.  So
+    the scheduler thread closes the transport and itself.  A client whose thread
+    never started has nothing running; its pooled connections close with the pool.
+    """
+
+    def close_transport() -> None:  # on the scheduler thread: logging may take locks
+        logger.debug("a client for %s was collected without close(); closing it", base_url)
+        transport.close()
+
+    for server in servers:
+        server.signal_close()  # its own thread stops: never blocks
+    scheduler.signal_close(then=close_transport)
+
+
+def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:
+    """The backend for ``api``: a name (checked already), or a factory given the transport."""
+    if callable(api):
+        return api(transport)
+    if api == "heygen":
+        return HeyGenBackend(transport)
+    return MockBackend(transport, discover=discover)
 
 
 def _hooks(value: Any) -> tuple[Any, ...]:

@@ -6,7 +6,6 @@ The demo needs the ``[server]`` extra (Flask) for the mock server it starts.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import IO
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobFuture
 from heygen_client.errors import TranslationFailed
+from heygen_client.models import PollEvent
 
 __all__ = ["DEMO_JOBS", "MODES", "DemoRow", "mock_server", "run"]
 
@@ -65,13 +65,9 @@ def mock_server(*flags: str, timeout: float = 15.0) -> Iterator[str]:
         yield server.url
 
 
-class _Formatter(logging.Formatter):
-    def __init__(self, start: float) -> None:
-        super().__init__()
-        self.start = start
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"{record.created - self.start:7.3f}s  {record.getMessage()}"
+def _short(job_id: str | None) -> str:
+    """The last six characters of an id: enough to tell the demo's jobs apart."""
+    return f"..{job_id[-6:]}" if job_id else "(default)"
 
 
 def run(
@@ -89,26 +85,13 @@ def run(
         scale: multiplies every job's delay (tests use a smaller one).
         jobs: (delay, forced outcome) of each job.
         out: where to print (default stdout).
-        log: print every poll and state change.
+        log: print a line for every poll and every finished job.
     """
     stream = out if out is not None else sys.stdout
     start = time.time()
-    handler: logging.Handler | None = None
-    library_logger = logging.getLogger("heygen_client")
-    old_level = library_logger.level
-    if log:
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(_Formatter(start))
-        library_logger.addHandler(handler)
-        library_logger.setLevel(logging.DEBUG)
-    try:
-        with mock_server(*MODES[mode], "--seed", "7") as url:
-            print(f"mock server ({mode} mode) at {url}", file=stream)
-            return _track(url, mode, scale, jobs, stream, start)
-    finally:
-        if handler is not None:
-            library_logger.removeHandler(handler)
-            library_logger.setLevel(old_level)
+    with mock_server(*MODES[mode], "--seed", "7") as url:
+        print(f"mock server ({mode} mode) at {url}", file=stream)
+        return _track(url, mode, scale, jobs, stream, start, log)
 
 
 def _track(
@@ -118,9 +101,21 @@ def _track(
     jobs: Sequence[tuple[float, str | None]],
     stream: IO[str],
     start: float,
+    log: bool,
 ) -> list[DemoRow]:
-    def on_done(future: object) -> None:
-        assert isinstance(future, JobFuture)
+    def on_poll(event: PollEvent) -> None:
+        if not log:
+            return
+        seen = event.result.value if event.result is not None else type(event.error).__name__
+        then = "stop" if event.next_delay is None else f"next in {event.next_delay:5.2f}s"
+        print(
+            f"{time.time() - start:7.3f}s  {_short(event.job_id)}  {event.kind:<15}"
+            f" #{event.poll:<2} {seen:<9} {then}  ({event.reason})",
+            file=stream,
+            flush=True,
+        )
+
+    def on_done(future: JobFuture) -> None:
         try:
             future.result()
             outcome = "completed"
@@ -129,10 +124,13 @@ def _track(
         except Exception as exc:
             outcome = f"failed: {exc}"
         now = time.time() - start
-        print(f"{now:7.3f}s  callback: job {future.job_id} {outcome}", file=stream, flush=True)
+        if log:
+            print(
+                f"{now:7.3f}s  {_short(future.job_id)}  done: {outcome}", file=stream, flush=True
+            )
 
     rows: list[DemoRow] = []
-    with TranslationClient(url, seed=7) as client:
+    with TranslationClient(url, seed=7, on_poll=on_poll) as client:
         submitted: list[tuple[JobFuture, float, float]] = []
         for delay, outcome in jobs:
             options: dict[str, object] = {"delay": round(delay * scale, 3)}
@@ -173,7 +171,7 @@ def _print_table(rows: Sequence[DemoRow], stream: IO[str], mode: str, requests_:
     print(header, file=stream)
     print("-" * len(header), file=stream)
     for number, row in enumerate(rows, 1):
-        name = f"#{number} ..{row.job_id[-6:]}"
+        name = f"#{number} {_short(row.job_id)}"
         print(
             f"{name:<12} {row.delay:>5.1f}s {row.result:<10} {row.polls:>5}"
             f" {row.lateness * 1000:>8.0f} {row.fixed_poller_polls:>9}",
@@ -189,5 +187,11 @@ def _print_table(rows: Sequence[DemoRow], stream: IO[str], mode: str, requests_:
     print(
         f"\n{mode} mode: {requests_} status requests for {len(rows)} jobs "
         f"(a fixed 1 s poller: {total_fixed}, and up to 1000 ms late).",
+        file=stream,
+    )
+    print(
+        "polls: status requests about the job (a batch request counts for each job in it);"
+        "\nlate ms: from the job's end on the server to the client learning it;"
+        "\n1s poller: the requests a loop polling every second would have made.",
         file=stream,
     )

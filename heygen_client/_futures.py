@@ -6,11 +6,13 @@ import asyncio
 import concurrent.futures
 import concurrent.futures._base
 import logging
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Protocol
 
-from heygen_client.errors import TranslationFailed
+from heygen_client._callbacks import run_callbacks
+from heygen_client.errors import TranslationFailed, WaitTimeout
 from heygen_client.models import JobStatus
 
 __all__ = ["JobBatch", "JobFuture"]
@@ -23,6 +25,11 @@ _CANCELLED_AND_NOTIFIED = concurrent.futures._base.CANCELLED_AND_NOTIFIED
 
 class _Detacher(Protocol):
     def detach(self, future: JobFuture) -> None: ...
+
+
+# The lean condition below reuses Condition's code through its private hooks, as
+# CPython 3.11-3.13 define them. Elsewhere a future keeps the stdlib's condition.
+LEAN_CONDITION = sys.implementation.name == "cpython" and (3, 11) <= sys.version_info < (3, 14)
 
 
 class _Condition(threading.Condition):
@@ -58,6 +65,22 @@ class _Condition(threading.Condition):
         return self._lock._is_owned()  # type: ignore[attr-defined,no-any-return]
 
 
+class _Inline:
+    """A library-internal done-callback that only hands the future on, never blocking.
+
+    It runs at settlement on the settling thread; every other callback is queued
+    to the callback thread.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[JobFuture], object]) -> None:
+        self.fn = fn
+
+    def __call__(self, future: JobFuture) -> object:
+        return self.fn(future)
+
+
 class JobFuture(concurrent.futures.Future[JobStatus]):
     """A real :class:`concurrent.futures.Future` for one job's final status.
 
@@ -66,18 +89,28 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     :class:`~heygen_client.errors.HeyGenError` when tracking failed).  ``cancel()``
     stops polling the job unless another future still tracks it.
 
+    Callbacks added with :meth:`add_done_callback` run on the library's callback
+    thread (one per process), in the order they were added, never on the thread
+    that polls: a callback that blocks delays only the callbacks after it.
+    ``result()`` and ``wait()`` return when the future settles, whether or not its
+    callbacks have run yet.  A callback added once the future is done runs at
+    once, on the caller's thread, as with any ``Future``.
+
     In a running asyncio event loop, ``await future`` gives the same result (see
     :meth:`__await__`).
     """
 
     def __init__(self, job_id: str | None, owner: _Detacher | None = None) -> None:
         super().__init__()
-        self._condition = _Condition()  # the same Condition API, without 1 KB per job
+        if LEAN_CONDITION:
+            self._condition = _Condition()  # the same Condition API, without 1 KB per job
         self._job_id = job_id
         self._owner = owner
         # Pushed by the scheduler (observe, resolve, fail); read by the caller.
         self._status: JobStatus | None = None
         self._polls = 0
+        self._last_error: tuple[BaseException, int] | None = None
+        self._listening = False
 
     def __repr__(self) -> str:
         return f"<JobFuture job_id={self._job_id!r} {super().__repr__()[1:-1]}>"
@@ -97,6 +130,15 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         """Status requests made for this job so far (shared by all its futures)."""
         return self._polls
 
+    def add_done_callback(self, fn: Callable[[JobFuture], object]) -> None:
+        """Call ``fn(future)`` when the future is done (at once if it is already).
+
+        As :meth:`concurrent.futures.Future.add_done_callback`, typed with the
+        :class:`JobFuture` so that ``fn`` can read :attr:`job_id`, :attr:`status`
+        and :attr:`polls`.
+        """
+        super().add_done_callback(fn)  # type: ignore[arg-type]
+
     def cancel(self) -> bool:
         """Cancel this future; polling stops when no other future tracks the job."""
         cancelled = super().cancel()
@@ -104,7 +146,7 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
             with self._condition:
                 # Move CANCELLED to CANCELLED_AND_NOTIFIED (what an executor's worker
                 # does), so that wait() and as_completed() see the future as done.
-                # Under the condition, so it cannot race _settle() doing the same.
+                # Under the condition, so it cannot race _set() doing the same.
                 if self._state == concurrent.futures._base.CANCELLED:
                     self.set_running_or_notify_cancel()
             if self._owner is not None:
@@ -118,18 +160,101 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         (or an :func:`asyncio.wait_for` timeout) cancels this future, so polling stops
         unless another future still tracks the job; every other awaiter of *this*
         future sees the cancellation too.  Callbacks added with
-        :meth:`add_done_callback` still run on the scheduler's thread;
+        :meth:`add_done_callback` still run on the callback thread;
         :class:`~heygen_client.AsyncTranslationClient` gives loop-bound futures.
         """
         return asyncio.wrap_future(self).__await__()
 
+    def _add_inline_callback(self, fn: Callable[[JobFuture], object]) -> None:
+        """Call ``fn(self)`` on the settling thread; only for calls that never block."""
+        self.add_done_callback(_Inline(fn))
+
+    def _invoke_callbacks(self) -> None:
+        # concurrent.futures calls this after waking the waiters, on the thread that
+        # settled the future: run our inline hand-offs here, queue the rest.
+        queued = []
+        for fn in self._done_callbacks:  # type: ignore[attr-defined]
+            if isinstance(fn, _Inline):
+                try:
+                    fn(self)
+                except Exception:
+                    logger.exception("exception calling callback for %r", self)
+            else:
+                queued.append(fn)
+        if queued:
+            run_callbacks(self, queued)
+
     # The scheduler's side of the contract: it pushes what it learns.
 
-    def observe(self, status: JobStatus | None, polls: int) -> None:
-        """Record the job's latest status and poll count (the scheduler calls this)."""
+    def observe(
+        self,
+        status: JobStatus | None,
+        polls: int,
+        *,
+        error: BaseException | None = None,
+        failures: int = 0,
+    ) -> None:
+        """Record what the scheduler learned: the job's latest status and poll count,
+        or the error of its last request and how many failed in a row."""
         if status is not None:
             self._status = status
+            self._last_error = None
+        elif error is not None:
+            self._last_error = (error, failures)
         self._polls = polls
+        self._listening = False
+
+    def observe_listening(self) -> None:
+        """A request the server holds until the job changes (a long-poll) is open."""
+        self._listening = True
+
+    @property
+    def listening(self) -> bool:
+        """True while the server holds a long-poll for this job: no answer is news."""
+        return self._listening
+
+    def result(self, timeout: float | None = None) -> JobStatus:
+        """The job's final status, waiting up to ``timeout`` seconds (None: for good).
+
+        Raises:
+            TranslationFailed: the job ended in error.
+            WaitTimeout: not done within ``timeout``; the job is still tracked, and
+                the message says what was last seen of it.
+            HeyGenError: tracking failed (see :mod:`heygen_client.errors`).
+        """
+        try:
+            return super().result(timeout)
+        except TimeoutError:
+            if self.done():
+                raise  # the job's own outcome (a DeadlineExceeded), not the wait's
+            raise self._wait_timeout(timeout) from None
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """What :meth:`result` would raise once done (None for a completed job).
+
+        Raises:
+            WaitTimeout: not done within ``timeout``.
+        """
+        try:
+            return super().exception(timeout)
+        except TimeoutError:
+            raise self._wait_timeout(timeout) from None
+
+    def _wait_timeout(self, timeout: float | None) -> WaitTimeout:
+        waited = f"within {timeout:g} s" if timeout is not None else "yet"
+        name = self._job_id or "(default)"
+        if self._last_error is not None:
+            error, failures = self._last_error
+            seen = f"its last request failed ({failures} in a row): {error}"
+        elif self._listening:
+            seen = "the server holds a long-poll open for it (listening)"
+        elif self._status is not None:
+            seen = f"last seen {self._status.result.value} after {self._polls} polls"
+            if self._status.progress is not None:
+                seen += f", {self._status.progress:.0%} done"
+        else:
+            seen = "no answer about it yet"
+        return WaitTimeout(f"job {name} not done {waited}: {seen}", self._job_id, self._status)
 
     def resolve(self, status: JobStatus, polls: int) -> None:
         """Settle with the job's final status: its result, or
@@ -191,10 +316,16 @@ class JobBatch:
     def __iter__(self) -> Iterator[JobFuture]:
         return iter(self.futures)
 
-    def add_progress_callback(self, fn: ProgressCallback) -> None:
-        """Call ``fn(batch, future)`` each time one more future finishes."""
-        with self._lock:
-            self._callbacks.append(fn)
+    def __getitem__(self, job_id: str | None) -> JobFuture:
+        """The future of ``job_id`` (the first one, if the id was given twice).
+
+        Raises:
+            KeyError: the batch does not track ``job_id``.
+        """
+        for future in self.futures:
+            if future.job_id == job_id:
+                return future
+        raise KeyError(job_id)
 
     def _on_done(self, future: concurrent.futures.Future[JobStatus]) -> None:
         with self._lock:
@@ -234,10 +365,11 @@ class JobBatch:
         Jobs that ended in ``"error"`` map to their :class:`TranslationFailed`.
 
         Raises:
-            TimeoutError: when not all finished within ``timeout``.
+            WaitTimeout: not all finished within ``timeout`` (a ``TimeoutError``).
         """
         if not self.wait(timeout):
-            raise TimeoutError(f"{len(self.futures) - self.done_count} jobs still pending")
+            pending = len(self.futures) - self.done_count
+            raise WaitTimeout(f"{pending} of {len(self.futures)} jobs not done within {timeout} s")
         return {
             future.job_id: _outcome(future, concurrent.futures.CancelledError)
             for future in self.futures

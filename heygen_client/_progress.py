@@ -44,17 +44,29 @@ __all__ = [
     "plain_line",
 ]
 
-#: Every state a job can be shown in. ``waiting``: no answer yet (a long-poll
-#: may be held); ``pending``: the server says it is running; the rest are
+#: Every state a job can be shown in. ``waiting``: no answer yet;
+#: ``listening``: the server holds a long-poll open for the job (it answers when
+#: the job changes: no news is no change); ``pending``: the server says it is
+#: running; the rest are
 #: final: ``completed``, ``error``
 #: (the job ended in error), ``timeout`` (still pending after ``--timeout``),
 #: ``unreachable`` (no answer from the server, retries spent) and ``failed``
 #: (the server answered with an error, e.g. an unknown job id).
-STATES = ("waiting", "pending", "completed", "error", "timeout", "unreachable", "failed")
-FINAL_STATES = STATES[2:]
+STATES = (
+    "waiting",
+    "listening",
+    "pending",
+    "completed",
+    "error",
+    "timeout",
+    "unreachable",
+    "failed",
+)
+FINAL_STATES = STATES[3:]
 
 _STYLES = {
     "waiting": "dim",
+    "listening": "cyan",
     "pending": "yellow",
     "completed": "green",
     "error": "bold red",
@@ -124,15 +136,24 @@ class Summary:
     views: Sequence[JobView]
     elapsed: float
     interrupted: bool = False
+    #: HTTP status requests the client made (a batch request counts once).
+    requests: int | None = None
 
     def text(self) -> str:
-        """E.g. ``3 jobs in 4.6 s: 2 completed, 1 error; 11 polls``."""
+        """E.g. ``50 jobs in 9.6 s: 50 completed; 46 status requests (1142 job polls)``.
+
+        What the server was asked (and pays for) comes first; the jobs' polls
+        count a batch request once for every job it covered.
+        """
         counts = Counter(view.state for view in self.views)
         parts = ", ".join(f"{counts[state]} {state}" for state in STATES if counts[state])
         jobs = f"{len(self.views)} job" + ("" if len(self.views) == 1 else "s")
         polls = sum(view.polls for view in self.views)
         head = "interrupted: " if self.interrupted else ""
-        return f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {_plural(polls, 'poll')}"
+        cost = _plural(polls, "poll")
+        if self.requests is not None:
+            cost = f"{_plural(self.requests, 'status request')} ({_plural(polls, 'job poll')})"
+        return f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {cost}"
 
 
 class Reporter:

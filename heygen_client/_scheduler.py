@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import enum
 import heapq
 import itertools
 import logging
 import math
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from heygen_client._backends import Backend, BatchAnswer
 from heygen_client._budget import TokenBucket
+from heygen_client._dispatch import Dispatcher, choose
 from heygen_client._futures import JobFuture
+from heygen_client._jobs import Job, Kind, Request
 from heygen_client._stores import Store
 from heygen_client._transport import IO_ERRORS, map_exception
 from heygen_client._validate import check_seconds
@@ -42,6 +44,7 @@ from heygen_client.errors import (
     JobNotFound,
     MalformedResponse,
     RateLimited,
+    TransportError,
 )
 from heygen_client.models import (
     PLAIN,
@@ -65,53 +68,6 @@ from heygen_client.policies import (
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-
-
-@dataclass(slots=True, eq=False)
-class _Job:
-    """Per-job state: small on purpose (no locks, timers or threads per job)."""
-
-    key: str | None
-    started: float
-    # A dict, not a list: removing one of many futures of a job stays O(1).
-    futures: dict[JobFuture, None]
-    expected_duration: float | None = None
-    video_duration: float | None = None
-    polls: int = 0
-    status: JobStatus | None = None
-    gen: int = 0
-    in_flight: bool = False
-    dropped: bool = False
-    first_scheduled: bool = False
-    last_pending_at: float | None = None
-    last_delay: float | None = None
-    failures: int = 0
-    failing_since: float = 0.0
-    long_poll_early: int = 0
-    lingering: bool = False
-    ready_since: float = 0.0
-
-
-class Kind(enum.StrEnum):
-    """What a request asks; the value is what :class:`PollEvent` ``.kind`` shows."""
-
-    CAPABILITIES = "capabilities"
-    POLL = "poll"
-    LONG_POLL = "long-poll"
-    BATCH = "batch"
-    BATCH_LONG_POLL = "batch long-poll"
-    PUSH = "push"
-
-
-@dataclass(slots=True, eq=False)
-class Request:
-    """One HTTP request the scheduler wants made."""
-
-    kind: Kind
-    jobs: list[_Job] = field(default_factory=list)
-    wait: float | None = None
-    sent_at: float = 0.0
-    reserved: bool = False
 
 
 _FALLBACK = Backoff()
@@ -139,7 +95,7 @@ class _Due(NamedTuple):
     when: float
     seq: int
     gen: int
-    job: _Job
+    job: Job
 
 
 class _Deadline(NamedTuple):
@@ -149,6 +105,40 @@ class _Deadline(NamedTuple):
     seq: int
     future: JobFuture
     seconds: float
+
+
+def _hint_missed(previous: JobStatus | None, waited: float | None) -> bool:
+    """True when ``previous`` said the job would be done within the ``waited`` seconds
+    (it is still pending: the caller asks after a pending answer)."""
+    if previous is None or waited is None:
+        return False
+    hint = previous.remaining_seconds
+    if hint is None:
+        hint = previous.retry_after
+    return hint is not None and hint <= waited
+
+
+def _about_job(error: BaseException, job: Job, retried: bool) -> BaseException:
+    """``error`` as the job's own: a copy whose message names the job (and the tries).
+
+    A request's error says what happened to the request ("cannot connect to
+    ..."); the future's says which job it ended, after how many tries.  The
+    request's error is the copy's ``__cause__``.  Errors about the job itself
+    (``JobNotFound`` naming it, a deadline) and other exceptions are kept as they are.
+    """
+    if not isinstance(error, TransportError | HTTPStatusError | MalformedResponse):
+        return error
+    name = job.key or "(default)"
+    message = str(error)
+    if not message.startswith(f"job {name}"):
+        message = f"job {name}: {message}"
+    if retried:
+        message += f" (gave up after {job.failures} tries)"
+    copy = _own_copy(error)
+    if copy is error:
+        return error
+    copy.args = (message,)
+    return copy
 
 
 _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
@@ -202,26 +192,26 @@ class Scheduler:
         self.on_state_change = tuple(on_state_change)
         self.threaded = threaded
         self._cond = threading.Condition(threading.Lock())
-        self._jobs: dict[str | None, _Job] = {}
+        self._jobs: dict[str | None, Job] = {}
         self._heap: list[_Due] = []
         self._deadlines: list[_Deadline] = []
-        self._ready: dict[_Job, None] = {}  # insertion-ordered; _Job hashes by identity
+        self._ready: dict[Job, None] = {}  # insertion-ordered; Job hashes by identity
         self._seq = itertools.count()
         self._closed = False
         self._kicked = False
         self._caps: Capabilities | None = backend.known_capabilities
         self._caps_requested = False
         self._caps_retry_at: float | None = None
-        self._in_flight_short = 0
-        self._in_flight_long = 0
+        self.in_flight_short = 0
+        self.in_flight_long = 0
         # Batch long-poll slots kept for the jobs of a batch that came back, during
         # its linger: their expiry times.  Without this, new jobs take the slot and
         # the lingering ones are left unwatched until another batch returns.
-        self._reserved: list[float] = []
+        self.reserved: list[float] = []
         self._paused_until = 0.0
         self._batch_long_early = 0  # batch long-polls in a row answered early, all pending
         self._batch_long_off = False
-        self._bucket = TokenBucket(self.config.max_requests_per_second, self.config.burst, clock())
+        self.bucket = TokenBucket(self.config.max_requests_per_second, self.config.burst, clock())
         self._learned = len(store.durations())  # durations recorded, for the rebuild pace
         self._durations: Durations | None = None
         # Translation seconds per second of video, of finished jobs whose length was known.
@@ -230,13 +220,17 @@ class Scheduler:
         self._pushed_at: float | None = None  # when apply() last brought a status
         self._durations_dirty = False
         self._durations_built = -1e9
-        # Polls of jobs no longer tracked (live jobs count on their _Job), oldest first.
+        # Polls of jobs no longer tracked (live jobs count on their Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._drops_since_compact = 0
         self._status_requests = 0
         self.dispatched: list[Request] = []  # requests made when not threaded (tests)
         self._thread: threading.Thread | None = None
         self._pool: WorkerPool[Request] | None = None
+        self._close_signal: Callable[[], object] | None = None  # set by signal_close()
+        self._batch_cap = sys.maxsize  # halved by each batch refused as too large
+        self._dispatcher: Dispatcher = choose(PLAIN, self.config, None)
+        self._choose_dispatcher()
 
     # -- public surface (called by the client) -----------------------------------
 
@@ -247,34 +241,45 @@ class Scheduler:
 
     def track(
         self,
-        key: str | None,
-        future: JobFuture,
+        futures: Sequence[JobFuture],
         *,
         expected_duration: float | None = None,
         deadline: float | None = None,
     ) -> None:
-        """Start polling ``key`` for ``future`` (or join the job's existing schedule)."""
+        """Start polling each future's job (or join the job's existing schedule).
+
+        One lock and one wake-up for them all: tracking 100,000 jobs at once
+        costs no more scheduling rounds than tracking one.
+        """
         check_seconds("expected_duration", expected_duration)
         check_seconds("deadline", deadline)
         now = self.clock()
         with self._cond:
             if self._closed:
                 raise ClientClosed("client is closed")
-            job = self._jobs.get(key)
-            if job is None:
-                job = _Job(key, now, {future: None}, expected_duration)
-                self._jobs[key] = job
-                self._make_ready(job, now)
-            else:
-                job.futures[future] = None
-                future.observe(job.status, job.polls)
-                if expected_duration is not None and job.expected_duration is None:
-                    job.expected_duration = expected_duration
-            if deadline is not None:
-                entry = _Deadline(now + deadline, next(self._seq), future, deadline)
-                heapq.heappush(self._deadlines, entry)
+            for future in futures:
+                self._add(future, now, expected_duration, deadline)
             self._kick()
         self._ensure_thread()
+
+    def _add(
+        self, future: JobFuture, now: float, expected: float | None, deadline: float | None
+    ) -> None:
+        key = future.job_id
+        job = self._jobs.get(key)
+        if job is None:
+            job = Job(key, now, {future: None}, expected)
+            self._jobs[key] = job
+            self._make_ready(job, now)
+        else:
+            job.futures[future] = None
+            future.observe(job.status, job.polls)
+            if expected is not None and job.expected_duration is None:
+                job.expected_duration = expected
+        if deadline is not None:
+            heapq.heappush(
+                self._deadlines, _Deadline(now + deadline, next(self._seq), future, deadline)
+            )
 
     def detach(self, future: JobFuture) -> None:
         """Forget a cancelled future; stop polling its job when no future is left."""
@@ -287,7 +292,7 @@ class Scheduler:
                 self._drop(job)
             self._kick()
 
-    def _job_of(self, future: JobFuture) -> _Job | None:
+    def _job_of(self, future: JobFuture) -> Job | None:
         """The live job ``future`` waits on, or None when it waits no more."""
         job = self._jobs.get(future.job_id)
         return job if job is not None and future in job.futures else None
@@ -311,9 +316,9 @@ class Scheduler:
                         status_code=429,
                         retry_after=self._paused_until - now,
                     )
-                if self._bucket.take(now):
+                if self.bucket.take(now):
                     return
-                due = self._bucket.next_token_at(now) - now
+                due = self.bucket.next_token_at(now) - now
                 left = give_up - time.monotonic()
                 if due > left:
                     raise RateLimited(
@@ -394,6 +399,20 @@ class Scheduler:
         if thread is not None and thread is not threading.current_thread():
             thread.join(max(0.0, end - time.monotonic()))
 
+    def signal_close(self, then: Callable[[], object]) -> None:
+        """Have the scheduler thread call ``then()`` and :meth:`close`; never blocks.
+
+        For a finalizer: the collector may run it on any thread, one of ours holding
+        our locks included, so it only sets a flag and wakes the thread if the lock
+        is free (the thread also looks every ``max_sleep``).
+        """
+        self._close_signal = then
+        if self._cond.acquire(blocking=False):
+            try:
+                self._cond.notify_all()
+            finally:
+                self._cond.release()
+
     def threads(self) -> list[threading.Thread]:
         """The live threads of this scheduler (tests)."""
         out = [self._thread] if self._thread is not None else []
@@ -457,10 +476,10 @@ class Scheduler:
         """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
         if now < self._paused_until:
             return self._paused_until
-        if not self._bucket.take(now):
-            return self._bucket.next_token_at(now)
+        if not self.bucket.take(now):
+            return self.bucket.next_token_at(now)
         requests.append(Request(Kind.CAPABILITIES, sent_at=now))
-        self._in_flight_short += 1
+        self.in_flight_short += 1
         return None
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
@@ -495,103 +514,56 @@ class Scheduler:
             return None
         if now < self._paused_until:
             return self._paused_until
-        caps = self._caps or PLAIN
-        cfg = self.config
-        long_wait = min(cfg.long_poll_wait, caps.long_poll_max_wait or 0.0) or None
-        batching = caps.batch_max_ids is not None
-        batch_wait = self._batch_long_wait(caps)
-        if batching and batch_wait is not None:
-            long_limit = max(1, cfg.max_workers - 2)
-            short_limit = cfg.max_workers - long_limit
-        elif batching:
-            long_limit, short_limit = 0, cfg.max_workers  # plain batches: every worker
-        else:
-            long_limit = cfg.max_long_polls if long_wait else 0
-            short_limit = cfg.max_workers
-        pending = list(self._ready)
-        # First polls: the policy may say "not yet" (learned skip, expected duration).
-        if not long_wait:
-            still: list[_Job] = []
-            for job in pending:
-                if not job.first_scheduled:
-                    job.first_scheduled = True
-                    decision = self._decide(job, now)
-                    if decision is not None and decision.delay > 0:
-                        self._unready(job)
-                        self._schedule(job, now + decision.delay)
-                        continue
-                still.append(job)
-            pending = still
-        else:
-            for job in pending:
-                job.first_scheduled = True
-        if batching:
-            seed = [j for j in pending if j.key is None]
-            batchable = [j for j in pending if j.key is not None]
-            max_ids = caps.batch_max_ids or 1
-            self._reserved = [t for t in self._reserved if t > now]
-            while batchable:
-                use_long = (
-                    batch_wait is not None
-                    and self._in_flight_long + len(self._reserved) < long_limit
-                )
-                lingering = any(job.lingering for job in batchable)
-                if batch_wait is not None and not use_long and self._reserved and lingering:
-                    self._reserved.pop()
-                    use_long = True
-                if batch_wait is not None and not use_long:
-                    # Wait for a batch long-poll to come back (one does at every
-                    # completion) and join the next one; but a job kept waiting
-                    # batch_join_wait (few completions: batches are held for their
-                    # whole wait) gets a plain batch poll, paced by its policy.
-                    join_wait = cfg.batch_join_wait
-                    stale = [j for j in batchable if now - j.ready_since >= join_wait]
-                    if not stale or self._in_flight_short >= short_limit:
-                        fresh = [
-                            j.ready_since for j in batchable if now - j.ready_since < join_wait
-                        ]
-                        return min(fresh) + join_wait if fresh else None
-                    if not self._bucket.take(now):
-                        return self._bucket.next_token_at(now)
-                    self._start(Request(Kind.BATCH, stale[:max_ids], None, now), requests)
-                    batchable = [j for j in batchable if not j.in_flight]
-                    continue
-                if not use_long and self._in_flight_short >= short_limit:
-                    break
-                if not use_long and len(batchable) < cfg.batch_min_jobs:
-                    seed.extend(batchable)
-                    break
-                if not self._bucket.take(now):
-                    return self._bucket.next_token_at(now)
-                chunk, batchable = batchable[:max_ids], batchable[max_ids:]
-                kind = Kind.BATCH_LONG_POLL if use_long else Kind.BATCH
-                self._start(Request(kind, chunk, batch_wait if use_long else None, now), requests)
-            pending = seed
-        for job in pending:
-            use_long = (
-                long_wait is not None
-                and self._in_flight_long < long_limit
-                and job.long_poll_early < 2
-            )
-            if not use_long and self._in_flight_short >= short_limit:
-                break
-            if not self._bucket.take(now):
-                return self._bucket.next_token_at(now)
-            if use_long:
-                self._start(Request(Kind.LONG_POLL, [job], long_wait, now), requests)
-            else:
-                self._start(Request(Kind.POLL, [job], None, now), requests)
-        return None
+        # A window of the queue, not all of it: with 100,000 jobs ready and six
+        # workers, copying the queue every round would cost more than the round.
+        before = len(self._ready)
+        window = list(itertools.islice(self._ready, self._dispatcher.window))
+        blocked_at = self._dispatcher(self, window, now, requests)
+        if before > len(window) and len(self._ready) < before:
+            return now  # jobs left the queue: look at the next part of it at once
+        return blocked_at
 
-    def _start(self, request: Request, requests: list[Request]) -> None:
+    def _choose_dispatcher(self) -> None:
+        """Pick how jobs become requests, after what the server offers changed."""
+        caps = self._caps or PLAIN
+        self._dispatcher = choose(caps, self.config, self._batch_long_wait(caps))
+        if self._pool is not None:
+            self._pool.limit = self._thread_limit()
+
+    # -- what the dispatchers use (under the lock) -------------------------------
+
+    def first_polls(self, jobs: list[Job], now: float) -> list[Job]:
+        """Jobs whose first poll is due now; the policy may put it off (learned
+        durations, an expected duration), and those are scheduled for later."""
+        due: list[Job] = []
+        for job in jobs:
+            if not job.first_scheduled:
+                job.first_scheduled = True
+                decision = self._decide(job, now)
+                if decision is not None and decision.delay > 0:
+                    self._unready(job)
+                    self._schedule(job, now + decision.delay)
+                    continue
+            due.append(job)
+        return due
+
+    def batch_size(self, max_ids: int) -> int:
+        """Ids in one batch request: the server's maximum, or less if it refused that."""
+        return min(max_ids, self._batch_cap)
+
+    def start(self, request: Request, requests: list[Request]) -> None:
+        """Count ``request`` in flight and queue it to be sent after the round."""
         for job in request.jobs:
             self._unready(job)
             job.in_flight = True
             job.lingering = False
+            if request.wait:
+                for future in job.futures:
+                    future.observe_listening()
         if request.wait:
-            self._in_flight_long += 1
+            self.in_flight_long += 1
         else:
-            self._in_flight_short += 1
+            self.in_flight_short += 1
         self._status_requests += 1
         requests.append(request)
 
@@ -640,9 +612,9 @@ class Scheduler:
         try:
             with self._cond:
                 if request.wait:
-                    self._in_flight_long -= 1
+                    self.in_flight_long -= 1
                 else:
-                    self._in_flight_short -= 1
+                    self.in_flight_short -= 1
                 if self._closed:
                     return
                 if request.kind is Kind.CAPABILITIES:
@@ -651,7 +623,7 @@ class Scheduler:
                     return
                 if request.kind is Kind.BATCH_LONG_POLL and isinstance(outcome, BatchAnswer):
                     self._check_batch_hold(request, outcome, now)
-                if self._batch_route_missing(request, outcome, now):
+                if self._batch_refused(request, outcome, now):
                     self._kick()
                     return
                 by_id: dict[str | None, JobStatus] = {}
@@ -665,25 +637,42 @@ class Scheduler:
             self._settle(settle)
             self._emit(events)
 
-    def _batch_route_missing(self, request: Request, outcome: object, now: float) -> bool:
-        """A 404/405 on ``POST /status/batch``: batch is not offered after all.
+    def _batch_refused(self, request: Request, outcome: object, now: float) -> bool:
+        """A batch request refused for what it was, not for its jobs' sake.
 
-        Drop the batch capability (asked again after ``rediscover_after``) and put the
-        request's jobs back in the ready queue, to be polled one by one.
+        The request's jobs go back to the ready queue, none fails:
+
+        * 404/405: the batch route is not offered after all; the capability is
+          dropped until the next discovery (``rediscover_after``);
+        * 413/414: too many ids at once; batches are halved from now on, and a
+          job that not even a batch of one can carry is polled on its own;
+        * 400 on several jobs: one of them may be at fault; they are polled on
+          their own until each has had an answer (a bad id then fails alone).
         """
         if not (
             request.kind in (Kind.BATCH, Kind.BATCH_LONG_POLL)
             and isinstance(outcome, HTTPStatusError)
-            and outcome.status_code in (404, 405)
+            and outcome.status_code in (400, 404, 405, 413, 414)
         ):
             return False
-        logger.info("POST /status/batch answered %d: polling jobs one by one", outcome.status_code)
-        self._caps = dataclasses.replace(self._caps or PLAIN, batch_max_ids=None)
-        self._caps_retry_at = now + self.config.rediscover_after
-        if self._pool is not None:
-            self._pool.limit = self._thread_limit()
+        code, size = outcome.status_code, len(request.jobs)
+        if code == 400 and size == 1:
+            return False  # the job's own fault: it fails as any job does
+        if code in (404, 405):
+            logger.info("the batch route answered %d: polling jobs one by one", code)
+            self._caps = dataclasses.replace(self._caps or PLAIN, batch_max_ids=None)
+            self._caps_retry_at = now + self.config.rediscover_after
+            self._choose_dispatcher()
+        elif code in (413, 414) and size > 1:
+            self._batch_cap = min(self._batch_cap, size // 2)
+            logger.warning(
+                "a batch of %d ids was too large (%d): %d at most", size, code, size // 2
+            )
+        else:
+            logger.warning("a batch of %d ids was refused (%d): polling them alone", size, code)
         for job in request.jobs:
             job.in_flight = False
+            job.alone = code not in (404, 405, 413, 414) or size == 1
             if not job.dropped:
                 self._make_ready(job, now)
         return True
@@ -702,6 +691,7 @@ class Scheduler:
             if self._batch_long_early >= 2 and not self._batch_long_off:
                 logger.info("the server answers batch long-polls at once: plain batches")
                 self._batch_long_off = True
+                self._choose_dispatcher()
         else:
             self._batch_long_early = 0
 
@@ -718,12 +708,11 @@ class Scheduler:
                 hard = min(outcome.retry_after, self.retry.retry_after_max)
                 self._paused_until = max(self._paused_until, now + hard)
             self._caps_retry_at = max(now + self.config.rediscover_after, self._paused_until)
-        if self._pool is not None:
-            self._pool.limit = self._thread_limit()
+        self._choose_dispatcher()
 
     def _complete_job(
         self,
-        job: _Job,
+        job: Job,
         request: Request,
         outcome: object,
         by_id: dict[str | None, JobStatus],
@@ -755,7 +744,7 @@ class Scheduler:
 
     def _on_status(
         self,
-        job: _Job,
+        job: Job,
         request: Request,
         status: JobStatus,
         now: float,
@@ -766,6 +755,8 @@ class Scheduler:
         self.store.put_status(job.key, status)
         if job.dropped:
             return
+        # Answered: back into batches, unless not even a batch of one carries it.
+        job.alone = job.alone and self._batch_cap <= 1
         if request.kind is not Kind.PUSH:
             job.polls += 1
         job.failures = 0
@@ -795,6 +786,7 @@ class Scheduler:
             )
             return
         job.last_pending_at = elapsed
+        job.hint_misses = job.hint_misses + 1 if _hint_missed(previous, job.last_delay) else 0
         held = now - request.sent_at
         if request.kind is Kind.LONG_POLL:
             if held < 0.5 * (request.wait or 0.0):
@@ -806,7 +798,7 @@ class Scheduler:
             job.lingering = True
             if not request.reserved:
                 request.reserved = True
-                self._reserved.append(now + delay + 0.5)
+                self.reserved.append(now + delay + 0.5)
         elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
             delay, reason = 0.0, "long-poll again"
         else:
@@ -828,7 +820,7 @@ class Scheduler:
 
     def _on_failure(
         self,
-        job: _Job,
+        job: Job,
         request: Request,
         error: BaseException,
         now: float,
@@ -839,12 +831,12 @@ class Scheduler:
         if job.dropped:
             return
         job.polls += 1
-        for future in job.futures:
-            future.observe(None, job.polls)
         elapsed = now - job.started
         if job.failures == 0:
             job.failing_since = now
         job.failures += 1
+        for future in job.futures:
+            future.observe(None, job.polls, error=error, failures=job.failures)
         retryable = self.retry.is_retryable(error)
         retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
         if retryable and not self.retry.exhausted(job.failures, now - job.failing_since):
@@ -859,12 +851,12 @@ class Scheduler:
             return
         reason = "retries exhausted" if retryable else "not retryable"
         logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
-        self._finish(job, None, error, settle)
+        self._finish(job, None, _about_job(error, job, retryable), settle)
         events.append(self._poll_event(job, request, elapsed, None, error, None, reason))
 
     # -- helpers (all under the lock) --------------------------------------------
 
-    def _decide(self, job: _Job, now: float) -> Decision | None:
+    def _decide(self, job: Job, now: float) -> Decision | None:
         """Ask the poll policy; a policy that raises or answers nonsense gets Backoff().
 
         Called under the lock: policies must be pure (no I/O, no locks, no calls
@@ -896,13 +888,14 @@ class Scheduler:
         delay = decision.delay * self.config.pushed_slowdown
         return Decision(delay, f"{decision.reason} (webhooks flow: safety net)")
 
-    def _state(self, job: _Job, now: float) -> PollState:
+    def _state(self, job: Job, now: float) -> PollState:
         durations = self._snapshot(now)
         return PollState(
             elapsed=now - job.started,
             polls=job.polls,
             last=job.status,
             last_delay=job.last_delay,
+            hint_misses=job.hint_misses,
             expected_duration=job.expected_duration,
             durations=durations,
             rng=self.rng,
@@ -936,7 +929,7 @@ class Scheduler:
             self._durations_built = now
         return self._durations
 
-    def _learn(self, job: _Job, previous: JobStatus | None, elapsed: float) -> None:
+    def _learn(self, job: Job, previous: JobStatus | None, elapsed: float) -> None:
         """Record the job's duration, estimated between the last pending answer and now."""
         if job.last_pending_at is None:
             return  # first seen already final: its age is unknown
@@ -952,7 +945,7 @@ class Scheduler:
 
     def _finish(
         self,
-        job: _Job,
+        job: Job,
         status: JobStatus | None,
         error: BaseException | None,
         settle: list[_Settle],
@@ -962,7 +955,7 @@ class Scheduler:
         job.futures = {}
         self._drop(job)
 
-    def _drop(self, job: _Job) -> None:
+    def _drop(self, job: Job) -> None:
         if job.dropped:
             return
         job.dropped = True
@@ -976,15 +969,15 @@ class Scheduler:
             self._done_polls.popitem(last=False)
         self._compact_deadlines()
 
-    def _make_ready(self, job: _Job, now: float) -> None:
+    def _make_ready(self, job: Job, now: float) -> None:
         if job not in self._ready:
             job.ready_since = now
             self._ready[job] = None
 
-    def _unready(self, job: _Job) -> None:
+    def _unready(self, job: Job) -> None:
         self._ready.pop(job, None)
 
-    def _schedule(self, job: _Job, when: float) -> None:
+    def _schedule(self, job: Job, when: float) -> None:
         job.gen += 1
         heapq.heappush(self._heap, _Due(when, next(self._seq), job.gen, job))
 
@@ -1002,7 +995,7 @@ class Scheduler:
 
     def _poll_event(
         self,
-        job: _Job,
+        job: Job,
         request: Request,
         elapsed: float,
         result: JobResult | None,
@@ -1082,6 +1075,10 @@ class Scheduler:
 
     def _loop(self) -> None:
         while True:
+            if self._close_signal is not None:
+                self._close_signal()
+                self.close()
+                return
             try:
                 next_at = self.run_due(self.clock())
             except Exception:  # a bug must not kill the thread silently

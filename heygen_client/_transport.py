@@ -10,10 +10,11 @@ Every socket the session opens is registered, so :meth:`Transport.close` can
 ``shutdown()`` sockets that worker threads are blocked on (a 30 s long-poll),
 which is how ``TranslationClient.close()`` returns within a second.
 
-Credentials in headers (``sensitive_headers``, e.g. ``X-Api-Key``) never follow
-a redirect to another origin: ``requests`` itself strips only ``Authorization``
-there.  Our own session drops them from the redirected request; a caller's
-session, which we do not change, is not allowed to follow redirects at all.
+A request is bounded in time and size, whatever the server does: all its socket
+reads together end at ``connect_timeout + read_timeout`` (+ a long-poll's wait),
+not just each read; a body is read in chunks and refused past
+``max_response_bytes``; and only redirects to the same origin are followed, never
+one that would turn a ``POST`` into a ``GET``, so the API key goes nowhere else.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import http.client
+import io
 import json
 import logging
 import math
@@ -30,22 +32,25 @@ import time
 import urllib.parse
 import weakref
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import requests
 import requests.adapters
 import requests.exceptions as rex
 import urllib3.exceptions
+import urllib3.util
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from heygen_client.errors import (
     ClientClosed,
+    ConnectTimeout,
     HeyGenError,
     HTTPStatusError,
     MalformedResponse,
     RateLimited,
+    ReadTimeout,
     TransportError,
     TransportTimeout,
 )
@@ -56,11 +61,21 @@ _T = TypeVar("_T")
 
 _BODY_LIMIT = 2000
 
+#: The largest answer read, by default (a batch answer for 1,000 jobs is ~200 KB).
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: Same-origin redirects followed before the request fails.
+MAX_REDIRECTS = 5
+_CHUNK_SIZE = 64 * 1024
+
+# When the request this thread is making must end (time.monotonic()), read by
+# every socket read of our own adapter's connections.
+_deadline = threading.local()
+
 # Every exception class of requests, and what it becomes.  The bool says whether a
 # retry can help.  A test checks that this table names every class requests defines.
 EXCEPTION_MAP: Mapping[type[Exception], tuple[type[HeyGenError], bool]] = {
-    rex.ConnectTimeout: (TransportTimeout, True),
-    rex.ReadTimeout: (TransportTimeout, True),
+    rex.ConnectTimeout: (ConnectTimeout, True),
+    rex.ReadTimeout: (ReadTimeout, True),
     rex.Timeout: (TransportTimeout, True),
     rex.SSLError: (TransportError, False),
     rex.ProxyError: (TransportError, True),
@@ -84,11 +99,80 @@ EXCEPTION_MAP: Mapping[type[Exception], tuple[type[HeyGenError], bool]] = {
 }
 
 
-def map_exception(exc: BaseException) -> HeyGenError:
-    """Our error for a ``requests`` (or lower-level I/O) exception, not yet raised."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: args, urllib3's ``reason``, cause and context."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 32:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for inner in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+
+
+# What went wrong, in words, by the most telling exception found in the chain.
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "host not found"),
+    (urllib3.exceptions.NameResolutionError, "host not found"),
+    (rex.ConnectTimeout, "no connection within the connect timeout"),
+    (urllib3.exceptions.ConnectTimeoutError, "no connection within the connect timeout"),
+    (rex.ReadTimeout, "no answer within the read timeout"),
+    (urllib3.exceptions.ReadTimeoutError, "no answer within the read timeout"),
+    (rex.SSLError, "TLS handshake failed"),
+    (ConnectionResetError, "connection reset by the server"),
+    (http.client.RemoteDisconnected, "the server closed the connection without an answer"),
+    (rex.ChunkedEncodingError, "the answer was cut off"),
+    (rex.TooManyRedirects, "too many redirects"),
+    (rex.InvalidURL, "invalid URL"),
+    (rex.InvalidSchema, "unsupported URL scheme"),
+    (rex.MissingSchema, "URL without a scheme"),
+    (TimeoutError, "timed out"),
+)
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for an I/O failure, in words ("connection refused")."""
+    chain = list(_causes(exc))
+    for cls, words in _REASONS:
+        if any(isinstance(inner, cls) for inner in chain):
+            return words
+    return type(exc).__name__
+
+
+def map_exception(
+    exc: BaseException, *, method: str | None = None, url: str | None = None
+) -> HeyGenError:
+    """Our error for a ``requests`` (or lower-level I/O) exception, not yet raised.
+
+    The message says plainly what happened, naming the URL when given:
+    ``cannot connect to http://127.0.0.1:5999 (connection refused)``;
+    the original exception (with urllib3's details) is the ``__cause__``.
+    """
     if isinstance(exc, HeyGenError):
         return exc
-    message = f"{type(exc).__name__}: {exc}"
+    reason = describe(exc)
+    connecting = isinstance(exc, rex.ConnectTimeout) or (
+        isinstance(exc, rex.ConnectionError)
+        and not isinstance(exc, rex.ReadTimeout | rex.ChunkedEncodingError)
+        and reason in ("connection refused", "host not found", "TLS handshake failed")
+    )
+    if url is None:
+        message = f"{reason}: {type(exc).__name__}"
+    elif connecting:
+        message = f"cannot connect to {_origin_text(url)} ({reason})"
+    else:
+        message = f"{method} {url}: {reason}"
+    if isinstance(exc, rex.ConnectionError) and any(
+        isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args
+    ):
+        # requests reports a read timeout in the body as a ConnectionError.
+        return ReadTimeout(message)
     for cls in type(exc).__mro__:
         entry = EXCEPTION_MAP.get(cls)
         if entry is None:
@@ -116,14 +200,21 @@ IO_ERRORS: tuple[type[BaseException], ...] = (
 
 
 @contextlib.contextmanager
-def map_requests_errors() -> Iterator[None]:
+def map_requests_errors(method: str | None = None, url: str | None = None) -> Iterator[None]:
     """The one place where ``requests`` exceptions become :class:`HeyGenError`."""
     try:
         yield
     except HeyGenError:
         raise
     except IO_ERRORS as exc:
-        raise map_exception(exc) from exc
+        raise map_exception(exc, method=method, url=url) from exc
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment: ``/``, ``?``, ``#`` and a bare ``.``/``..`` escaped."""
+    segment = urllib.parse.quote(value, safe="")
+    # quote() keeps dots, and a "." or ".." segment would be resolved away.
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _as_is(data: Any, headers: Mapping[str, str]) -> tuple[Any, Mapping[str, str]]:
@@ -156,6 +247,19 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of ``url``, with the scheme's default port filled in."""
+    parts = urllib3.util.parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    default = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.host or "").lower(), parts.port or default
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
 
 
 class _SocketRegistry:
@@ -192,16 +296,75 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each bounded by the read timeout and by the request's deadline.
+
+    http.client reads a response (status line, headers, body) through the file of
+    :meth:`socket.socket.makefile`; the socket's timeout bounds each ``recv`` alone,
+    so a server dripping a byte a second holds a request forever.  Here every read
+    first shortens the timeout to what is left of the calling thread's deadline.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+        self._io = sock.makefile("rb", buffering=0)  # counts as a user of the socket
+        self._read_timeout = sock.gettimeout()  # urllib3 set it to the read timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._io.fileno()
+
+    def readinto(self, buffer: Any) -> int | None:
+        at: float | None = getattr(_deadline, "at", None)
+        if at is not None:
+            left = at - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request ran past its total time limit")
+            per_read = self._read_timeout
+            self._sock.settimeout(left if per_read is None else min(per_read, left))
+        return self._io.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._io.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What :class:`http.client.HTTPResponse` takes from a socket: ``makefile``."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock))
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """An HTTP response read through a :class:`_DeadlineReader`."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(_DeadlineSocket(sock), *args, **kwargs)  # type: ignore[arg-type]
+
+
 def _tracking_adapter(registry: _SocketRegistry, pool_size: int) -> requests.adapters.HTTPAdapter:
-    """An adapter whose connections register their sockets with ``registry``."""
+    """An adapter whose connections register their sockets with ``registry``
+    and read their answers within the request's deadline."""
 
     class _Conn(HTTPConnection):
+        response_class = _DeadlineResponse
+
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
             registry.add(sock)
             return sock
 
     class _SConn(HTTPSConnection):
+        response_class = _DeadlineResponse
+
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
             registry.add(sock)
@@ -222,40 +385,10 @@ def _tracking_adapter(registry: _SocketRegistry, pool_size: int) -> requests.ada
     return _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
 
 
-class _Session(requests.Session):
-    """A session that also drops ``sensitive`` headers on a redirect to another origin
-    (scheme, host or port: stricter than requests' rule for ``Authorization``)."""
-
-    def __init__(self, sensitive: Collection[str]) -> None:
-        super().__init__()
-        self.sensitive = tuple(sensitive)
-
-    def rebuild_auth(
-        self, prepared_request: requests.PreparedRequest, response: requests.Response
-    ) -> None:
-        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
-        old = response.request.url if response.request is not None else None
-        new = prepared_request.url
-        if old is None or new is None or _origin(old) != _origin(new):
-            for name in self.sensitive:
-                prepared_request.headers.pop(name, None)
-
-
-def _origin(url: str | bytes) -> tuple[str, str | None, int | None]:
-    """Scheme, host and port (the scheme's default when absent) of ``url``."""
-    parts = urllib.parse.urlsplit(url if isinstance(url, str) else url.decode("latin-1"))
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, parts.hostname, port
-
-
 class Transport:
     """Single HTTP requests to the translation API, mapped to values and our errors.
 
     Thread-safe: many worker threads share the one session.
-
-    ``sensitive_headers`` name the ``headers`` that carry a credential: they
-    are not sent on to another origin when a request is redirected (see the
-    module docstring).
     """
 
     def __init__(
@@ -266,8 +399,8 @@ class Transport:
         read_timeout: float = 10.0,
         long_poll_margin: float = 5.0,
         pool_size: int = 16,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         headers: Mapping[str, str] | None = None,
-        sensitive_headers: Collection[str] = (),
         session: requests.Session | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -275,13 +408,13 @@ class Transport:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.long_poll_margin = long_poll_margin
+        self.max_response_bytes = max_response_bytes
+        self._origin = _origin(self.base_url)
         self.wall_clock = wall_clock
         self._registry = _SocketRegistry()
         # A caller's session is used as given: never mutated, never closed by us.
         self._owns_session = session is None
-        self._session = session if session is not None else _Session(sensitive_headers)
-        # A caller's session would send the credential on to wherever it is redirected.
-        self._follow_redirects = session is None or not sensitive_headers
+        self._session = session if session is not None else requests.Session()
         if session is None:
             adapter = _tracking_adapter(self._registry, pool_size)
             self._session.mount("http://", adapter)
@@ -326,9 +459,14 @@ class Transport:
 
         Raises:
             ClientClosed: after :meth:`close`.
-            TransportError: no usable answer (``TransportTimeout`` on timeouts).
-            HTTPStatusError: a 4xx/5xx answer (``RateLimited``, ``JobNotFound``).
-            MalformedResponse: a 2xx answer that is not JSON.
+            TransportError: no usable answer (``TransportTimeout`` on timeouts,
+                also when the whole request outlasts ``connect_timeout +
+                read_timeout``, + ``wait`` and the long-poll margin).
+            HTTPStatusError: a 4xx/5xx answer (``RateLimited``, ``JobNotFound``),
+                or a redirect not followed (3xx: to another origin, turning a
+                ``POST`` into a ``GET``, or more than :data:`MAX_REDIRECTS`).
+            MalformedResponse: a 2xx answer that is not JSON, nested too deeply
+                to parse, or larger than ``max_response_bytes``.
         """
         return self.call(method, path, _as_is, params=params, body=body, wait=wait)
 
@@ -348,47 +486,53 @@ class Transport:
 
         This is what a backend calls: ``parse`` turns the JSON of a 2xx answer
         into the backend's value, or raises :class:`MalformedResponse`.
-        ``headers`` are sent with this request only, on top of the transport's.
-        A redirect that was not followed is an :class:`HTTPStatusError`."""
+        ``headers`` go with this request only (and its redirects), on top of
+        the transport's (an ``Idempotency-Key``)."""
         if self._registry.closed:
             raise ClientClosed("client is closed")
         read = self.read_timeout + (wait + self.long_poll_margin if wait else 0.0)
         outcome = "transport"
+        _deadline.at = time.monotonic() + self.connect_timeout + read
         try:
-            with map_requests_errors():
-                response = self._session.request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    json=body,
-                    headers={**self._headers, **headers} if headers else self._headers,
-                    timeout=(self.connect_timeout, read),
-                    allow_redirects=self._follow_redirects,
-                )
-                content = response.content
-            status = response.status_code
+            with map_requests_errors(method, self.base_url + path):
+                sent = {**self._headers, **headers} if headers else self._headers
+                timeouts = (self.connect_timeout, read)
+                response = self._follow(method, path, params, body, sent, timeouts)
+                with response:
+                    status = response.status_code
+                    if status >= 300:
+                        # Only the start of an error's body is kept: never a 10 MB page.
+                        content = self._read(response, _BODY_LIMIT, method, path, truncate=True)
+                    else:
+                        content = self._read(response, self.max_response_bytes, method, path)
             text = content[:_BODY_LIMIT].decode("utf-8", "replace")
             if status >= 300:
-                outcome = "http_429" if status == 429 else f"http_{status // 100}xx"
                 raise self._status_error(method, path, status, text, response.headers)
             try:
                 data = json.loads(content)
-            except ValueError as exc:
-                outcome = "malformed"
+            except (ValueError, RecursionError) as exc:
                 raise MalformedResponse(
-                    f"{method} {path}: answer {status} is not JSON", body=text
+                    f"{method} {path}: answer {status} is not JSON we can read", body=text
                 ) from exc
             try:
                 value = parse(data, response.headers)
             except MalformedResponse as exc:
                 exc.body = exc.body or text
-                outcome = "malformed"
                 raise
+            except RecursionError as exc:  # JSON nested too deeply to read (or show)
+                raise MalformedResponse(
+                    f"{method} {path}: answer {status} is nested too deeply", body=text
+                ) from exc
             outcome = "ok"
             return value
         except HeyGenError as exc:
             if isinstance(exc, TransportTimeout):
                 outcome = "timeout"
+            elif isinstance(exc, MalformedResponse):
+                outcome = "malformed"
+            elif isinstance(exc, HTTPStatusError):
+                code = exc.status_code
+                outcome = "http_429" if code == 429 else f"http_{code // 100}xx"
             if isinstance(exc, ClientClosed):
                 raise
             if self._registry.closed:
@@ -396,8 +540,74 @@ class Transport:
                 raise ClientClosed("client closed during the request") from exc
             raise
         finally:
+            _deadline.at = None
             with self._counts_lock:
                 self._counts[outcome] += 1
+
+    def _follow(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: object,
+        headers: Mapping[str, str],
+        timeout: tuple[float, float],
+    ) -> requests.Response:
+        """Send the request, following redirects only within our origin; the answer is
+        returned unread (``stream=True``).
+
+        requests would follow a redirect to any host with our headers, the API key
+        among them (it strips only ``Authorization``), and turn a redirected
+        ``POST`` into a ``GET``.
+        """
+        url = self.base_url + path
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+            if not response.is_redirect:
+                return response
+            response.close()
+            status = response.status_code
+            target = urllib.parse.urljoin(response.url, response.headers["Location"])
+            refusal = None
+            if _origin(target) != self._origin:
+                refusal = f"to another origin ({_origin_text(target)}), not followed"
+            elif method != "GET" and status not in (307, 308):
+                refusal = f"would turn the {method} into a GET, not followed"
+            if refusal is not None:
+                raise HTTPStatusError(
+                    f"{method} {path}: HTTP {status}: redirect {refusal}", status_code=status
+                )
+            url, params = target, None  # the target carries its own query
+        raise HTTPStatusError(
+            f"{method} {path}: more than {MAX_REDIRECTS} redirects", status_code=status
+        )
+
+    @staticmethod
+    def _read(
+        response: requests.Response, limit: int, method: str, path: str, *, truncate: bool = False
+    ) -> bytes:
+        """The body, read in chunks up to ``limit`` bytes: cut there, or refused."""
+        body = bytearray()
+        for chunk in response.iter_content(_CHUNK_SIZE):
+            body += chunk
+            if len(body) > limit:
+                if truncate:
+                    return bytes(body[:limit])
+                # Closing the response (the caller's with block) drops the connection.
+                raise MalformedResponse(
+                    f"{method} {path}: answer larger than {limit} bytes, not read further",
+                    body=body[:_BODY_LIMIT].decode("utf-8", "replace"),
+                )
+        return bytes(body)
 
     def _status_error(
         self, method: str, path: str, status: int, text: str, headers: Mapping[str, str]

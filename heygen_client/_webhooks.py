@@ -296,35 +296,42 @@ class WebhookServer:
         port: the port; 0 picks a free one.
     """
 
+    #: Seconds the thread waits for a request before it looks whether to stop.
+    POLL = 0.1
+
     def __init__(self, app: WebhookApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = wsgiref.simple_server.make_server(
             host, port, app, handler_class=_QuietHandler
         )
+        self._server.timeout = self.POLL
         bound = self._server.server_address[1]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound}/"
+        self._stopping = False
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="heygen-client-webhooks",
-            daemon=True,
+            target=self._serve, name="heygen-client-webhooks", daemon=True
         )
         self._thread.start()
-        self._closed = False
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<WebhookServer {self.url}>"
 
+    def _serve(self) -> None:
+        try:
+            while not self._stopping:
+                self._server.handle_request()  # returns after POLL seconds without one
+        finally:
+            self._server.server_close()
+
+    def signal_close(self) -> None:
+        """Have the thread stop and free the port; never blocks (for a finalizer)."""
+        self._stopping = True  # a plain store: no lock a finalizer could wait on
+
     def close(self) -> None:
-        """Stop serving and free the port; idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(1.0)
+        """Stop serving and free the port, within about :attr:`POLL` seconds; idempotent."""
+        self.signal_close()
+        if self._thread is not threading.current_thread():
+            self._thread.join(1.0)
 
 
 def secrets_of(secret: str | Sequence[str]) -> tuple[str, ...]:

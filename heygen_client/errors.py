@@ -5,8 +5,11 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
 
     HeyGenError
     ├── TransportError              the request never got an HTTP answer
-    │   └── TransportTimeout        connect or read timeout (also TimeoutError)
-    ├── HTTPStatusError             a 4xx/5xx answer: .status_code, .body, .retry_after
+    │   └── TransportTimeout        a timeout (also TimeoutError)
+    │       ├── ConnectTimeout      no connection in time: the server may be down
+    │       └── ReadTimeout         connected, but no answer in time
+    ├── HTTPStatusError             a 4xx/5xx answer, or a redirect not followed (3xx):
+    │   │                           .status_code, .body, .retry_after
     │   ├── JobNotFound             404 for a job id, or "unknown" in a batch answer
     │   └── RateLimited             429: .retry_after (seconds, or None)
     ├── MalformedResponse           not JSON, or JSON we cannot read (unknown result)
@@ -14,6 +17,8 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     │                               .failure_message
     ├── DeadlineExceeded            track(deadline=) or wait(timeout=) ran out
     │                               (also TimeoutError)
+    ├── WaitTimeout                 future.result(timeout) returned first; the job
+    │                               is still tracked (also TimeoutError)
     ├── Unsupported                 the API in use has no such operation
     │                               (also NotImplementedError)
     └── ClientClosed                the client was closed (also RuntimeError)
@@ -34,16 +39,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClientClosed",
+    "ConnectTimeout",
     "DeadlineExceeded",
     "HTTPStatusError",
     "HeyGenError",
     "JobNotFound",
     "MalformedResponse",
     "RateLimited",
+    "ReadTimeout",
     "TranslationFailed",
     "TransportError",
     "TransportTimeout",
     "Unsupported",
+    "WaitTimeout",
 ]
 
 
@@ -67,8 +75,16 @@ class TransportTimeout(TransportError, TimeoutError):
     """A connect or read timeout."""
 
 
+class ConnectTimeout(TransportTimeout):
+    """No connection within the connect timeout: the server may be down or unreachable."""
+
+
+class ReadTimeout(TransportTimeout):
+    """Connected, but no answer within the read timeout: the server is there, and slow."""
+
+
 class HTTPStatusError(HeyGenError):
-    """The server answered with a 4xx or 5xx status.
+    """The server answered with a 4xx or 5xx status, or a redirect we do not follow.
 
     Attributes:
         status_code: the HTTP status.
@@ -162,3 +178,23 @@ class ClientClosed(HeyGenError, RuntimeError):
 
 class Unsupported(HeyGenError, NotImplementedError):
     """The API the client speaks has no such operation (e.g. batch status, job creation)."""
+
+
+class WaitTimeout(HeyGenError, TimeoutError):
+    """``future.result(timeout)`` (or ``exception``, ``batch.results``) timed out.
+
+    Only the wait ended: the job is still tracked.  The message says what was
+    last seen of it: its status, or the error of its last request.
+
+    Attributes:
+        job_id: the job (None for the seed's single job, or a whole batch).
+        last: the job's latest status, or None before any answer.
+    """
+
+    def __init__(self, message: str, job_id: str | None = None, last: JobStatus | None = None):
+        super().__init__(message)
+        self.job_id = job_id
+        self.last = last
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.job_id, self.last))

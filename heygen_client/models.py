@@ -45,7 +45,8 @@ class JobStatus:
     """One answer about one job.
 
     Attributes:
-        job_id: the job's id, or None for the seed's single job (``GET /status``).
+        job_id: the job's id; empty for the seed's single job (``GET /status``
+            without an id) when the server does not name it.
         result: ``"pending"``, ``"completed"`` or ``"error"`` (a :class:`JobResult`).
         progress: 0.0 to 1.0 when the server gave it.
         remaining_seconds: the server's estimate of time left, when given.
@@ -56,7 +57,7 @@ class JobStatus:
             ``srt_caption_url``, ``duration``, ``failure_message``...
     """
 
-    job_id: str | None
+    job_id: str
     result: JobResult
     progress: float | None = None
     remaining_seconds: float | None = None
@@ -106,7 +107,9 @@ class JobStatus:
         except ValueError as exc:
             raise MalformedResponse(f"unknown result {data.get('result')!r:.100}") from exc
         raw_id = data.get("job_id", job_id)
-        if raw_id is not None and not isinstance(raw_id, str):
+        if raw_id is None:
+            raw_id = ""  # the seed's single job, unnamed
+        if not isinstance(raw_id, str):
             raise MalformedResponse(f"job_id is not a string: {raw_id!r:.100}")
         extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
         return cls(
@@ -240,9 +243,9 @@ class ClientStats:
     """A snapshot of a client's counters (:meth:`TranslationClient.stats`).
 
     Attributes:
-        requests: HTTP requests by outcome: ``"ok"``, ``"http_3xx"`` (a redirect
-            not followed), ``"http_4xx"``, ``"http_429"``, ``"http_5xx"``,
-            ``"transport"``, ``"timeout"``, ``"malformed"``.
+        requests: HTTP requests by outcome: ``"ok"``, ``"http_3xx"`` (a redirect not
+            followed), ``"http_4xx"``, ``"http_429"``, ``"http_5xx"``, ``"transport"``,
+            ``"timeout"``, ``"malformed"``.
         polls: status requests per job id (the seed's job is ``""``); a batch request
             counts once for each job in it.
         status_requests: HTTP status requests made (a batch counts once).

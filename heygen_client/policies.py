@@ -97,7 +97,7 @@ class Durations:
     Offers the few statistics the :class:`Learned` policy needs, each in O(log n).
     """
 
-    __slots__ = ("_cumulative", "_peak", "censored", "censored_weight", "samples")
+    __slots__ = ("_cumulative", "censored", "censored_weight", "samples")
 
     def __init__(
         self,
@@ -108,7 +108,6 @@ class Durations:
         self.samples: tuple[float, ...] = tuple(sorted(s for s in samples if s >= 0))
         self.censored: tuple[float, ...] = tuple(sorted(c for c in censored if c >= 0))
         self.censored_weight = censored_weight
-        self._peak: float | None = None
         # Nelson-Aalen: the cumulative hazard just after each sample, where the jobs
         # at risk at time t are the samples >= t and the censored ages >= t.
         # _cumulative[i] is the sum over the first i samples.
@@ -143,15 +142,6 @@ class Durations:
         hi = min(n - 1, i + k - 1)
         return lo, hi, max(self.samples[hi], t) - min(self.samples[lo], t)
 
-    def density(self, t: float) -> float:
-        """A k-nearest-neighbour estimate of the probability density at ``t``."""
-        n = len(self.samples)
-        if n < 2:
-            return 0.0
-        lo, hi, span = self._window(t)
-        # A floor on the span keeps identical samples from giving infinite density.
-        return (hi - lo) / (n * max(span, 0.05))
-
     def hazard(self, t: float) -> float:
         """The hazard at ``t``: of the jobs still running at ``t``, the fraction ending per second.
 
@@ -170,13 +160,6 @@ class Durations:
         end = bisect.bisect_right(self.samples, t + 0.125)
         return (self._cumulative[end] - self._cumulative[start]) / 0.25
 
-    @property
-    def peak_density(self) -> float:
-        """The largest density estimate over the samples."""
-        if self._peak is None:
-            self._peak = max((self.density(s) for s in self.samples), default=0.0)
-        return self._peak
-
 
 @dataclass(frozen=True, slots=True)
 class PollState:
@@ -187,6 +170,8 @@ class PollState:
         polls: status requests made for the job so far (0 before the first).
         last: the latest status seen (None before the first answer).
         last_delay: the previous delay chosen, or None.
+        hint_misses: pending answers in a row that came after the server's hint
+            (``remaining_seconds`` or ``Retry-After``) said the job would be done.
         expected_duration: the caller's ``track(..., expected_duration=)``, or None.
         durations: durations of jobs this client saw finish, or None.
         rng: the only source of randomness a policy may use.
@@ -201,6 +186,7 @@ class PollState:
     polls: int = 0
     last: JobStatus | None = None
     last_delay: float | None = None
+    hint_misses: int = 0
     expected_duration: float | None = None
     durations: Durations | None = None
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
@@ -279,7 +265,9 @@ class ServerHinted:
     where one a little early costs another request.  An estimate over
     ``refine_above`` seconds is asked again at ``refine_at`` of it, since its error
     grows with it.  Hints are clamped to ``[min_delay, max_delay]``, so absurd ones
-    do no harm.
+    do no harm.  A hint that keeps proving wrong (``0 s left``, again and again)
+    is followed no sooner than ``miss_floor * 2**(misses - 1)`` seconds, up to
+    ``miss_floor_max``: a server that always says "now" is not polled in a loop.
     """
 
     min_delay: float = 0.02
@@ -289,6 +277,8 @@ class ServerHinted:
     jitter: float = 0.01
     refine_above: float = 6.0
     refine_at: float = 0.85
+    miss_floor: float = 0.1
+    miss_floor_max: float = 5.0
 
     def next_delay(self, state: PollState) -> Decision | None:
         last = state.last
@@ -310,6 +300,10 @@ class ServerHinted:
             reason = "server Retry-After"
         else:
             return None
+        if state.hint_misses > 0:
+            floor = min(self.miss_floor_max, self.miss_floor * 2.0 ** (state.hint_misses - 1))
+            if delay < floor:
+                delay, reason = floor, f"{reason}, wrong {state.hint_misses}x: backing off"
         return Decision(min(self.max_delay, max(self.min_delay, delay)), reason)
 
 

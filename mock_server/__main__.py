@@ -1,8 +1,10 @@
 """Command line: ``heygen-mock-server`` / ``python -m mock_server``.
 
-Serves the app with werkzeug's threaded server: one thread per connection,
-so a held long-poll never blocks other requests, and a large listen backlog
-so a thousand clients connecting at once are all accepted.
+Serves the app with werkzeug's threaded server (see ``mock_server.serving``):
+one thread per connection, so a held long-poll never blocks other requests,
+up to ``--max-connections`` at once, each with ``--request-timeout`` to send
+its request, and a large listen backlog so a thousand clients connecting at
+once are all accepted.
 
 With ``--exit-on-stdin-eof`` it also stops when its stdin reaches end of
 file. ``mock_server.testing.LiveServer`` starts it so, with a pipe on stdin
@@ -17,49 +19,18 @@ import _thread
 import logging
 import os
 import signal
-import socket
 import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 # Through the package, which says to install the server extra when Flask is missing.
-from mock_server import ServerConfig, create_app
+from mock_server import ServerConfig
+from mock_server.serving import build_server, server_url
 
 # The server's own logger, not __name__: that is "__main__" under ``python -m``.
 logger = logging.getLogger("mock_server")
-
-
-def bind_socket(host: str, port: int, backlog: int) -> socket.socket:
-    """A listening TCP socket; werkzeug's own uses a backlog of only 5."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def build_server(config: ServerConfig) -> BaseWSGIServer:
-    """The threaded WSGI server for ``config``, bound and listening, not yet serving.
-
-    Raises:
-        OSError: The address cannot be bound.
-    """
-    sock = bind_socket(config.host, config.port, config.backlog)
-    with sock:
-        # werkzeug duplicates the descriptor, so ours can be closed at once.
-        return make_server(
-            config.host, config.port, create_app(config), threaded=True, fd=sock.fileno()
-        )
 
 
 def watch_stdin(on_eof: Callable[[], None], fd: int = 0) -> threading.Thread:
@@ -111,12 +82,6 @@ def _stop_as_on_sigterm() -> None:
     # (which Windows could only deliver as TerminateProcess). The main thread
     # notices it within serve_forever's 0.5 s poll interval.
     _thread.interrupt_main(signal.SIGTERM)
-
-
-def server_url(server: BaseWSGIServer) -> str:
-    """``http://host:port`` with the port actually bound (useful with ``--port 0``)."""
-    host, port = server.socket.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

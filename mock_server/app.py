@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException
 from mock_server.clock import Clock, SystemClock
 from mock_server.config import ServerConfig
 from mock_server.faults import FaultInjector, RateLimiter
+from mock_server.framing import RequestFraming, refusal
+from mock_server.jobs import MAX_ID_LENGTH
 from mock_server.routes import RateLimited, ServerState, bp, error_response
 from mock_server.stats import Stats
 from mock_server.store import JobStore
@@ -23,8 +25,12 @@ from mock_server.webhooks import WebhookDispatcher
 
 logger = logging.getLogger("mock_server")
 
-#: Largest accepted request body; larger bodies get a JSON 413.
-MAX_CONTENT_LENGTH = 64 * 1024
+#: Room every request body has, whatever the batch size: enough for a job's
+#: three text fields of 1000 characters even when JSON escapes each as ``\uXXXX``.
+BASE_CONTENT_LENGTH = 64 * 1024
+#: Bytes a batch body may spend on each id besides its characters: the quotes,
+#: a comma, and a pretty-printer's newline and indentation.
+ID_OVERHEAD = 16
 #: Endpoints that count as status requests in ``/stats``.
 STATUS_ENDPOINTS = frozenset(
     {
@@ -90,7 +96,11 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     )
 
     app = Flask("mock_server")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.config["MAX_CONTENT_LENGTH"] = max_content_length(config)
+    # Flask bounds a body of declared length; a chunked one is bounded here.
+    app.wsgi_app = RequestFraming(  # type: ignore[method-assign]
+        app.wsgi_app, max_content_length(config)
+    )
     # Clients must see the exact seed body, key order included.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # OPTIONS would get an empty, undocumented 200; make it a JSON 405 like
@@ -107,6 +117,12 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
         g.job_id = None
         g.fault = None
         g.status_job_ids = []
+
+    @app.before_request
+    def refuse_bad_framing() -> None:
+        error = refusal(request.environ)
+        if error is not None:
+            raise error
 
     @app.after_request
     def count_and_log(response: Response) -> Response:
@@ -162,6 +178,16 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
         return error_response(500, "internal_error", "internal server error")
 
     return app
+
+
+def max_content_length(config: ServerConfig) -> int:
+    """Largest accepted request body; larger bodies get a JSON 413.
+
+    64 KiB, plus room for a full batch (``max_batch`` ids of the longest
+    length, pretty-printed), so the server never refuses for its size a batch
+    that ``GET /capabilities`` says it accepts.
+    """
+    return BASE_CONTENT_LENGTH + config.max_batch * (MAX_ID_LENGTH + ID_OVERHEAD)
 
 
 def _endpoint_name() -> str:

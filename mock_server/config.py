@@ -65,6 +65,11 @@ class ServerConfig:
         latency: Seconds added to every status request.
         latency_jitter: Extra latency, uniform in [0, latency_jitter].
         backlog: Listen backlog of the socket (``__main__`` only).
+        max_connections: Connections served at once, one thread each; more
+            wait in the backlog (``__main__`` only).
+        request_timeout: Seconds a connection has, from when it is accepted,
+            to send its whole request; also bounds each send of the answer
+            (``__main__`` only).
         log_level: Level of the ``mock_server`` logger (``__main__`` only).
         admin: The ``/admin/*`` routes exist (runtime faults, stats reset);
             off by default, since the server also stands in for a public API.
@@ -108,6 +113,8 @@ class ServerConfig:
     latency: float = 0.0
     latency_jitter: float = 0.0
     backlog: int = 2048
+    max_connections: int = 4096
+    request_timeout: float = 10.0
     log_level: str = "INFO"
     admin: bool = False
     exit_on_stdin_eof: bool = False
@@ -152,6 +159,11 @@ class ServerConfig:
             yield f"fault_retry_after must be >= 0, got {self.fault_retry_after}"
         if self.backlog < 1:
             yield f"backlog must be at least 1, got {self.backlog}"
+        if self.max_connections < 1:
+            yield f"max_connections must be at least 1, got {self.max_connections}"
+        yield from finite("request_timeout", self.request_timeout, 0.0)
+        if self.request_timeout <= 0:
+            yield "request_timeout must be positive"
         bad = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
         if bad or not self.fault_kinds:
             yield f"fault_kinds must be a non-empty subset of {','.join(FAULT_KINDS)}"
@@ -175,6 +187,8 @@ class ServerConfig:
             yield "webhook_secret must be whsec_ followed by base64 for --webhook-scheme standard"
         if not self.webhook_secret:
             yield "webhook_secret must not be empty"
+        elif not self.webhook_secret.isprintable():
+            yield "webhook_secret must be printable text"
 
     @property
     def plain(self) -> bool:
@@ -411,6 +425,18 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "signs webhooks to callback_url (default: a fixed public whsec_ secret)",
     )
     option("--backlog", int, defaults.backlog, "listen backlog (default %(default)s)")
+    option(
+        "--max-connections",
+        int,
+        defaults.max_connections,
+        "connections served at once, one thread each; more wait (default %(default)s)",
+    )
+    option(
+        "--request-timeout",
+        float,
+        defaults.request_timeout,
+        "seconds a connection has to send its whole request (default %(default)s)",
+    )
     option(
         "--log-level",
         str.upper,

@@ -19,8 +19,10 @@ import json
 import sys
 from typing import Any
 
+from mock_server.app import max_content_length
 from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
+from mock_server.stats import JOBS_KEPT, LOG_KEPT
 from mock_server.translations import MAX_ENDPOINTS
 from mock_server.v3 import (
     CREATE_FIELDS,
@@ -208,12 +210,12 @@ SCHEMAS: dict[str, Any] = {
             "status_request_times": {
                 "type": "array",
                 "items": _NUMBER,
-                "maxItems": 200,
-                "description": "Arrival times of the last 200 status requests.",
+                "maxItems": LOG_KEPT,
+                "description": f"Arrival times of the last {LOG_KEPT} status requests.",
             },
             "status_request_log": {
                 "type": "array",
-                "maxItems": 200,
+                "maxItems": LOG_KEPT,
                 "items": {
                     "type": "object",
                     "required": ["at", "status"],
@@ -307,7 +309,7 @@ SCHEMAS: dict[str, Any] = {
             "server_time",
             "requests",
             "status_requests_total",
-            "status_requests_by_job",
+            "jobs_polled",
             "faults_injected",
             "long_polls_active",
             "long_polls_peak",
@@ -337,10 +339,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "GET /status, POST /status/batch and the two v3 status routes' "
                 "requests (a batch is one).",
             },
-            "status_requests_by_job": {
-                "type": "object",
-                "description": "Per known job id (a batch counts once for each listed job).",
-                "additionalProperties": {"type": "integer", "minimum": 1},
+            "jobs_polled": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": JOBS_KEPT,
+                "description": f"Known jobs with status requests on record: the {JOBS_KEPT:,} "
+                "most recently polled at most. GET /jobs/ID gives each one's count.",
             },
             "faults_injected": {
                 "type": "object",
@@ -573,6 +577,10 @@ HEADERS: dict[str, Any] = {
     "Allow": {"description": "Methods the route accepts.", "schema": {"type": "string"}},
 }
 
+_TOO_LARGE = _error(
+    f"Body larger than {max_content_length(_DEFAULTS):,} bytes: 64 KiB plus 144 per id of "
+    "max_batch, so a full batch of the longest ids always fits. Chunked bodies alike."
+)
 _STATUS_ERRORS: dict[str, Any] = {
     "429": _error("Rate limited (--rate-limit).", "Retry-After"),
     "500": _error("Injected fault (--fault-kinds 500)."),
@@ -635,7 +643,7 @@ V3_PATHS: dict[str, Any] = {
                 "400": _v3_error("Malformed body, unknown field, wrong type or out of range."),
                 "401": _V3_UNAUTHORIZED,
                 "409": _v3_error("The first request with this Idempotency-Key is in progress."),
-                "413": _v3_error("Body larger than 64 KiB."),
+                "413": _v3_error(_TOO_LARGE["description"]),
                 "429": _v3_error(
                     "Rate limited (--rate-limit), or --concurrency-limit translations "
                     "are running.",
@@ -701,7 +709,7 @@ V3_PATHS: dict[str, Any] = {
                 "400": _v3_error("Malformed body, unknown field, wrong type or bad url."),
                 "401": _V3_UNAUTHORIZED,
                 "409": _v3_error(f"{MAX_ENDPOINTS} endpoints are already registered."),
-                "413": _v3_error("Body larger than 64 KiB."),
+                "413": _v3_error(_TOO_LARGE["description"]),
             },
         }
     },
@@ -755,7 +763,7 @@ PATHS: dict[str, Any] = {
                 ),
                 "400": _error("Malformed body, wrong types, negative wait or too many ids."),
                 "404": _error("Batch is disabled on this server."),
-                "413": _error("Body larger than 64 KiB."),
+                "413": _TOO_LARGE,
                 **_STATUS_ERRORS,
             },
         }
@@ -772,7 +780,7 @@ PATHS: dict[str, Any] = {
                     headers={"Location": {"$ref": "#/components/headers/Location"}},
                 ),
                 "400": _error("Malformed JSON, unknown field, wrong type or out of range."),
-                "413": _error("Body larger than 64 KiB."),
+                "413": _TOO_LARGE,
                 "429": _error("Rate limited (--rate-limit).", "Retry-After"),
             },
         }
@@ -834,7 +842,7 @@ PATHS: dict[str, Any] = {
                 "200": _json_response("The settings now in force.", "FaultSettings"),
                 "400": _error("Malformed JSON, unknown field, wrong type or out of range."),
                 "404": _ADMIN_OFF,
-                "413": _error("Body larger than 64 KiB."),
+                "413": _TOO_LARGE,
             },
         },
         "delete": {

@@ -21,9 +21,10 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound
 
 from mock_server import faults
-from mock_server.clock import Clock
+from mock_server.clock import Clock, SystemClock
 from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
 from mock_server.faults import FaultInjector, FaultSettings, RateLimiter
+from mock_server.hangup import Hangup
 from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH, TEXT_FIELDS, Job
 from mock_server.stats import Stats
 from mock_server.store import JobStore, progress, retry_after_hint
@@ -117,7 +118,7 @@ def get_status() -> Response:
     wait = _wait_seconds(st.config, request.args.get("wait"))
     if wait > 0 and job.result(st.clock.now()) == "pending":
         with st.stats.long_poll():
-            _sleep_until(st.clock, [job.finishes_at], st.clock.now() + wait)
+            _sleep_until(st.clock, [job.finishes_at], st.clock.now() + wait, _hangup(st))
     now = st.clock.now()
     # The seed contract's answer has no job_id; only echo one that was asked for.
     body, retry_after = _status_body(st, asked, job, now)
@@ -164,7 +165,8 @@ def post_status_batch() -> Response:
         and all(job.result(now) == "pending" for job in jobs.values())
     ):
         with st.stats.long_poll():
-            _sleep_until(st.clock, [job.finishes_at for job in jobs.values()], now + wait)
+            ends = [job.finishes_at for job in jobs.values()]
+            _sleep_until(st.clock, ends, now + wait, _hangup(st))
         now = st.clock.now()
     statuses = []
     for job_id, job in jobs.items():
@@ -253,18 +255,30 @@ def _check_wait(config: ServerConfig, wait: float) -> float:
     return min(wait, config.max_wait)
 
 
-def _sleep_until(clock: Clock, ends: list[float], deadline: float) -> None:
-    """Sleep until the earliest of ``ends`` or ``deadline``, with no polling.
+def _hangup(st: ServerState) -> Hangup | None:
+    """A watch for the client hanging up during a long-poll, where there is one to keep."""
+    # A fake clock's sleep takes no real time: there is nothing to watch during it.
+    return Hangup.of(request.environ) if isinstance(st.clock, SystemClock) else None
+
+
+def _sleep_until(
+    clock: Clock, ends: list[float], deadline: float, hangup: Hangup | None = None
+) -> None:
+    """Sleep until the earliest of ``ends`` or ``deadline``, or until the client hangs up.
 
     Schedules are known in advance, so one sleep normally suffices; the loop
-    only absorbs a clock that wakes a hair early.
+    only absorbs a clock that wakes a hair early. No polling either way: a
+    hang-up wakes the wait.
     """
     target = min([*ends, deadline])
     for _ in range(_MAX_WAIT_STEPS):
         remaining = target - clock.now()
         if remaining <= 0:
             return
-        clock.sleep(remaining)
+        if hangup is None:
+            clock.sleep(remaining)
+        elif hangup.wait(remaining):
+            return
 
 
 def _parse_batch(config: ServerConfig, payload: dict[str, Any] | None) -> tuple[list[str], float]:

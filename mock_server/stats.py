@@ -1,7 +1,9 @@
 """Per-process request counters behind ``GET /stats`` and ``GET /jobs/ID``.
 
 Counters live in memory and belong to one server process: under gunicorn,
-each worker counts only the requests it answered.
+each worker counts only the requests it answered. ``/stats`` needs no
+authentication, so it shows aggregates only; per-job records are seen one
+job at a time, through ``GET /jobs/ID``.
 """
 
 from __future__ import annotations
@@ -10,22 +12,47 @@ import collections
 import contextlib
 import os
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-#: How many status-request times ``GET /jobs/ID`` keeps per job.
-TIMES_KEPT = 200
+#: How many of a job's latest status requests ``GET /jobs/ID`` lists.
+LOG_KEPT = 32
 #: How many jobs' request records are kept; the least recently polled go first.
 JOBS_KEPT = 100_000
 
 
-@dataclass
 class _JobRequests:
-    count: int = 0
-    log: collections.deque[tuple[float, str]] = field(
-        default_factory=lambda: collections.deque(maxlen=TIMES_KEPT)
-    )
+    """One job's status-request count and its latest ``LOG_KEPT`` requests.
+
+    Anyone may poll any number of jobs, so a record is kept small: a ring of
+    arrival times and answer numbers in flat arrays (about 300 bytes when
+    full), not a list of objects.
+    """
+
+    __slots__ = ("answers", "count", "times")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.times = array("d")
+        # Index into ``Stats._answer_names``; answers are a small fixed set.
+        self.answers = array("H")
+
+    def add(self, at: float, answer: int) -> None:
+        if len(self.times) < LOG_KEPT:
+            self.times.append(at)
+            self.answers.append(answer)
+        else:
+            slot = self.count % LOG_KEPT
+            self.times[slot] = at
+            self.answers[slot] = answer
+        self.count += 1
+
+    def log(self) -> list[tuple[float, int]]:
+        """The kept requests, oldest first."""
+        start = self.count % LOG_KEPT if len(self.times) == LOG_KEPT else 0
+        pairs = list(zip(self.times, self.answers, strict=True))
+        return pairs[start:] + pairs[:start]
 
 
 class Stats:
@@ -45,6 +72,8 @@ class Stats:
         self._status_total = 0
         # Ordered by last poll, so a long benchmark's memory stays bounded.
         self._jobs: collections.OrderedDict[str, _JobRequests] = collections.OrderedDict()
+        self._answer_names: list[str] = []
+        self._answer_numbers: dict[str, int] = {}
         self._faults: collections.Counter[str] = collections.Counter()
         self._long_polls = 0
         self._long_polls_peak = 0
@@ -67,6 +96,10 @@ class Stats:
         """
         with self._lock:
             self._status_total += 1
+            answer = self._answer_numbers.get(status)
+            if answer is None:
+                answer = self._answer_numbers[status] = len(self._answer_names)
+                self._answer_names.append(status)
             for job_id in job_ids:
                 record = self._jobs.get(job_id)
                 if record is None:
@@ -75,8 +108,7 @@ class Stats:
                         self._jobs.popitem(last=False)
                 else:
                     self._jobs.move_to_end(job_id)
-                record.count += 1
-                record.log.append((at, status))
+                record.add(at, answer)
 
     def record_fault(self, kind: str) -> None:
         """Count one injected fault (``"500"``, ``"drop"``, ``"429"``, ...)."""
@@ -124,7 +156,7 @@ class Stats:
         """``status_requests``, ``status_request_times`` and ``status_request_log`` for a job."""
         with self._lock:
             record = self._jobs.get(job_id, _JobRequests())
-            log = list(record.log)
+            log = [(at, self._answer_names[answer]) for at, answer in record.log()]
             count = record.count
         return {
             "status_requests": count,
@@ -144,9 +176,7 @@ class Stats:
                     for endpoint, codes in sorted(self._requests.items())
                 },
                 "status_requests_total": self._status_total,
-                "status_requests_by_job": {
-                    job_id: record.count for job_id, record in self._jobs.items()
-                },
+                "jobs_polled": len(self._jobs),
                 "faults_injected": dict(sorted(self._faults.items())),
                 "long_polls_active": self._long_polls,
                 "long_polls_peak": self._long_polls_peak,

@@ -93,17 +93,21 @@ class Translations:
     def running(self, now: float) -> tuple[int, float | None]:
         """Unfinished translations created here, and the soonest end among them."""
         with self._lock:
-            while self._ends and self._ends[0] <= now:
-                heapq.heappop(self._ends)
+            self._forget_ended(now)
             return len(self._ends), (self._ends[0] if self._ends else None)
 
-    def add(self, job_id: str, finishes_at: float, info: TranslationInfo) -> None:
-        """Remember a translation just created."""
+    def add(self, job_id: str, finishes_at: float, info: TranslationInfo, now: float) -> None:
+        """Remember a translation just created (at ``now``)."""
         with self._lock:
+            self._forget_ended(now)
             heapq.heappush(self._ends, finishes_at)
             self._info[job_id] = info
             if len(self._info) > self._kept:
                 self._info.popitem(last=False)
+
+    def _forget_ended(self, now: float) -> None:
+        while self._ends and self._ends[0] <= now:
+            heapq.heappop(self._ends)
 
     def info(self, job_id: str) -> TranslationInfo | None:
         """The extras of a translation created here, if still kept."""

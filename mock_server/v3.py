@@ -304,7 +304,7 @@ def _create(st: ServerState, fields: dict[str, Any]) -> dict[str, Any]:
                 callback_id=fields.get("callback_id"),
                 translate_audio_only=bool(fields.get("translate_audio_only")),
             )
-            st.translations.add(job_id, job.finishes_at, info)
+            st.translations.add(job_id, job.finishes_at, info, now)
             st.webhooks.schedule(job.finishes_at, _event(job_id, job, info, fields))
             ids.append(job_id)
     st.stats.record_job_created(len(ids))

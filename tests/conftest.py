@@ -1,7 +1,7 @@
 """Fixtures shared by every test package.
 
 ``live_server_factory`` and ``live_server`` start the real mock server as a
-process (see ``tests/_live.py``). Both are function-scoped: each test gets a
+process (see ``mock_server.testing``). Both are function-scoped: each test gets a
 fresh process, fresh counters and a fresh default job.
 
 ``no_thread_left_behind`` runs around every test: threads the test started
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytest_plugins = ["pytester"]
 

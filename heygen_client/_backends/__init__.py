@@ -17,14 +17,17 @@ writes :meth:`Backend.get_status` (docs/design.md has a complete example).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from heygen_client.errors import HTTPStatusError, JobNotFound, Unsupported
 from heygen_client.models import PLAIN, Capabilities, JobStatus
 
-__all__ = ["Backend", "BaseBackend", "BatchAnswer", "job_not_found"]
+if TYPE_CHECKING:
+    from heygen_client._transport import Transport
+
+__all__ = ["Backend", "BackendFactory", "BaseBackend", "BatchAnswer", "job_not_found"]
 
 
 def job_not_found(error: HTTPStatusError) -> HTTPStatusError:
@@ -108,6 +111,11 @@ class Backend(Protocol):
         retried request never starts a second (paid) job.
         """
         ...
+
+
+BackendFactory: TypeAlias = "Callable[[Transport], Backend]"
+"""What ``TranslationClient(api=...)`` takes besides a name: makes a backend from
+the client's transport (its HTTP plumbing: session, timeouts, error map)."""
 
 
 class BaseBackend:

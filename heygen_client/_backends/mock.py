@@ -9,12 +9,11 @@ answers 404 there, and the client polls ``GET /status`` alone.
 from __future__ import annotations
 
 import logging
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heygen_client._backends import BatchAnswer, job_not_found
-from heygen_client._transport import Transport, parse_retry_after
+from heygen_client._transport import Transport, parse_retry_after, path_segment
 from heygen_client.errors import HTTPStatusError, MalformedResponse, TransportError
 from heygen_client.models import PLAIN, Capabilities, JobStatus
 
@@ -150,7 +149,7 @@ class MockBackend:
                 raise MalformedResponse(f"job record is not an object: {data!r:.200}")
             return data
 
-        path = "/jobs/" + urllib.parse.quote(job_id, safe="")
+        path = "/jobs/" + path_segment(job_id)
         try:
             return self.transport.call("GET", path, parse)
         except HTTPStatusError as exc:

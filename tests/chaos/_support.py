@@ -23,7 +23,7 @@ from typing import Any
 import requests
 import requests.adapters
 
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 #: Slack when comparing server arrival times with a Retry-After. The gap we
 #: measure is arrival-to-arrival on the server's clock; the client starts its

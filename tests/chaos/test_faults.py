@@ -32,7 +32,7 @@ import pytest
 from heygen_client import ClientStats, TranslationClient
 from heygen_client.errors import DeadlineExceeded, TransportError
 from heygen_client.policies import RetryPolicy
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.chaos._outcomes import outcome_problems
 from tests.chaos._support import (
     ForcedJob,
@@ -255,7 +255,7 @@ def test_html_bodies_and_unknown_results(
     faults = run.server_stats["faults_injected"]
     assert faults.get("garbage", 0) > 0
     assert faults.get("unknown-result", 0) > 0
-    # The client saw each one for what it was (found FINDINGS.md #2).
+    # The client saw each one for what it was: a malformed answer, not a transport error.
     assert_client_saw(run, malformed=("garbage", "unknown-result"))
     assert_no_storm(run, 0.3)
 
@@ -349,8 +349,8 @@ def test_server_down_when_tracking_starts(
     chaos_server: Callable[..., LiveServer], probe_factory: Callable[[LiveServer], ServerProbe]
 ) -> None:
     # The client's first requests, discovery included, meet a closed port;
-    # it must poll on (found FINDINGS.md #3: discovery failing once meant
-    # "plain server" for good) and pick the jobs up once the server is back.
+    # a failed discovery is transient (the server is treated as plain only until
+    # it answers), so the client polls on and picks the jobs up once it is back.
     server = chaos_server(*BATCH)
     probe = probe_factory(server)
     jobs = probe.create_jobs(JOBS, seed=10, delay=DELAYS)

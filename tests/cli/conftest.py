@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.conftest import LIVE_SERVER_FLAGS
 
 

@@ -12,7 +12,7 @@ import requests
 
 from heygen_client import _cli
 from heygen_client._cli import ExitCode, main
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 

@@ -33,7 +33,7 @@ ANSI = re.compile(r"\x1b\[")
 
 
 def completed(job_id: str | None) -> JobStatus:
-    return JobStatus(job_id, JobResult.COMPLETED)
+    return JobStatus(job_id or "", JobResult.COMPLETED)
 
 
 def settled(
@@ -127,6 +127,8 @@ def test_follow_reports_each_finished_job_and_returns_the_worst_exit_code() -> N
     assert not summary.interrupted
     assert summary.text().startswith("4 jobs in ")
     assert summary.text().endswith(": 1 completed, 1 error, 1 timeout, 1 failed; 10 polls")
+    counted = Summary(summary.views, summary.elapsed, requests=3)
+    assert counted.text().endswith("1 failed; 3 status requests (10 job polls)")
 
 
 @pytest.mark.parametrize(
@@ -339,6 +341,7 @@ def test_live_table_redraws_in_place_and_leaves_the_full_table() -> None:
 def test_states_are_the_documented_ones() -> None:
     assert STATES == (
         "waiting",
+        "listening",
         "pending",
         "completed",
         "error",

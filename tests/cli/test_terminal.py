@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from heygen_client._cli import ExitCode
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -144,7 +144,9 @@ def test_live_table_on_a_terminal(hints_server: LiveServer) -> None:
     assert len(rows) == 3
     assert all("completed" in row for row in rows)
     assert "3/3 done" in final
-    assert re.search(r"3 jobs in \d\.\d s: 3 completed; \d+ polls", final)
+    assert re.search(
+        r"3 jobs in \d\.\d s: 3 completed; \d+ status requests? \(\d+ job polls\)", final
+    )
 
 
 def test_a_terminal_without_rich_gets_plain_lines(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections import deque
 from collections.abc import Sequence
 
 from heygen_client._backends import BaseBackend, BatchAnswer
+from heygen_client._callbacks import run_callbacks
 from heygen_client._futures import JobFuture
-from heygen_client._scheduler import Request, Scheduler, SchedulerConfig
+from heygen_client._jobs import Request
+from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores.memory import MemoryStore
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
@@ -28,11 +31,18 @@ class FakeClock:
 
 
 def pending(job_id: str | None, **fields: float) -> JobStatus:
-    return JobStatus(job_id, JobResult.PENDING, **fields)  # type: ignore[arg-type]
+    return JobStatus(job_id or "", JobResult.PENDING, **fields)  # type: ignore[arg-type]
 
 
 def done(job_id: str | None, result: str = "completed") -> JobStatus:
-    return JobStatus(job_id, JobResult(result))
+    return JobStatus(job_id or "", JobResult(result))
+
+
+def wait_for_callbacks(timeout: float = 5.0) -> None:
+    """Block until every done-callback queued so far has run (the queue is FIFO)."""
+    reached = threading.Event()
+    run_callbacks(None, [lambda _: reached.set()])
+    assert reached.wait(timeout), f"callbacks still running after {timeout}s"
 
 
 class FakeSource(BaseBackend):
@@ -109,7 +119,7 @@ class Harness:
 
     def track(self, job_id: str | None, **kwargs: float | None) -> JobFuture:
         future = JobFuture(job_id, self.scheduler)
-        self.scheduler.track(job_id, future, **kwargs)
+        self.scheduler.track([future], **kwargs)
         return future
 
     def step(self) -> float | None:

@@ -30,7 +30,7 @@ from heygen_client import (
 )
 from heygen_client._backends.mock import MockBackend
 from heygen_client.policies import Fixed
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.client._fakes import FakeClock, FakeSource, done, pending
 
 _T = TypeVar("_T")
@@ -67,7 +67,7 @@ def tick(client: TranslationClient | AsyncTranslationClient, clock: FakeClock) -
     give_up = time.monotonic() + 5.0
     while True:
         with scheduler._cond:
-            if scheduler._in_flight_short == 0 and scheduler._in_flight_long == 0:
+            if scheduler.in_flight_short == 0 and scheduler.in_flight_long == 0:
                 clock.advance(1.0)
                 scheduler._kick()
                 return
@@ -627,6 +627,32 @@ def test_a_submit_cancelled_before_it_is_sent_sends_nothing() -> None:
             assert client.stats().tracked == 0
 
     asyncio.run(main())
+
+
+def test_loop_futures_resolve_while_a_threaded_callback_blocks() -> None:
+    source = FakeSource()
+    source.script("a", done("a"))
+    source.script("b", pending("b"), done("b"))
+    client, clock = async_client(source)
+    release = threading.Event()
+
+    async def main() -> None:
+        async with client:
+            blocked = client.sync_client.track("a")
+            blocked.add_done_callback(lambda _: release.wait(15))
+            future = client.track("b")
+            await until(blocked.done)
+            tick(client, clock)
+            # The callback thread is held by "a"'s callback; the loop's result is not.
+            status = await asyncio.wait_for(future, timeout=5)
+            assert status.result == "completed"
+            assert not release.is_set()
+            release.set()
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
 
 
 # -- against the real server ----------------------------------------------------------

@@ -12,8 +12,8 @@ from tests.client._fakes import FakeClock
 def test_pending_expires_final_stays() -> None:
     clock = FakeClock()
     cache = StatusCache(ttl=1.0, clock=clock)
-    cache.put(JobStatus("a", JobResult.PENDING))
-    cache.put(JobStatus("b", JobResult.COMPLETED))
+    cache.put(JobStatus("a", JobResult.PENDING), "a")
+    cache.put(JobStatus("b", JobResult.COMPLETED), "b")
     assert cache.get("a") is not None
     clock.advance(1.5)
     assert cache.get("a") is None
@@ -24,8 +24,8 @@ def test_pending_expires_final_stays() -> None:
 
 def test_final_is_never_replaced_by_pending() -> None:
     cache = StatusCache(clock=FakeClock())
-    cache.put(JobStatus("a", JobResult.ERROR))
-    cache.put(JobStatus("a", JobResult.PENDING))
+    cache.put(JobStatus("a", JobResult.ERROR), "a")
+    cache.put(JobStatus("a", JobResult.PENDING), "a")
     assert cache.get("a") == JobStatus("a", JobResult.ERROR)
 
 
@@ -35,7 +35,7 @@ def test_seed_job_is_stored_under_none() -> None:
     cache.put(JobStatus("seed-7", JobResult.PENDING), None)
     assert cache.get(None) == JobStatus("seed-7", JobResult.PENDING)
     assert cache.get("seed-7") is None
-    cache.put(JobStatus("b", JobResult.PENDING))  # no key: the status's id
+    cache.put(JobStatus("b", JobResult.PENDING), "b")
     assert cache.get("b") is not None
     cache.clear()
     assert cache.get(None) is None
@@ -43,10 +43,10 @@ def test_seed_job_is_stored_under_none() -> None:
 
 def test_zero_ttl_caches_final_statuses_only() -> None:
     cache = StatusCache(ttl=0.0, clock=FakeClock())
-    cache.put(JobStatus(None, JobResult.PENDING))
+    cache.put(JobStatus("", JobResult.PENDING), None)
     assert cache.get(None) is None
-    cache.put(JobStatus(None, JobResult.COMPLETED))
-    assert cache.get(None) == JobStatus(None, JobResult.COMPLETED)
+    cache.put(JobStatus("", JobResult.COMPLETED), None)
+    assert cache.get(None) == JobStatus("", JobResult.COMPLETED)
 
 
 def test_bounded_and_thread_safe() -> None:
@@ -55,7 +55,8 @@ def test_bounded_and_thread_safe() -> None:
 
     def fill(offset: int) -> None:
         for i in range(2000):
-            cache.put(JobStatus(f"{offset}-{i}", JobResult.COMPLETED, progress=i / 2000))
+            key = f"{offset}-{i}"
+            cache.put(JobStatus(key, JobResult.COMPLETED, progress=i / 2000), key)
             key = f"{offset}-{i // 2}"
             got = cache.get(key)
             expected = JobStatus(key, JobResult.COMPLETED, progress=(i // 2) / 2000)

@@ -6,6 +6,7 @@ The rest of the command line is tested in tests/cli.
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -22,10 +23,13 @@ def test_demo_tracks_every_job_to_its_true_outcome(mode: str) -> None:
     rows = _demo.run(mode, jobs=JOBS, out=out)
     assert [r.result for r in rows] == ["completed", "completed", "error", "completed"]
     text = out.getvalue()
-    assert "-> completed after" in text
-    assert "-> error after" in text
-    assert "callback: job" in text
-    assert "1s poller" in text
+    events = [line for line in text.splitlines() if re.match(r" *\d+\.\d{3}s  \.\.", line)]
+    # One line per event: every poll and every finished job, with a short id.
+    assert sum(" #" in line for line in events) == sum(r.polls for r in rows)
+    assert sum(" done: " in line for line in events) == len(rows)
+    assert any(line.endswith("done: error") for line in events)
+    assert all(len(line) < 120 for line in events)
+    assert "1s poller: " in text  # the legend
     for row in rows:
         assert row.lateness >= -0.05
         assert row.lateness < 1.0

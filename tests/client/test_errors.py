@@ -18,12 +18,14 @@ from heygen_client._transport import (
 )
 from heygen_client.errors import (
     ClientClosed,
+    ConnectTimeout,
     DeadlineExceeded,
     HeyGenError,
     HTTPStatusError,
     JobNotFound,
     MalformedResponse,
     RateLimited,
+    ReadTimeout,
     TranslationFailed,
     TransportError,
     TransportTimeout,
@@ -59,8 +61,8 @@ def test_every_requests_exception_is_mapped_and_chained(cls: type[Exception]) ->
 @pytest.mark.parametrize(
     ("cls", "expected"),
     [
-        (requests.exceptions.ConnectTimeout, TransportTimeout),
-        (requests.exceptions.ReadTimeout, TransportTimeout),
+        (requests.exceptions.ConnectTimeout, ConnectTimeout),
+        (requests.exceptions.ReadTimeout, ReadTimeout),
         (requests.exceptions.ConnectionError, TransportError),
         (requests.exceptions.JSONDecodeError, MalformedResponse),
         (requests.exceptions.InvalidURL, TransportError),

@@ -37,6 +37,7 @@ class FakeSession(requests.Session):
         response = requests.Response()
         response.status_code = answer[0]
         response._content = json.dumps(answer[1]).encode()
+        response._content_consumed = True  # type: ignore[attr-defined]  # iter_content() yields _content
         response.headers = CaseInsensitiveDict(answer[2] if len(answer) == 3 else {})
         return response
 
@@ -48,7 +49,6 @@ def backend(
     transport = Transport(
         "https://api.example.invalid",
         headers={"X-Api-Key": KEY},
-        sensitive_headers=("X-Api-Key",),
         session=session,
     )
     return HeyGenBackend(transport), session

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import threading
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,35 @@ def test_a_collected_client_stops_its_threads_and_fails_its_futures() -> None:
     assert isinstance(future.exception(2.0), ClientClosed)
 
 
+@pytest.mark.parametrize("lock", ["scheduler", "pool"])
+def test_the_finalizer_never_waits_for_a_lock_of_ours(lock: str) -> None:
+    client = TranslationClient("http://127.0.0.1:9", discover=False, clock=FakeClock())
+    future = client.track("a")
+    scheduler = client._scheduler
+    threads = scheduler.threads()
+    held: Any = scheduler._cond if lock == "scheduler" else scheduler._pool._cond  # type: ignore[union-attr]
+    finalized = threading.Event()
+
+    def collect() -> None:  # what the collector does, on whichever thread it runs
+        client._finalizer()
+        finalized.set()
+
+    with held:  # as a worker inside complete(), or submitting, holds it
+        collector = threading.Thread(target=collect)
+        collector.start()
+        # Before, the finalizer closed the scheduler itself and waited here forever
+        # when the collector ran on the thread that held the lock.
+        assert finalized.wait(1.0), "the finalizer waited for our lock"
+    collector.join()
+    # The scheduler thread did the closing.
+    assert isinstance(future.exception(2.0), ClientClosed)
+    for thread in threads:
+        thread.join(2.0)
+    assert not [t for t in threads if t.is_alive()]
+    assert client._transport.closed
+    client.close()
+
+
 def test_caller_requests_share_the_pause_and_the_budget() -> None:
     clock = FakeClock()
     client = TranslationClient(
@@ -37,7 +68,7 @@ def test_caller_requests_share_the_pause_and_the_budget() -> None:
         calls.append(job_id)
         if len(calls) == 1:
             raise RateLimited("slow", status_code=429, retry_after=5.0)
-        return JobStatus(job_id, JobResult.PENDING)
+        return JobStatus(job_id or "", JobResult.PENDING)
 
     client._backend.get_status = get_status  # type: ignore[method-assign]
     try:

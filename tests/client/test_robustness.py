@@ -20,7 +20,7 @@ from heygen_client.errors import (
     RateLimited,
     TransportError,
 )
-from heygen_client.models import PLAIN, Capabilities
+from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import Decision, Fixed, PollState, RetryPolicy
 from tests.client._fakes import FakeSource, Harness, done, pending
 
@@ -86,7 +86,7 @@ def test_a_raising_policy_on_the_first_poll_keeps_deadlines_and_slots() -> None:
     h.run_until(h.clock() + 5)
     assert isinstance(a.exception(0), TimeoutError)
     assert len(h.poll_times("b")) >= 2  # still polled, on the Backoff() fallback
-    assert h.scheduler._in_flight_short == 0
+    assert h.scheduler.in_flight_short == 0
 
 
 BAD_SECONDS = [float("nan"), float("inf"), -1.0, "5"]
@@ -298,6 +298,10 @@ def test_one_worker_with_batch_long_poll_still_polls() -> None:
     assert {r.kind for _, r in h.requests} <= {"capabilities", "batch"}
 
 
+def error_job(error: BaseException) -> str:
+    return str(error).split(":")[0].removeprefix("job ")
+
+
 def test_futures_failed_together_get_their_own_exceptions() -> None:
     h = Harness(FakeSource(BATCH_PLAIN), policy=Fixed(1.0))
     shared = HTTPStatusError("forbidden", status_code=403, body="no")
@@ -311,7 +315,10 @@ def test_futures_failed_together_get_their_own_exceptions() -> None:
         assert isinstance(error, HTTPStatusError)
         assert error.status_code == 403
         assert error.body == "no"
-        assert error.__cause__ is shared
+        # Chained to the request's error, through the job's own copy naming it.
+        cause = error.__cause__
+        assert cause is shared or (cause is not None and cause.__cause__ is shared)
+        assert str(error) == f"job {error_job(error)}: forbidden"
 
 
 def test_close_gives_each_future_its_own_client_closed() -> None:
@@ -414,3 +421,101 @@ def test_the_retry_policy_decides_what_is_retried() -> None:
 )
 def test_is_retryable(error: BaseException, retried: bool) -> None:
     assert RetryPolicy().is_retryable(error) is retried
+
+
+class Refusing(FakeSource):
+    """A batch server that refuses batches over ``limit`` ids (413) or carrying ``bad`` (400)."""
+
+    def __init__(self, limit: int = 1000, bad: str | None = None) -> None:
+        super().__init__(BATCH_PLAIN)
+        self.limit = limit
+        self.bad = bad
+
+    def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
+        if len(job_ids) > self.limit:
+            self.calls.append(("413", tuple(job_ids), wait))
+            raise HTTPStatusError("too large", status_code=413)
+        if self.bad in job_ids:
+            self.calls.append(("400", tuple(job_ids), wait))
+            raise HTTPStatusError("bad id", status_code=400)
+        return super().batch_status(job_ids, wait=wait)
+
+    def get_status(self, job_id: str | None, *, wait: float | None = None) -> JobStatus:
+        if job_id == self.bad:
+            self.calls.append(("400", (job_id,), wait))
+            raise HTTPStatusError("bad id", status_code=400)
+        return super().get_status(job_id, wait=wait)
+
+
+def test_a_batch_too_large_is_halved_and_the_size_remembered() -> None:
+    source = Refusing(limit=3)
+    h = Harness(source, policy=Fixed(1.0))
+    futures = []
+    for i in range(10):
+        key = f"j{i}"
+        source.script(key, pending(key), pending(key), done(key))
+        futures.append(h.track(key))
+    h.run_until(h.clock() + 30)
+    assert all(f.result(0).result == "completed" for f in futures)  # no job failed
+    kinds = [kind for kind, _, _ in source.calls]
+    last_refusal = len(kinds) - 1 - kinds[::-1].index("413")
+    # 10, then the two halves of 5 (in flight at once), then batches of 2 at most.
+    assert kinds.count("413") == 3
+    later = [ids for kind, ids, _ in source.calls[last_refusal:] if kind == "batch"]
+    assert later
+    assert all(isinstance(ids, tuple) and len(ids) <= 2 for ids in later)
+    assert h.scheduler.batch_size(1000) == 2
+
+
+def test_a_413_on_a_batch_of_one_fails_no_job() -> None:
+    source = Refusing(limit=0)
+    h = Harness(source, policy=Fixed(1.0))
+    for key in ("a", "b"):
+        source.script(key, pending(key), done(key))
+    futures = [h.track("a"), h.track("b")]
+    h.run_until(h.clock() + 30)
+    assert [f.result(0).result for f in futures] == ["completed", "completed"]
+    assert [kind for kind, _, _ in source.calls].count("get") >= 2  # polled alone
+
+
+def test_one_bad_id_fails_alone_and_its_batch_mates_carry_on() -> None:
+    source = Refusing(bad="bad")
+    h = Harness(source, policy=Fixed(1.0))
+    good = []
+    for i in range(4):
+        key = f"g{i}"
+        source.script(key, pending(key), pending(key), done(key))
+        good.append(h.track(key))
+    bad = h.track("bad")
+    h.run_until(h.clock() + 30)
+    assert all(f.result(0).result == "completed" for f in good)
+    error = bad.exception(0)
+    assert isinstance(error, HTTPStatusError)
+    assert error.status_code == 400
+    # After the refusal, the good ones went back into batches.
+    last_batch = [ids for kind, ids, _ in source.calls if kind == "batch"][-1]
+    assert isinstance(last_batch, tuple)
+    assert len(last_batch) >= 2
+
+
+@pytest.mark.parametrize(
+    "hint", [pending("z", remaining_seconds=0.0), pending("z", remaining_seconds=-3.0)]
+)
+def test_a_hint_of_zero_that_keeps_proving_wrong_is_backed_off(hint: JobStatus) -> None:
+    """A job the server always says is done "now" is not polled in a loop."""
+    h = Harness(FakeSource(Capabilities(hints=True)))
+    h.source.script("z", hint)
+    h.track("z")
+    start = h.clock()
+    h.run_until(start + 60)
+    polls = len(h.poll_times("z"))
+    assert polls < 60 / 5 + 10  # the floor reaches 5 s after a few misses (was ~44/s)
+
+
+def test_retry_after_zero_on_a_pending_answer_is_backed_off() -> None:
+    h = Harness(FakeSource(Capabilities(hints=True)))
+    h.source.script("z", JobStatus("z", JobResult.PENDING, retry_after=0.0))
+    h.track("z")
+    start = h.clock()
+    h.run_until(start + 60)
+    assert len(h.poll_times("z")) < 60 / 5 + 10

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client.errors import (
     ClientClosed,
@@ -14,7 +17,7 @@ from heygen_client.errors import (
     TranslationFailed,
     TransportError,
 )
-from heygen_client.models import Capabilities
+from heygen_client.models import PLAIN, Capabilities
 from heygen_client.policies import Fixed, RetryPolicy
 from tests.client._fakes import FakeSource, Harness, done, pending
 
@@ -362,7 +365,7 @@ def test_threaded_scheduler_on_a_fake_clock() -> None:
         rng=random.Random(1),
     )
     future = JobFuture("a", scheduler)
-    scheduler.track("a", future)
+    scheduler.track([future])
     try:
         for _ in range(200):
             if future.done():
@@ -457,3 +460,41 @@ def test_censored_ages_are_an_even_weighted_sample_when_many_jobs_run() -> None:
     assert len(durations) == 1
     assert len(durations.censored) == 833  # every 3rd of 2,499 running jobs
     assert len(durations.censored) * durations.censored_weight == pytest.approx(2_499)
+
+
+def test_a_round_looks_at_a_window_of_the_ready_queue() -> None:
+    """Copying 100,000 ready jobs every round made tracking them quadratic."""
+    h = Harness(policy=Fixed(1.0))
+    h.source.caps = PLAIN
+    seen: list[int] = []
+    sched = h.scheduler
+    sched.run_due(h.clock())  # discovery
+    (caps,) = sched.dispatched
+    sched.dispatched.clear()
+    sched.complete(caps, sched.execute(caps), h.clock())
+    inner = sched._dispatcher
+
+    class Spy:
+        window = inner.window
+
+        def __call__(self, s: Any, jobs: list[Any], now: float, requests: list[Any]) -> Any:
+            seen.append(len(jobs))
+            return inner(s, jobs, now, requests)
+
+    sched._dispatcher = Spy()
+    for i in range(5000):
+        h.source.script(f"j{i}", pending(f"j{i}"))
+    sched.track([JobFuture(f"j{i}", sched) for i in range(5000)])
+    sched.run_due(h.clock())
+    assert seen == [inner.window]
+    assert len(sched.dispatched) == sched.config.max_workers
+
+
+def test_a_batch_is_indexed_by_job_id() -> None:
+    h = Harness(policy=Fixed(1.0))
+    futures = [JobFuture("a", h.scheduler), JobFuture("b", h.scheduler)]
+    batch = JobBatch(futures)
+    assert batch["b"] is futures[1]
+    assert list(batch) == futures
+    with pytest.raises(KeyError):
+        batch["c"]

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from heygen_client._scheduler import Kind, Request
+from heygen_client._jobs import Kind, Request
 from heygen_client._workers import WorkerPool
 
 

@@ -1,4 +1,6 @@
-"""Every fenced code block of README.md and docs/*.md is run, or says why not.
+"""Every fenced code block of the docs is run, or says why not.
+
+The docs are README.md, CONTRIBUTING.md, CHANGELOG.md and docs/*.md.
 
 One test per block, with the id ``FILE:LINE`` of its opening fence
 (``client.md:15``). The blocks run against one mock server per module
@@ -80,8 +82,11 @@ from tests.docs._markdown import Block, Document, parse
 from tests.docs._shell import Command, Kind, classify, split_commands
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The pages whose blocks are run: the README, then every page of docs/.
-PAGES: tuple[Path, ...] = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
+#: The pages whose blocks are run: the README, the contributors' pages, every page of docs/.
+PAGES: tuple[Path, ...] = (
+    *(ROOT / name for name in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md")),
+    *sorted((ROOT / "docs").glob("*.md")),
+)
 DOCUMENTS: tuple[Document, ...] = tuple(parse(page) for page in PAGES)
 BLOCKS: tuple[Block, ...] = tuple(block for doc in DOCUMENTS for block in doc.blocks)
 

@@ -1,12 +1,14 @@
 """The docs read as one site: links resolve, and every page is reachable and navigable.
 
-- Every relative link of README.md and docs/*.md points at a file of the
-  repository, and a ``#fragment`` at a heading of the page it names (GitHub's
-  anchors). Links to other sites are not fetched.
+- Every relative link of README.md, CONTRIBUTING.md, CHANGELOG.md and
+  docs/*.md points at a file of the repository, and a ``#fragment`` at a
+  heading of the page it names (GitHub's anchors). Links to other sites are
+  not fetched.
 - README.md links every page of docs/.
 - docs/index.md lists every other page as an ordered list: the reading order.
 - The first line of every other page links the index, then the previous and
   the next page in that order (the navigation line).
+- The site's navigation (``nav`` in mkdocs.yml) is the index, then that order.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ from tests.docs._markdown import anchors, links
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 INDEX = DOCS / "index.md"
-PAGES: tuple[Path, ...] = (ROOT / "README.md", *sorted(DOCS.glob("*.md")))
+MKDOCS = ROOT / "mkdocs.yml"
+PAGES: tuple[Path, ...] = (
+    *(ROOT / name for name in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md")),
+    *sorted(DOCS.glob("*.md")),
+)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_NAV_ITEM = re.compile(r"^  - [^:]+: (?P<target>\S+\.md)$", re.MULTILINE)
 _TOC_ITEM = re.compile(r"^\d+\.\s+\[[^\]]+\]\((?P<target>[^)#\s]+\.md)\)")
 
 
@@ -89,3 +96,10 @@ def test_every_page_starts_with_its_navigation_line() -> None:
             names = ", ".join(p.name for p in want)
             problems.append(f"{page.name}: line 1 must link, in this order: {names}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_site_navigation_follows_the_reading_order() -> None:
+    nav = [(DOCS / target).resolve() for target in _NAV_ITEM.findall(MKDOCS.read_text("utf-8"))]
+    assert nav == [INDEX.resolve(), *_reading_order()], (
+        "mkdocs.yml's nav must list docs/index.md, then the pages in docs/index.md's order"
+    )

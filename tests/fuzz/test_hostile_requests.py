@@ -5,7 +5,7 @@ declares. Here Hypothesis throws everything else at the app, in-process:
 unknown and mangled paths (percent-escapes, ``..``, doubled slashes, unicode),
 every HTTP method plus made-up ones, random query keys and values, random
 headers (including misleading ``Content-Type``), and bodies that are random
-bytes, random JSON or over the 64 KiB limit. Whatever comes in, the answer is:
+bytes, random JSON or around the body limit. Whatever comes in, the answer is:
 
 - never a 5xx (no faults are configured);
 - JSON, with the documented error shape ``{"error": {"code", "message"}}`` and
@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server import FakeClock, ServerConfig, create_app
-from mock_server.app import MAX_CONTENT_LENGTH
+from mock_server.app import max_content_length
 from mock_server.openapi import openapi_document
 from tests.fuzz._support import START, Traffic, leaks, request_texts
 
@@ -51,6 +51,7 @@ ROUTES = ("/status", "/status/batch", "/jobs", "/capabilities", "/healthz", "/st
 DOCUMENT = openapi_document()
 
 app = create_app(ServerConfig(seed=1), clock=FakeClock(START))
+LIMIT = max_content_length(ServerConfig())
 TRAFFIC = Traffic("hostile/default", app.wsgi_app)
 app.wsgi_app = TRAFFIC  # type: ignore[method-assign]
 CLIENT: FlaskClient = app.test_client()
@@ -141,7 +142,7 @@ bodies = st.one_of(
             "title": st.text(max_size=50),
         },
     ).map(lambda value: json.dumps(value).encode()),
-    st.integers(MAX_CONTENT_LENGTH - 2, MAX_CONTENT_LENGTH + 2).map(lambda n: b" " * n),
+    st.integers(LIMIT - 2, LIMIT + 2).map(lambda n: b" " * n),
 )
 
 

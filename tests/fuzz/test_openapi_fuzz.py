@@ -52,7 +52,7 @@ FUZZ_SETTINGS = settings(
 )
 
 #: Statuses that count as rejecting invalid input. schemathesis's default list
-#: lacks 413, which the document gives for bodies over 64 KiB.
+#: lacks 413, which the document gives for bodies over the limit.
 REJECTIONS = [400, 404, 405, 413, 429]
 
 

@@ -23,8 +23,9 @@ import pytest
 
 from heygen_client import TranslationClient
 from heygen_client.errors import ClientClosed, TranslationFailed
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 from tests.chaos._support import ForcedJob, ServerProbe
+from tests.client._fakes import wait_for_callbacks
 
 pytestmark = pytest.mark.live
 
@@ -201,6 +202,7 @@ def test_callbacks_that_raise_do_not_stop_other_jobs(
         late = [client.track(job.job_id) for job in later]
         _, not_done = wait(late, timeout=SETTLE_TIMEOUT)
         assert not not_done
+        wait_for_callbacks()  # they run on the callback thread, after the futures settle
     for job, future in [*zip(jobs, batch, strict=True), *zip(later, late, strict=True)]:
         check_truth(job, future)
     assert raised["done"] == raised["progress"] == len(jobs), raised
@@ -222,7 +224,8 @@ RACE_WINDOW = 0.15
 def test_cancel_racing_completion_leaves_a_consistent_state(
     live_server_factory: Callable[..., LiveServer],
 ) -> None:
-    # Found tests/chaos/FINDINGS.md #1: wait() never saw a cancelled future done.
+    # concurrent.futures.wait() counts a cancelled future as done only once it is
+    # notified (CANCELLED_AND_NOTIFIED): JobFuture.cancel() must get it there.
     server = live_server_factory("--seed", "6", "--log-level", "WARNING")
     probe = ServerProbe(server)
     try:

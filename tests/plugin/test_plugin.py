@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from mock_server.pytest_plugin import HeyGenServer, HeyGenServerError, marker_flags
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "testing.md"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from mock_server import FakeClock, ServerConfig, create_app
-from mock_server.app import MAX_CONTENT_LENGTH
+from mock_server.app import max_content_length
 from tests.server.conftest import MakeApp, new_job, server_state
 
 
@@ -145,7 +145,7 @@ def test_too_many_ids(client: FlaskClient) -> None:
 
 
 def test_oversize_body(client: FlaskClient) -> None:
-    body = json.dumps({"title": "x" * MAX_CONTENT_LENGTH}).encode()
+    body = json.dumps({"title": "x" * max_content_length(ServerConfig())}).encode()
     for url in ("/jobs", "/status/batch"):
         assert_json_error(client.post(url, data=body), 413, "payload_too_large")
 

@@ -38,7 +38,8 @@ def test_flags() -> None:
             "--max-delay", "60", "--fault-rate", "0.5", "--fault-kinds", "garbage,drop",
             "--fault-retry-after", "3", "--rate-limit", "20", "--latency", "0.1",
             "--latency-jitter", "0.2", "--log-level", "debug", "--delay-per-video-second", "1",
-            "--backlog", "64", "--exit-on-stdin-eof",
+            "--backlog", "64", "--exit-on-stdin-eof", "--max-connections", "8",
+            "--request-timeout", "2.5",
         ],
         environ={},
     )  # fmt: skip
@@ -47,7 +48,7 @@ def test_flags() -> None:
         hints=False, batch=False, estimate_noise=0.3, max_wait=4, max_batch=7, max_delay=60,
         fault_rate=0.5, fault_kinds=("garbage", "drop"), fault_retry_after=3, rate_limit=20,
         latency=0.1, latency_jitter=0.2, log_level="DEBUG", delay_per_video_second=1,
-        backlog=64, exit_on_stdin_eof=True,
+        backlog=64, exit_on_stdin_eof=True, max_connections=8, request_timeout=2.5,
     )  # fmt: skip
 
 
@@ -82,7 +83,7 @@ def test_env_plain() -> None:
 def test_every_flag_has_an_env_var_in_its_help() -> None:
     parser = build_parser({})
     flags = [a.option_strings[0] for a in parser._actions if a.option_strings[0] != "-h"]
-    assert len(flags) == 34
+    assert len(flags) == 36
     for action in parser._actions:
         if action.option_strings[0] != "-h":
             assert env_name(action.option_strings[0]) in (action.help or "")
@@ -106,6 +107,9 @@ def test_every_flag_has_an_env_var_in_its_help() -> None:
         ["--log-level", "LOUD"],
         ["--secret", ""],
         ["--estimate-noise", "2"],
+        ["--max-connections", "0"],
+        ["--request-timeout", "0"],
+        ["--request-timeout", "inf"],
         ["--unknown-flag"],
     ],
 )

@@ -1,4 +1,4 @@
-"""The real server process over real HTTP (``tests/_live.py``)."""
+"""The real server process over real HTTP (``mock_server.testing.LiveServer``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests._live import LiveServer
+from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
 

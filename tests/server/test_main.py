@@ -15,7 +15,8 @@ import pytest
 from werkzeug.serving import BaseWSGIServer
 
 from mock_server import ServerConfig
-from mock_server.__main__ import bind_socket, build_server, main, server_url
+from mock_server.__main__ import main
+from mock_server.serving import bind_socket, build_server, server_url
 
 
 @pytest.fixture

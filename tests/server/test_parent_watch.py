@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from mock_server import ServerConfig
-from mock_server.__main__ import bind_socket, watch_stdin
+from mock_server.__main__ import watch_stdin
+from mock_server.serving import bind_socket
 from mock_server.testing import HOST, LiveServer
 
 #: How long a server may take to stop once its stdin ended: it should take

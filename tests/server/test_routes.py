@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import tracemalloc
+
 import pytest
 from flask.testing import FlaskClient
 
 from mock_server import FakeClock, ServerConfig, create_app
-from mock_server.stats import Stats
+from mock_server.stats import LOG_KEPT, Stats
 from tests.server.conftest import START, MakeApp, new_job, server_state
 
 
@@ -283,27 +286,60 @@ def test_stats_counts_everything(make_app: MakeApp, clock: FakeClock) -> None:
     assert stats["requests"]["POST /jobs"] == {"201": 2}
     assert stats["requests"]["GET <unmatched>"] == {"404": 1}
     assert stats["status_requests_total"] == 5
-    assert stats["status_requests_by_job"][a] == 3
-    assert stats["status_requests_by_job"][b] == 1
-    assert stats["status_requests_by_job"][stats["default_job_id"]] == 1
-    assert "zzz" not in stats["status_requests_by_job"]
+    assert stats["jobs_polled"] == 3  # a, b and the default job; not the unknown "zzz"
+    counts = [client.get(f"/jobs/{i}").get_json()["status_requests"] for i in (a, b)]
+    assert counts == [3, 1]
     assert stats["jobs_created"] == 2
     assert stats["long_polls_active"] == 0
     assert stats["started_at"] == START
     assert stats["server_time"] == START
 
 
-def test_request_times_keep_the_last_200(client: FlaskClient, clock: FakeClock) -> None:
+def test_stats_lists_no_job_ids(client: FlaskClient) -> None:
+    # /stats needs no key: it must not hand out the ids of other people's jobs.
+    ids = [new_job(client) for _ in range(3)]
+    client.post("/status/batch", json={"job_ids": ids})
+    stats = client.get("/stats").get_json()
+    assert stats["jobs_polled"] == 3
+    text = json.dumps({**stats, "default_job_id": None})
+    assert not any(job_id in text for job_id in ids)
+
+
+def test_request_log_keeps_the_latest_in_order(client: FlaskClient, clock: FakeClock) -> None:
     job_id = new_job(client)
-    for _ in range(250):
+    polls = LOG_KEPT * 3 + 5  # wraps the ring more than once
+    for _ in range(polls):
         clock.advance(0.01)
         client.get(f"/status?job_id={job_id}")
+    clock.advance(0.01)
+    client.get(f"/status?job_id={job_id}&wait=nope")  # a 400 is logged too
     record = client.get(f"/jobs/{job_id}").get_json()
-    assert record["status_requests"] == 250
+    assert record["status_requests"] == polls + 1
     times = record["status_request_times"]
-    assert len(times) == 200
-    assert times == sorted(times)
-    assert times[-1] == pytest.approx(START + 2.5)
+    assert times == pytest.approx(
+        [START + 0.01 * i for i in range(polls + 2 - LOG_KEPT, polls + 2)]
+    )
+    answers = [entry["status"] for entry in record["status_request_log"]]
+    assert answers == ["200"] * (LOG_KEPT - 1) + ["400"]
+    assert [entry["at"] for entry in record["status_request_log"]] == times
+
+
+def test_per_job_records_are_small() -> None:
+    # Anyone may poll many jobs many times: each record must stay a few
+    # hundred bytes, however often its job is polled.
+    jobs, polls = 2000, 100
+    ids = [f"j{i:0108d}" for i in range(jobs)]
+    stats = Stats(started_at=0.0)
+    tracemalloc.start()
+    try:
+        for poll in range(polls):
+            for start in range(0, jobs, 100):
+                stats.record_status_request(ids[start : start + 100], float(poll), "200")
+        used, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert used / jobs < 1000, f"{used / jobs:.0f} bytes per job"
+    assert stats.job_requests(ids[0])["status_requests"] == polls
 
 
 def test_one_log_line_per_request(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
@@ -322,5 +358,6 @@ def test_per_job_records_are_bounded() -> None:
         stats.record_status_request([job_id], 1.0, "200")
     stats.record_status_request(["b"], 2.0, "200")
     stats.record_status_request(["e"], 3.0, "200")
-    assert stats.snapshot(0.0)["status_requests_by_job"] == {"d": 1, "b": 2, "e": 1}
-    assert stats.job_requests("a")["status_requests"] == 0
+    assert stats.snapshot(0.0)["jobs_polled"] == 3
+    counts = {job_id: stats.job_requests(job_id)["status_requests"] for job_id in "abcde"}
+    assert counts == {"a": 0, "b": 2, "c": 0, "d": 1, "e": 1}

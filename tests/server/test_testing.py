@@ -11,12 +11,9 @@ import pytest
 
 from heygen_client import _demo
 from mock_server import testing
-from tests import _live
 
 
-def test_one_live_server_helper() -> None:
-    assert _live.LiveServer is testing.LiveServer
-    assert _live.live_server is testing.live_server
+def test_the_exported_names() -> None:
     assert set(testing.__all__) == {"LiveServer", "LiveServerError", "free_port", "live_server"}
 
 

@@ -20,7 +20,8 @@ def test_v3_answers_match_the_document(make_app: MakeApp, clock: FakeClock) -> N
     check(created, TRANSLATIONS, "post")
     ids = created.get_json()["data"]["video_translation_ids"]
     check(client.post(TRANSLATIONS, json={"video": 1}), TRANSLATIONS, "post")
-    check(client.post(TRANSLATIONS, data=b"x" * 70_000), TRANSLATIONS, "post")
+    oversize = b"x" * (client.application.config["MAX_CONTENT_LENGTH"] + 1)
+    check(client.post(TRANSLATIONS, data=oversize), TRANSLATIONS, "post")
     plain_job = new_job(client, delay=1)
     for when in (0.0, 20.0, 500.0):
         clock.advance(when)

@@ -10,12 +10,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from mock_server import FakeClock, ServerConfig
+from mock_server.app import max_content_length
 from mock_server.store import JobStore
 from mock_server.v3 import FAILURE_MESSAGE, MAX_STATUS_IDS
 from tests.server.conftest import START, MakeApp, new_job, server_state
 
 VIDEO = {"type": "url", "url": "https://example.com/talk.mp4"}
 TRANSLATIONS = "/v3/video-translations"
+
+#: One byte over the default body limit.
+OVERSIZE = b"x" * (max_content_length(ServerConfig()) + 1)
 
 
 def create(
@@ -231,8 +235,8 @@ def test_v3_status_requests_are_counted(client: FlaskClient) -> None:
     bulk(client, first, second, "nope")
     stats = client.get("/stats").get_json()
     assert stats["status_requests_total"] == before + 2
-    assert stats["status_requests_by_job"][first] == 2
-    assert stats["status_requests_by_job"][second] == 1
+    assert stats["jobs_polled"] == 2
+    assert client.get(f"/jobs/{second}").get_json()["status_requests"] == 1
     assert stats["requests"]["GET /v3/video-translations/<video_translation_id>"] == {"200": 1}
     assert stats["requests"]["GET /v3/video-translations/statuses"] == {"200": 1}
     assert client.get(f"/jobs/{first}").get_json()["status_requests"] == 2
@@ -317,7 +321,7 @@ def test_every_accepted_optional_field(client: FlaskClient) -> None:
         ("post", TRANSLATIONS, {"data": b"{not json"}, 400, "invalid_parameter"),
         ("post", TRANSLATIONS, {"data": b"[]"}, 400, "invalid_parameter"),
         ("post", TRANSLATIONS, {"data": b""}, 400, "invalid_parameter"),
-        ("post", TRANSLATIONS, {"data": b"x" * 70_000}, 413, "payload_too_large"),
+        ("post", TRANSLATIONS, {"data": OVERSIZE}, 413, "payload_too_large"),
         ("get", TRANSLATIONS, {}, 405, "method_not_allowed"),
         ("delete", f"{TRANSLATIONS}/abc", {}, 405, "method_not_allowed"),
         ("get", "/v3/videos", {}, 404, "not_found"),
@@ -550,7 +554,41 @@ def test_config_rejects_bad_v3_settings() -> None:
         {"webhook_scheme": "jwt"},
         {"api_key": ""},
         {"webhook_secret": "not base64!", "webhook_scheme": "standard"},
+        {"webhook_secret": "a\udc80b"},
     ):
         with pytest.raises(ValueError, match=next(iter(fields))):
             ServerConfig(**fields)
     assert "c2VjcmV0" not in repr(ServerConfig(webhook_secret="whsec_c2VjcmV0"))
+
+
+def test_v3_flags_and_environment_variables() -> None:
+    secret = "whsec_c2VjcmV0LWtleQ=="
+    expected = ServerConfig(
+        api_key="k",
+        concurrency_limit=3,
+        time_scale=60.0,
+        webhook_drop_rate=0.3,
+        webhook_delay=2.0,
+        webhook_scheme="standard",
+        webhook_secret=secret,
+    )
+    flags = [
+        "--api-key", "k", "--concurrency-limit", "3", "--time-scale", "60",
+        "--webhook-drop-rate", "0.3", "--webhook-delay", "2", "--webhook-scheme", "standard",
+        "--webhook-secret", secret,
+    ]  # fmt: skip
+    assert ServerConfig.from_args(flags, environ={}) == expected
+    environ = {
+        "HEYGEN_MOCK_API_KEY": "k",
+        "HEYGEN_MOCK_CONCURRENCY_LIMIT": "3",
+        "HEYGEN_MOCK_TIME_SCALE": "60",
+        "HEYGEN_MOCK_WEBHOOK_DROP_RATE": "0.3",
+        "HEYGEN_MOCK_WEBHOOK_DELAY": "2",
+        "HEYGEN_MOCK_WEBHOOK_SCHEME": "standard",
+        "HEYGEN_MOCK_WEBHOOK_SECRET": secret,
+    }
+    assert ServerConfig.from_env(environ) == expected
+    with pytest.raises(SystemExit):
+        ServerConfig.from_args(["--webhook-scheme", "jwt"], environ={})
+    with pytest.raises(ValueError, match="HEYGEN_MOCK"):
+        ServerConfig.from_env({"HEYGEN_MOCK_WEBHOOK_SCHEME": "jwt"})

@@ -1,0 +1,63 @@
+"""What the scheduler keeps per job, and the requests it makes about them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from heygen_client.models import JobStatus
+
+if TYPE_CHECKING:
+    from heygen_client._futures import JobFuture
+
+__all__ = ["Job", "Kind", "Request"]
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """Per-job state: small on purpose (no locks, timers or threads per job)."""
+
+    key: str | None
+    started: float
+    # A dict, not a list: removing one of many futures of a job stays O(1).
+    futures: dict[JobFuture, None]
+    expected_duration: float | None = None
+    video_duration: float | None = None  # seconds of video, once an answer said
+    polls: int = 0
+    status: JobStatus | None = None
+    gen: int = 0
+    in_flight: bool = False
+    dropped: bool = False
+    first_scheduled: bool = False
+    last_pending_at: float | None = None
+    last_delay: float | None = None
+    failures: int = 0
+    failing_since: float = 0.0
+    long_poll_early: int = 0
+    lingering: bool = False
+    ready_since: float = 0.0
+    hint_misses: int = 0  # pending answers in a row after a hint said "done by now"
+    alone: bool = False  # polled on its own: a batch that carried it was refused
+
+
+class Kind(enum.StrEnum):
+    """What a request asks; the value is what :class:`PollEvent` ``.kind`` shows."""
+
+    CAPABILITIES = "capabilities"
+    POLL = "poll"
+    LONG_POLL = "long-poll"
+    BATCH = "batch"
+    BATCH_LONG_POLL = "batch long-poll"
+    PUSH = "push"  # a status pushed to the client (a webhook), not a request
+
+
+@dataclass(slots=True, eq=False)
+class Request:
+    """One HTTP request the scheduler wants made."""
+
+    kind: Kind
+    jobs: list[Job] = field(default_factory=list)
+    wait: float | None = None
+    sent_at: float = 0.0
+    reserved: bool = False
