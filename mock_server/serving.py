@@ -131,6 +131,10 @@ class BoundedWSGIServer(ThreadedWSGIServer):
     ) -> None:
         self.request_timeout = request_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
+        # The connections holding a slot: socketserver may shut one down twice
+        # (a signal while its thread starts, then the thread itself).
+        self._holding: set[socket.socket] = set()
+        self._holding_lock = threading.Lock()
         self._accept_failing = False
         super().__init__(host, port, app, handler=RequestHandler, fd=fd)
 
@@ -155,14 +159,20 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         if self._accept_failing:
             logger.info("accepting connections again")
             self._accept_failing = False
+        with self._holding_lock:
+            self._holding.add(connection[0])
         return connection
 
     def shutdown_request(self, request: Any) -> None:
-        """Close the connection and free its slot (called once per accepted connection)."""
+        """Close the connection and free its slot, once however often it is called."""
         try:
             super().shutdown_request(request)
         finally:
-            self._slots.release()
+            with self._holding_lock:
+                held = request in self._holding
+                self._holding.discard(request)
+            if held:
+                self._slots.release()
 
 
 def connections_that_fit(wanted: int, soft: int, hard: int) -> tuple[int, int]:

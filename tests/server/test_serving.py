@@ -161,3 +161,25 @@ def test_hangup_ignores_a_zero_wait(pair: tuple[socket.socket, ...]) -> None:
     ours, theirs = pair
     theirs.close()
     assert not Hangup(ours).wait(0.0)
+
+
+def test_a_connection_shut_down_twice_frees_its_slot_once(server: BoundedWSGIServer) -> None:
+    """A SIGTERM while a connection's thread starts made socketserver shut it down
+    once in the serving loop and once in the thread: the second release raised
+    ValueError over the SystemExit, and the server exited with status 1."""
+    address = server.socket.getsockname()[:2]
+    server.slot_wait = 0.01
+    clients = [socket.create_connection(address) for _ in range(3)]
+    try:
+        first = server.get_request()[0]
+        second = server.get_request()[0]
+        server.shutdown_request(first)
+        server.shutdown_request(first)  # no ValueError, and no slot gained
+        third = server.get_request()[0]
+        with pytest.raises(TimeoutError):
+            server.get_request()  # still two slots, both taken
+        server.shutdown_request(second)
+        server.shutdown_request(third)
+    finally:
+        for client in clients:
+            client.close()
