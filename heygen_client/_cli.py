@@ -2,10 +2,12 @@
 
 ::
 
-    heygen-client status [JOB_ID]                 ask once
-    heygen-client wait [JOB_ID ...]               track jobs until they are done
+    heygen-client [--api API] status [JOB_ID]     ask once
+    heygen-client [--api API] wait [JOB_ID ...]   track jobs until they are done
     heygen-client submit [--count N] [--delay S]  create jobs (mock server), then wait
     heygen-client demo [--mode MODE]              start a mock server and show polling
+
+``--api heygen`` speaks HeyGen's v3 API, with the key from ``$HEYGEN_API_KEY``.
 
 ``wait`` and ``submit`` track every job with one :class:`TranslationClient`
 (``track_many``) and show them with a reporter from :mod:`heygen_client._progress`.
@@ -33,7 +35,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from heygen_client import __version__
-from heygen_client._client import TranslationClient
+from heygen_client._backends.heygen import API_HOST
+from heygen_client._client import API_KEY_ENV, APIS, TranslationClient, _api_key
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._progress import (
     JobView,
@@ -101,7 +104,8 @@ class ExitCode(enum.IntEnum):
 EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "every job completed (status: the server gave the job's status)",
     ExitCode.JOB_ERROR: "a job ended in error",
-    ExitCode.USAGE: "usage error: unknown option, bad value, invalid URL",
+    ExitCode.USAGE: "usage error: unknown option, bad value, invalid URL, "
+    "no HEYGEN_API_KEY for --api heygen",
     ExitCode.TIMEOUT: "timeout: a job was still pending after --timeout, or the server did "
     "not answer in time",
     ExitCode.UNREACHABLE: "connection failure: no connection to the server",
@@ -161,7 +165,9 @@ def _epilog(codes: Sequence[ExitCode] = tuple(ExitCode)) -> str:
         text += f"  With several jobs, the first of {order} that applies.\n"
     return (
         f"{text}\nenvironment:\n"
-        f"  {URL_ENV}  the server when --url is not given (default {DEFAULT_URL})"
+        f"  {URL_ENV}  the server when --url is not given (default {DEFAULT_URL},\n"
+        f"              {API_HOST} with --api heygen)\n"
+        f"  {API_KEY_ENV}  the API key of --api heygen"
     )
 
 
@@ -230,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     parser.add_argument("--version", action="version", version=f"heygen-client {__version__}")
+    parser.add_argument(
+        "--api",
+        choices=APIS,
+        default="mock",
+        help=f"the API the server speaks: mock (default) or heygen (HeyGen's v3; "
+        f"the key from ${API_KEY_ENV})",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     server = argparse.ArgumentParser(add_help=False)
@@ -383,8 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error("a command is required: status, wait, submit or demo")
-    if "url" in vars(args) and args.url is None:  # a command that talks to a server
-        args.url = _url_from_env(parser)
+    if "url" in vars(args):  # a command that talks to a server
+        if args.url is None:
+            args.url = _url_from_env(parser, API_HOST if args.api == "heygen" else DEFAULT_URL)
+        args.client = _client_options(parser, args)
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:
@@ -396,10 +411,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _url_from_env(parser: argparse.ArgumentParser) -> str:
+def _client_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
+    """The client's ``api`` and ``api_key`` (``$HEYGEN_API_KEY``), or a usage error."""
+    if args.api != "heygen":
+        return {}
+    if args.command == "submit":
+        parser.error("submit creates mock-server jobs: it needs --api mock")
+    if not getattr(args, "job_id", None) and not getattr(args, "job_ids", None):
+        parser.error("--api heygen has no default job: give the job ids")
+    if not os.environ.get(API_KEY_ENV):
+        parser.error(f"--api heygen needs an API key: set ${API_KEY_ENV}")
+    try:
+        key = _api_key("heygen", None)  # from the environment
+    except ValueError as exc:
+        parser.error(f"${API_KEY_ENV}: {exc}")
+    return {"api": "heygen", "api_key": key}
+
+
+def _url_from_env(parser: argparse.ArgumentParser, default: str = DEFAULT_URL) -> str:
     url = os.environ.get(URL_ENV, "").strip()
     if not url:
-        return DEFAULT_URL
+        return default
     problem = _check_url(url)
     if problem:
         parser.error(f"${URL_ENV}: {problem}")
@@ -453,7 +485,7 @@ def _status(args: argparse.Namespace) -> int:
     # One request, on this thread: a read timeout is not retried, so --timeout
     # bounds the whole command (a refused connection fails at once).
     timeouts = {"connect_timeout": args.timeout, "read_timeout": args.timeout}
-    with TranslationClient(args.url, discover=False, **timeouts) as client:
+    with TranslationClient(args.url, discover=False, **timeouts, **args.client) as client:
         try:
             status = client.get_status(args.job_id)
         except HeyGenError as exc:
@@ -508,7 +540,7 @@ def _wait(args: argparse.Namespace) -> int:
         # Ctrl-C before follow() has the display up still gives every job its record.
         try:
             stack.enter_context(_verbose_logging(args.verbose))
-            reached = _reach(args.url, ids[0], budget)
+            reached = _reach(args.url, ids[0], budget, client_options=args.client)
             if reached.problem is not None:
                 _error(f"cannot reach {args.url}: {reached.problem}")
                 if args.json:
@@ -523,7 +555,7 @@ def _wait(args: argparse.Namespace) -> int:
                 done.resolve(reached.status, 1)
                 futures.append(done)
                 todo = ids[1:]
-            client = stack.enter_context(TranslationClient(args.url))
+            client = stack.enter_context(TranslationClient(args.url, **args.client))
             # --timeout counts from the start: the check above spent part of it.
             deadline = _remaining(args.timeout, started)
             if todo == [None]:
@@ -571,6 +603,7 @@ def _reach(
     job_id: str | None,
     budget: float,
     *,
+    client_options: dict[str, Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] = time.sleep,
 ) -> Reached:
@@ -582,14 +615,17 @@ def _reach(
     reported by tracking), and so does a read timeout: the connection was
     accepted. Only a failed connection is tried again, and all within
     ``budget`` seconds. The request goes through a client of its own, with
-    short timeouts. The status it got is returned: when it is final, it is
-    the job's outcome; otherwise tracking's client asks again. ``clock`` and
-    ``sleep`` time the tries (tests pass fakes).
+    short timeouts (and ``client_options``: the API and its key). The status
+    it got is returned: when it is final, it is the job's outcome; otherwise
+    tracking's client asks again. ``clock`` and ``sleep`` time the tries
+    (tests pass fakes).
     """
     deadline = clock() + budget
     each = min(REACH_TRY_TIMEOUT, budget)
     last: TransportError | None = None
-    with TranslationClient(url, connect_timeout=each, read_timeout=each, discover=False) as probe:
+    with TranslationClient(
+        url, connect_timeout=each, read_timeout=each, discover=False, **(client_options or {})
+    ) as probe:
         for delay in (0.0, *REACH_RETRY_DELAYS):
             if delay and clock() + delay >= deadline:
                 break
@@ -637,7 +673,8 @@ def _submit(args: argparse.Namespace) -> int:
     pauses = 0
     # Each create is bounded by --timeout too, not only by the 10 s read timeout.
     bound = {} if args.timeout is None else {"read_timeout": min(10.0, args.timeout)}
-    with _verbose_logging(args.verbose), TranslationClient(args.url, **bound) as client:
+    client_options = {**args.client, **bound}
+    with _verbose_logging(args.verbose), TranslationClient(args.url, **client_options) as client:
         try:
             while len(created) < args.count:
                 try:

@@ -520,12 +520,15 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: object = None,
         wait: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> _T:
         """:meth:`request`, then ``parse(data, headers)``, counted once: an answer
         ``parse`` rejects (:class:`MalformedResponse`) counts as "malformed".
 
         This is what a backend calls: ``parse`` turns the JSON of a 2xx answer
-        into the backend's value, or raises :class:`MalformedResponse`."""
+        into the backend's value, or raises :class:`MalformedResponse`.
+        ``headers`` go with this request only (and its redirects), on top of
+        the transport's (an ``Idempotency-Key``)."""
         if self._registry.closed:
             raise ClientClosed("client is closed")
         read = self.read_timeout + (wait + self.long_poll_margin if wait else 0.0)
@@ -533,7 +536,9 @@ class Transport:
         _deadline.at = time.monotonic() + self.connect_timeout + read
         try:
             with map_requests_errors(method, self.base_url + path):
-                response = self._follow(method, path, params, body, (self.connect_timeout, read))
+                sent = {**self._headers, **headers} if headers else self._headers
+                timeouts = (self.connect_timeout, read)
+                response = self._follow(method, path, params, body, sent, timeouts)
                 with response:
                     status = response.status_code
                     if status >= 300:
@@ -586,6 +591,7 @@ class Transport:
         path: str,
         params: Mapping[str, str] | None,
         body: object,
+        headers: Mapping[str, str],
         timeout: tuple[float, float],
     ) -> requests.Response:
         """Send the request, following redirects only within our origin; the answer is
@@ -602,7 +608,7 @@ class Transport:
                 url,
                 params=params,
                 json=body,
-                headers=self._headers,
+                headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
                 stream=True,

@@ -278,8 +278,8 @@ def test_wait_reports_what_the_reach_check_found_when_it_used_the_timeout(
     (failed,) = create(cli_server, capsys, "--delay", "0", "--outcome", "error")
     reach = _cli._reach
 
-    def slow_reach(url: str, job_id: str | None, budget: float) -> Reached:
-        reached = reach(url, job_id, budget)
+    def slow_reach(url: str, job_id: str | None, budget: float, **options: Any) -> Reached:
+        reached = reach(url, job_id, budget, **options)
         time.sleep(budget)  # a slow server: the check takes all of --timeout
         return reached
 

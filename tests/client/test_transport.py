@@ -131,3 +131,14 @@ def test_a_404_is_the_jobs_news_only_on_a_jobs_route(
         call(backend)
     assert type(info.value) is expected
     assert info.value.status_code == 404
+
+
+def test_per_request_headers_go_with_that_request_only() -> None:
+    session = RecordingSession()
+    transport = Transport("http://example.invalid", headers={"X-Api-Key": "k"}, session=session)
+    transport.request("POST", "/jobs")
+    transport.call("POST", "/jobs", lambda data, _: data, headers={"Idempotency-Key": "i-1"})
+    transport.request("POST", "/jobs")
+    sent = [kwargs["headers"] for kwargs in session.sent]
+    assert [h.get("Idempotency-Key") for h in sent] == [None, "i-1", None]
+    assert all(h["X-Api-Key"] == "k" for h in sent)
