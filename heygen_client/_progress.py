@@ -154,7 +154,12 @@ class Summary:
         cost = _plural(polls, "poll")
         if self.requests is not None:
             cost = f"{_plural(self.requests, 'status request')} ({_plural(polls, 'job poll')})"
-        return f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {cost}"
+        text = f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {cost}"
+        left = [view.job_id for view in self.views if not view.done and view.job_id]
+        if self.interrupted and left:
+            # Full ids: the live table shows them cut, and these are what to go on with.
+            text += f"\nto go on: heygen-client wait {' '.join(left)}"
+        return text
 
 
 class Reporter:

@@ -192,6 +192,8 @@ def test_ctrl_c_closes_the_reporter_then_goes_on() -> None:
     (summary,) = reporter.summaries
     assert summary.interrupted
     assert summary.text().startswith("interrupted: 1 job in ")
+    # The full ids of the jobs not done, to go on with.
+    assert summary.text().endswith("\nto go on: heygen-client wait j1")
     assert reporter.exited
 
 
