@@ -22,10 +22,11 @@ import functools
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture, _counts, _outcome
+from heygen_client._options import ClientOptions
 from heygen_client._webhooks import WebhookApp
 from heygen_client.errors import ClientClosed
 from heygen_client.models import ClientStats, JobStatus
@@ -249,10 +250,11 @@ class AsyncTranslationClient:
         base_url: the server; the API's own by default (see
             :class:`~heygen_client.TranslationClient`).
         **options: the keyword options of :class:`~heygen_client.TranslationClient`
-            (``api``, ``api_key``, ``policy``, ``retry``, ``max_workers``...).
+            (``api``, ``api_key``, ``timeouts``, ``limits``, ``polling``, or the
+            same flat, ``max_workers=``...), typed by :class:`ClientOptions`.
     """
 
-    def __init__(self, base_url: str | None = None, **options: Any) -> None:
+    def __init__(self, base_url: str | None = None, **options: Unpack[ClientOptions]) -> None:
         self._client = TranslationClient(base_url, **options)
         self._owns = True
         self._closed = False

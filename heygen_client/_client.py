@@ -22,14 +22,13 @@ from heygen_client._backends import Backend, BackendFactory
 from heygen_client._backends.heygen import API_HOST, HeyGenBackend
 from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
+from heygen_client._options import Limits, Polling, Timeouts, merged
 from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores import Store
 from heygen_client._stores.memory import MemoryStore
-from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
+from heygen_client._transport import Transport
 from heygen_client._validate import (
-    check_count,
     check_job_id,
-    check_number,
     check_seconds,
     check_url,
 )
@@ -192,19 +191,22 @@ class TranslationClient:
         *,
         api: str | BackendFactory = "mock",
         api_key: str | None = None,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        polling: Polling | None = None,
         policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 10.0,
-        long_poll_wait: float = 20.0,
-        max_workers: int = 6,
-        max_long_polls: int = 64,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        long_poll_wait: float | None = None,
+        max_workers: int | None = None,
+        max_long_polls: int | None = None,
         max_requests_per_second: float | None = None,
         burst: float | None = None,
-        batch_linger: float = 0.05,
-        cache_ttl: float = 1.0,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-        discover: bool = True,
+        batch_linger: float | None = None,
+        cache_ttl: float | None = None,
+        max_response_bytes: int | None = None,
+        discover: bool | None = None,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -223,48 +225,40 @@ class TranslationClient:
         if webhook_scheme not in SCHEMES:
             raise ValueError(f"webhook_scheme must be one of {', '.join(map(repr, SCHEMES))}")
         check_seconds("webhook_tolerance", webhook_tolerance)
-        defaults = _DEFAULTS["heygen" if api == "heygen" else "mock"]
-        key = _api_key(api if isinstance(api, str) else "custom", api_key)
-        if base_url is None:
-            base_url = defaults.base_url
-        if max_requests_per_second is None:
-            max_requests_per_second = defaults.max_requests_per_second
-        if burst is None:
-            burst = defaults.burst
-        check_url(base_url)
-        check_count("max_workers", max_workers, 1)
-        check_count("max_long_polls", max_long_polls, 0)
-        check_count("max_response_bytes", max_response_bytes, 1)
-        check_number("connect_timeout", connect_timeout, above=0)
-        check_number("read_timeout", read_timeout, above=0)
-        check_number("max_requests_per_second", max_requests_per_second, above=0)
-        check_number("burst", burst, at_least=1)
-        for name, seconds in (
-            ("long_poll_wait", long_poll_wait),
-            ("batch_linger", batch_linger),
-            ("cache_ttl", cache_ttl),
-        ):
-            check_seconds(name, seconds)
         self.api = api if isinstance(api, str) else "custom"
+        defaults = _DEFAULTS["heygen" if api == "heygen" else "mock"]
+        base_url = defaults.base_url if base_url is None else base_url
+        check_url(base_url)
+        # The groups, with the flat options given put over them (each checks itself).
+        times = merged(
+            timeouts or Timeouts(),
+            connect=connect_timeout,
+            read=read_timeout,
+            long_poll_wait=long_poll_wait,
+        )
+        bounds = merged(
+            limits or Limits(),
+            max_workers=max_workers,
+            max_long_polls=max_long_polls,
+            max_requests_per_second=max_requests_per_second,
+            burst=burst,
+            max_response_bytes=max_response_bytes,
+        )
+        pace = merged(
+            polling or Polling(),
+            policy=policy,
+            retry=retry,
+            batch_linger=batch_linger,
+            cache_ttl=cache_ttl,
+            discover=discover,
+        )
         self.base_url = base_url.rstrip("/")
         self._clock = clock
-        sent = dict(headers or {})
-        if key is not None:
-            sent[API_KEY_HEADER] = key
-        self._transport = Transport(
-            self.base_url,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            pool_size=max_workers + max_long_polls + 4,
-            max_response_bytes=max_response_bytes,
-            headers=sent,
-            session=session,
-        )
-        self._backend = _backend(api, self._transport, discover=discover)
-        self._store: Store = MemoryStore(cache_ttl=cache_ttl, clock=clock)
-        if policy is None:
-            policy = heygen_policy() if api == "heygen" else default_policy()
-        self._retry = retry if retry is not None else RetryPolicy()
+        key = _api_key(self.api, api_key)
+        self._transport = _transport(self.base_url, times, bounds, key, headers, session)
+        self._backend = _backend(api, self._transport, discover=pace.discover)
+        self._store: Store = MemoryStore(cache_ttl=pace.cache_ttl, clock=clock)
+        self._retry = pace.retry if pace.retry is not None else RetryPolicy()
         self._webhook_secrets = secrets_of(webhook_secret) if webhook_secret is not None else ()
         self._webhook_scheme = webhook_scheme
         self._webhook_tolerance = webhook_tolerance
@@ -273,18 +267,10 @@ class TranslationClient:
         self._rng = random.Random(seed)
         self._scheduler = Scheduler(
             self._backend,
-            policy=policy,
+            policy=pace.policy or (heygen_policy() if api == "heygen" else default_policy()),
             retry=self._retry,
             store=self._store,
-            config=SchedulerConfig(
-                max_workers=max_workers,
-                max_long_polls=max_long_polls,
-                long_poll_wait=long_poll_wait,
-                batch_linger=batch_linger,
-                max_requests_per_second=max_requests_per_second,
-                burst=burst,
-                batch_gather=defaults.batch_gather,
-            ),
+            config=_scheduler_config(times, bounds, pace, defaults),
             clock=clock,
             rng=random.Random(seed),
             on_poll=_hooks(on_poll),
@@ -300,8 +286,6 @@ class TranslationClient:
             self, _collected, self.base_url, self._transport, self._scheduler, self._servers
         )
         _OPEN_CLIENTS.add(self)
-
-    # -- lifecycle ---------------------------------------------------------------
 
     def __enter__(self) -> TranslationClient:
         return self
@@ -723,6 +707,45 @@ def _collected(
     for server in servers:
         server.signal_close()  # its own thread stops: never blocks
     scheduler.signal_close(then=close_transport)
+
+
+def _transport(
+    base_url: str,
+    times: Timeouts,
+    bounds: Limits,
+    key: str | None,
+    headers: Mapping[str, str] | None,
+    session: requests.Session | None,
+) -> Transport:
+    """The HTTP plumbing for these options (the key goes as ``X-Api-Key``)."""
+    sent = dict(headers or {})
+    if key is not None:
+        sent[API_KEY_HEADER] = key
+    return Transport(
+        base_url,
+        connect_timeout=times.connect,
+        read_timeout=times.read,
+        pool_size=bounds.max_workers + bounds.max_long_polls + 4,
+        max_response_bytes=bounds.max_response_bytes,
+        headers=sent,
+        session=session,
+    )
+
+
+def _scheduler_config(
+    times: Timeouts, bounds: Limits, pace: Polling, defaults: _ApiDefaults
+) -> SchedulerConfig:
+    """The scheduler's knobs from the option groups, with the API's defaults."""
+    rate = bounds.max_requests_per_second
+    return SchedulerConfig(
+        max_workers=bounds.max_workers,
+        max_long_polls=bounds.max_long_polls,
+        long_poll_wait=times.long_poll_wait,
+        batch_linger=pace.batch_linger,
+        max_requests_per_second=defaults.max_requests_per_second if rate is None else rate,
+        burst=defaults.burst if bounds.burst is None else bounds.burst,
+        batch_gather=defaults.batch_gather,
+    )
 
 
 def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:

@@ -32,6 +32,7 @@ from heygen_client._budget import TokenBucket
 from heygen_client._dispatch import Dispatcher, choose
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request
+from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._stores import Store
 from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
 from heygen_client._validate import check_seconds
@@ -148,10 +149,10 @@ _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
 class SchedulerConfig:
     """The scheduler's knobs (documented as client options)."""
 
-    max_workers: int = 6
-    max_long_polls: int = 64
-    long_poll_wait: float = 20.0
-    batch_linger: float = 0.05
+    max_workers: int = Limits.max_workers
+    max_long_polls: int = Limits.max_long_polls
+    long_poll_wait: float = Timeouts.long_poll_wait
+    batch_linger: float = Polling.batch_linger
     batch_min_jobs: int = 2
     max_requests_per_second: float = 200.0
     burst: float = 50.0

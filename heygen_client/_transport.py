@@ -43,6 +43,7 @@ import urllib3.util
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from heygen_client._options import MAX_RESPONSE_BYTES, Timeouts
 from heygen_client.errors import (
     ClientClosed,
     ConnectTimeout,
@@ -61,8 +62,6 @@ _T = TypeVar("_T")
 
 _BODY_LIMIT = 2000
 
-#: The largest answer read, by default (a batch answer for 1,000 jobs is ~200 KB).
-MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: Same-origin redirects followed before the request fails.
 MAX_REDIRECTS = 5
 _CHUNK_SIZE = 64 * 1024
@@ -436,8 +435,8 @@ class Transport:
         self,
         base_url: str,
         *,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 10.0,
+        connect_timeout: float = Timeouts.connect,
+        read_timeout: float = Timeouts.read,
         long_poll_margin: float = 5.0,
         pool_size: int = 16,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
