@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from heygen_client import _cli
-from heygen_client._cli import ExitCode, main
+from heygen_client import _commands
+from heygen_client._cli import main
+from heygen_client._exit_codes import ExitCode
 from mock_server.testing import LiveServer
 
 pytestmark = pytest.mark.live
@@ -108,7 +109,7 @@ def test_each_api_has_its_default_url(api: str, url: str, monkeypatch: pytest.Mo
         return 0
 
     # No request: the command itself is replaced, after main() resolved its arguments.
-    monkeypatch.setattr(_cli, "_status", status)
+    monkeypatch.setattr(_commands, "run_status", status)
     assert main(["--api", api, "status", "j1"]) == 0
     assert seen[0][0] == url
     assert seen[0][1] == ({"api": "heygen", "api_key": KEY} if api == "heygen" else {})

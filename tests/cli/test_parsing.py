@@ -12,20 +12,14 @@ from pathlib import Path
 import pytest
 
 from heygen_client import __version__
-from heygen_client._cli import (
+from heygen_client._cli import DEFAULT_URL, URL_ENV, build_parser, main
+from heygen_client._commands import MAX_CREATE_PAUSES, REACH_BUDGET, Reached, reach
+from heygen_client._exit_codes import (
     COMMAND_CODES,
-    DEFAULT_URL,
     EXIT_CODES,
-    MAX_CREATE_PAUSES,
     PRECEDENCE,
-    REACH_BUDGET,
-    URL_ENV,
     ExitCode,
-    Reached,
-    _reach,
-    build_parser,
     exit_code_of,
-    main,
     state_of,
     worst,
 )
@@ -161,7 +155,7 @@ def test_server_down_exits_4_at_once(
 def test_url_flag_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("heygen_client._cli.REACH_RETRY_DELAYS", ())
+    monkeypatch.setattr("heygen_client._commands.REACH_RETRY_DELAYS", ())
     monkeypatch.setenv(URL_ENV, "http://127.0.0.1:1")
     url = unreachable_url()
     assert main(["wait", "j1", "--url", url]) == ExitCode.UNREACHABLE
@@ -283,9 +277,9 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
     silent_server: SilentServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A read timeout means the server accepted: it is there, tracking waits for it."""
-    monkeypatch.setattr("heygen_client._cli.REACH_TRY_TIMEOUT", 0.3)
+    monkeypatch.setattr("heygen_client._commands.REACH_TRY_TIMEOUT", 0.3)
     started = time.monotonic()
-    assert _reach(silent_server.url, "j1", REACH_BUDGET) == Reached()
+    assert reach(silent_server.url, "j1", REACH_BUDGET) == Reached()
     assert time.monotonic() - started < 1.5
     assert len(silent_server.accepted) == 1
 
@@ -304,7 +298,7 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
 def test_the_reach_check_keeps_to_its_budget(budget: float, sleeps: list[float]) -> None:
     """Connection refused is tried again, but only within the budget (--timeout)."""
     clock = FakeClock()
-    reached = _reach(unreachable_url(), "j1", budget, clock=clock, sleep=clock.sleep)
+    reached = reach(unreachable_url(), "j1", budget, clock=clock, sleep=clock.sleep)
     assert isinstance(reached.problem, TransportError)
     assert reached.status is None
     assert clock.sleeps == sleeps
@@ -355,7 +349,7 @@ def test_ctrl_c_during_the_reach_check_still_prints_a_record_per_job(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("heygen_client._cli._reach", interrupted)
+    monkeypatch.setattr("heygen_client._commands.reach", interrupted)
     argv = ["wait", "j1", "j2", "--json", "--url", unreachable_url()]
     assert main(argv) == ExitCode.INTERRUPTED
     out, err = capsys.readouterr()
@@ -378,7 +372,7 @@ def test_ctrl_c_while_submit_creates_jobs_names_those_created(
             return status
         raise KeyboardInterrupt  # the second job
 
-    monkeypatch.setattr("heygen_client._cli.TranslationClient.create_job", create_job)
+    monkeypatch.setattr("heygen_client._commands.TranslationClient.create_job", create_job)
     argv = ["submit", "-n", "3", "--json", "--url", unreachable_url()]
     assert main([*argv, *(["--no-wait"] if no_wait else [])]) == ExitCode.INTERRUPTED
     out, err = capsys.readouterr()

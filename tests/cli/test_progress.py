@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from heygen_client._cli import ExitCode, counted_down, follow
+from heygen_client._exit_codes import ExitCode
+from heygen_client._follow import counted_down, follow
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._progress import (
     STATES,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from heygen_client._cli import ExitCode
+from heygen_client._exit_codes import ExitCode
 from heygen_client._progress import LIVE_TABLE_HINT
 from mock_server.testing import LiveServer
 from tests._wait import wait_until

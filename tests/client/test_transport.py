@@ -11,7 +11,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from heygen_client._backends.mock import MockBackend
-from heygen_client._transport import Transport, _SocketRegistry
+from heygen_client._connections import SocketRegistry
+from heygen_client._transport import Transport
 from heygen_client.errors import (
     ClientClosed,
     HTTPStatusError,
@@ -105,7 +106,7 @@ def test_an_unreadable_answer_is_counted_once_as_malformed(
 
 def test_a_connection_opened_after_close_is_closed_at_once() -> None:
     """A request racing close(): the socket it opens is closed, not left to the GC."""
-    registry = _SocketRegistry()
+    registry = SocketRegistry()
     registry.close()
     sock = socket.socket()
     with pytest.raises(OSError, match="client closed"):
