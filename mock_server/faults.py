@@ -49,7 +49,7 @@ class FaultSettings:
         """The settings a server starts with."""
         return cls(
             fault_rate=config.fault_rate,
-            fault_kinds=config.fault_kinds,
+            fault_kinds=tuple(config.fault_kinds),
             fault_retry_after=config.fault_retry_after,
             latency=config.latency,
             latency_jitter=config.latency_jitter,
