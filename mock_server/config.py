@@ -25,7 +25,14 @@ from typing import Annotated, Any, Literal, Self, get_args, get_origin, get_type
 
 import click
 from click.core import ParameterSource
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 ENV_PREFIX = "HEYGEN_MOCK"
@@ -49,13 +56,22 @@ LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 WebhookScheme = Literal["hmac", "standard"]
 WEBHOOK_SCHEMES: tuple[WebhookScheme, ...] = get_args(WebhookScheme)
 
+
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 2.0 as an integer, and so the published contract does.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: Ends an integer's annotation, after its constraints: ``Annotated[int, Field(...), WHOLE]``.
+WHOLE = BeforeValidator(_whole)
+
 Seconds = Annotated[float, Field(ge=0)]
 PositiveNumber = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 AtLeastOne = Annotated[int, Field(ge=1)]
 Text = Annotated[str, Field(min_length=1)]
 FaultLatency = Annotated[float, Field(ge=0, le=MAX_FAULT_LATENCY)]
-FaultRetryAfter = Annotated[int, Field(ge=0, le=MAX_FAULT_RETRY_AFTER)]
+FaultRetryAfter = Annotated[int, Field(ge=0, le=MAX_FAULT_RETRY_AFTER), WHOLE]
 
 
 def _distinct(kinds: Sequence[FaultKind]) -> tuple[FaultKind, ...]:
@@ -65,7 +81,11 @@ def _distinct(kinds: Sequence[FaultKind]) -> tuple[FaultKind, ...]:
 
 #: Chosen uniformly; duplicates count once. A sequence, so JSON arrays pass
 #: strict validation; always stored as a tuple.
-FaultKinds = Annotated[Sequence[FaultKind], Field(min_length=1), AfterValidator(_distinct)]
+FaultKinds = Annotated[
+    Sequence[FaultKind],
+    Field(min_length=1, description="Chosen uniformly; duplicates count once."),
+    AfterValidator(_distinct),
+]
 
 
 def _printable(text: str) -> str:
