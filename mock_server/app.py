@@ -97,6 +97,9 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     )
 
     app = Flask("mock_server")
+    # Werkzeug answers "/jobs//x" with a 308 to "/jobs/x", an HTML page that
+    # bypasses the error handlers; no route has an empty segment, so 404 it.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = max_content_length(config)
     # Flask bounds a body of declared length; a chunked one is bounded here.
     app.wsgi_app = RequestFraming(  # type: ignore[method-assign]
