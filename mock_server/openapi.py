@@ -8,10 +8,11 @@ it with::
 A test fails when the two differ. Request bodies and query parameters are the
 JSON Schema of ``mock_server.contract``'s models, the very ones the routes
 validate with; the answers, which the server builds rather than checks, are
-described here. Limits in the document (``max_wait`` 30,
-``max_batch`` 1000, ``max_delay`` 86400) are the defaults; a server started
-with other flags enforces its own values, and ``GET /capabilities`` reports
-them. Injected faults deliberately break this contract (HTML bodies, unknown
+described here.
+
+Limits in the document (``max_wait`` 30, ``max_batch`` 1000, ``max_delay``
+86400) are the defaults; a server started with other flags enforces its own
+values, and ``GET /capabilities`` reports them. Injected faults deliberately break this contract (HTML bodies, unknown
 ``result`` values, truncated bodies); they are off unless ``--fault-rate`` is set
 or, on a server started with ``--admin``, ``PUT /admin/faults`` switches them on.
 """
@@ -23,6 +24,7 @@ import sys
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 from mock_server.app import max_content_length
 from mock_server.config import ServerConfig
@@ -54,7 +56,7 @@ def _ref(name: str) -> dict[str, Any]:
 
 #: Components made from the contract's models: name, model, and whether it is
 #: read (a request, "validation") or written (an answer, "serialization").
-_MODELS: list[tuple[str, type[BaseModel], str]] = [
+_MODELS: list[tuple[str, type[BaseModel], JsonSchemaMode]] = [
     ("JobRequest", JobRequest, "validation"),
     ("BatchRequest", BatchRequest, "validation"),
     ("FaultSettingsRequest", FaultSettings, "validation"),
@@ -69,9 +71,7 @@ def _model_schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for name, model, mode in _MODELS:
         schema = model.model_json_schema(
-            mode=mode,  # type: ignore[arg-type]
-            ref_template=REF,
-            schema_generator=PublishedSchema,
+            mode=mode, ref_template=REF, schema_generator=PublishedSchema
         )
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
