@@ -12,9 +12,10 @@ described here.
 
 Limits in the document (``max_wait`` 30, ``max_batch`` 1000, ``max_delay``
 86400) are the defaults; a server started with other flags enforces its own
-values, and ``GET /capabilities`` reports them. Injected faults deliberately break this contract (HTML bodies, unknown
-``result`` values, truncated bodies); they are off unless ``--fault-rate`` is set
-or, on a server started with ``--admin``, ``PUT /admin/faults`` switches them on.
+values, and ``GET /capabilities`` reports them. Injected faults deliberately
+break this contract (HTML bodies, unknown ``result`` values, truncated
+bodies); they are off unless ``--fault-rate`` is set or, on a server started
+with ``--admin``, ``PUT /admin/faults`` switches them on.
 """
 
 from __future__ import annotations

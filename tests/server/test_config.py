@@ -191,3 +191,39 @@ def test_the_docs_table_lists_every_flag_with_its_variable() -> None:
     options = [p for p in COMMAND.get_params(ctx) if isinstance(p, click.Option)]
     flags = [(o.opts[0], env_name(o.name or "")) for o in options if o.opts[0] != "-h"]
     assert rows == flags
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        *[(word, True) for word in ("1", "true", "yes", "on", "TRUE")],
+        *[(word, False) for word in ("0", "false", "no", "off", "")],
+    ],
+)
+def test_switches_read_boolean_words(value: str, on: bool) -> None:
+    config = ServerConfig.from_args([], environ={"HEYGEN_MOCK_ADMIN": value})
+    assert config.admin is on
+    config = ServerConfig.from_args([], environ={"HEYGEN_MOCK_NO_BATCH": value})
+    assert config.batch is not on
+
+
+def test_help_shows_each_flag_with_its_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        ServerConfig.from_args(["--help"], environ={})
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: heygen-mock-server [OPTIONS]")
+    for flag, variable in [
+        ("--delay-max", "HEYGEN_MOCK_DELAY_MAX"),
+        ("--no-hints", "HEYGEN_MOCK_NO_HINTS"),
+    ]:
+        assert flag in out
+        assert variable in out
+
+
+@pytest.mark.parametrize(
+    "argv", [["--latency", "3601"], ["--fault-retry-after", "86401"], ["--fault-rate", "1.01"]]
+)
+def test_flags_share_the_admin_routes_ranges(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        ServerConfig.from_args(argv, environ={})
