@@ -15,6 +15,7 @@ from heygen_client._async import AsyncJobBatch, AsyncJobFuture, AsyncTranslation
 from heygen_client._backends import Backend, BackendFactory, BaseBackend, BatchAnswer
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._options import ClientOptions, Limits, Polling, Timeouts
 from heygen_client._transport import Transport
 from heygen_client.errors import (
     ClientClosed,
@@ -57,6 +58,7 @@ __all__ = [
     "BatchAnswer",
     "Capabilities",
     "ClientClosed",
+    "ClientOptions",
     "ClientStats",
     "ConnectTimeout",
     "DeadlineExceeded",
@@ -67,16 +69,19 @@ __all__ = [
     "JobNotFound",
     "JobResult",
     "JobStatus",
+    "Limits",
     "MalformedResponse",
     "PollEvent",
     "PollHook",
     "PollPolicy",
+    "Polling",
     "RateLimited",
     "ReadTimeout",
     "RetryPolicy",
     "StateChange",
     "StateChangeHook",
     "StoreError",
+    "Timeouts",
     "TranslationClient",
     "TranslationFailed",
     "Transport",

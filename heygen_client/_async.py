@@ -20,12 +20,14 @@ import contextlib
 import contextvars
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from heygen_client._client import TranslationClient
-from heygen_client._futures import JobFuture, _counts, _outcome
+from heygen_client._futures import JobBatch, JobFuture, _counts, _outcome
+from heygen_client._options import ClientOptions
+from heygen_client._webhooks import WebhookApp
 from heygen_client.errors import ClientClosed
 from heygen_client.models import ClientStats, JobStatus
 
@@ -245,12 +247,14 @@ class AsyncTranslationClient:
     :meth:`aclose`.
 
     Args:
-        base_url: the server, e.g. ``"http://127.0.0.1:5000"``.
+        base_url: the server; the API's own by default (see
+            :class:`~heygen_client.TranslationClient`).
         **options: the keyword options of :class:`~heygen_client.TranslationClient`
-            (``policy``, ``retry``, ``max_workers``, ``headers``...).
+            (``api``, ``api_key``, ``timeouts``, ``limits``, ``polling``, or the
+            same flat, ``max_workers=``...), typed by :class:`ClientOptions`.
     """
 
-    def __init__(self, base_url: str = "http://127.0.0.1:5000", **options: Any) -> None:
+    def __init__(self, base_url: str | None = None, **options: Unpack[ClientOptions]) -> None:
         self._client = TranslationClient(base_url, **options)
         self._owns = True
         self._closed = False
@@ -362,6 +366,64 @@ class AsyncTranslationClient:
         assert job_future is not None
         return AsyncJobFuture(job_future, loop=loop)
 
+    async def translate(
+        self,
+        video_url: str,
+        output_languages: str | Sequence[str],
+        **options: Any,
+    ) -> AsyncJobBatch:
+        """Start translating a video and track its jobs; returns their batch.
+
+        As :meth:`TranslationClient.translate` (same arguments), with the create
+        and its retries off the loop.  Cancelled before the request is sent, it
+        sends nothing; cancelled later, the jobs may be created, but they are
+        not tracked.
+        """
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
+
+        def create() -> JobBatch | None:
+            if abandoned.is_set():
+                return None
+            return self._client.translate(video_url, output_languages, **options)
+
+        call = _in_executor(loop, create)
+        try:
+            batch = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            abandoned.set()
+            call.add_done_callback(_cancel_created)
+            raise
+        assert batch is not None
+        return AsyncJobBatch((AsyncJobFuture(f, loop=loop) for f in batch), loop=loop)
+
+    # -- webhooks (no request; as the sync client's) ------------------------------
+
+    def handle_webhook(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        secret: str | Sequence[str] | None = None,
+    ) -> bool:
+        """As :meth:`TranslationClient.handle_webhook`: fast, so called on the loop."""
+        return self._client.handle_webhook(body, headers, secret=secret)
+
+    def webhook_app(self, *, secret: str | Sequence[str] | None = None) -> WebhookApp:
+        """As :meth:`TranslationClient.webhook_app`."""
+        return self._client.webhook_app(secret=secret)
+
+    def serve_webhooks(
+        self,
+        *,
+        secret: str | Sequence[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> str:
+        """As :meth:`TranslationClient.serve_webhooks`; :meth:`aclose` stops it."""
+        return self._client.serve_webhooks(secret=secret, host=host, port=port)
+
     # -- tracking (no request here; returns at once) -----------------------------
 
     def track(
@@ -448,10 +510,14 @@ def _in_executor(loop: asyncio.AbstractEventLoop, fn: Callable[[], _T]) -> async
     return loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, fn))
 
 
-def _cancel_created(call: asyncio.Future[JobFuture | None]) -> None:
-    """A submit whose caller was cancelled: stop tracking the job it created, if any."""
+def _cancel_created(
+    call: asyncio.Future[JobFuture | None] | asyncio.Future[JobBatch | None],
+) -> None:
+    """A submit or translate whose caller was cancelled: stop tracking what it created."""
     if call.cancelled() or call.exception() is not None:
         return
-    job_future = call.result()
-    if job_future is not None:
-        job_future.cancel()
+    created = call.result()
+    if created is None:
+        return
+    for future in created if isinstance(created, JobBatch) else (created,):
+        future.cancel()

@@ -3,45 +3,106 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import logging
 import os
 import random
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
 
 import requests
 
 from heygen_client._backends import Backend, BackendFactory
+from heygen_client._backends.heygen import API_HOST, HeyGenBackend
 from heygen_client._backends.mock import MockBackend
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
+from heygen_client._options import Limits, Polling, Timeouts, merged
 from heygen_client._scheduler import Scheduler, SchedulerConfig
 from heygen_client._stores import SharedStore, Store, TrackedJob
 from heygen_client._stores.factory import open_store
 from heygen_client._stores.memory import MemoryStore
-from heygen_client._transport import MAX_RESPONSE_BYTES, Transport
+from heygen_client._transport import Transport
 from heygen_client._validate import (
-    check_count,
     check_job_id,
     check_number,
     check_seconds,
     check_url,
 )
-from heygen_client.errors import ClientClosed, HeyGenError, Unsupported
+from heygen_client._webhooks import (
+    DEFAULT_TOLERANCE,
+    SCHEMES,
+    Outcome,
+    WebhookApp,
+    WebhookReceiver,
+    WebhookServer,
+    secrets_of,
+)
+from heygen_client.errors import ClientClosed, HeyGenError, HTTPStatusError, Unsupported
 from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
-from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
+from heygen_client.policies import PollPolicy, RetryPolicy, default_policy, heygen_policy
 
-__all__ = ["TranslationClient"]
+__all__ = ["APIS", "API_KEY_ENV", "TranslationClient"]
+
+#: The environment variable ``api="heygen"`` reads when no ``api_key`` is given.
+API_KEY_ENV = "HEYGEN_API_KEY"
+#: The APIs a client speaks by name: ``"mock"`` (the default) and ``"heygen"``.
+APIS = ("mock", "heygen")
+#: The header that carries the API key.
+API_KEY_HEADER = "X-Api-Key"
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
 _OPEN_CLIENTS: weakref.WeakSet[TranslationClient] = weakref.WeakSet()
+
+
+@dataclass(frozen=True, slots=True)
+class _ApiDefaults:
+    """What differs between the APIs when the caller does not say."""
+
+    base_url: str
+    max_requests_per_second: float
+    burst: float
+    batch_gather: float
+
+
+# HeyGen publishes concurrency limits but no request rate for its status
+# routes: two requests a second is the HeyGen CLI's busiest pace (a poll every
+# 2 s) for four jobs, and the bulk route asks about 100 jobs in one.
+_DEFAULTS = {
+    "mock": _ApiDefaults("http://127.0.0.1:5000", 200.0, 50.0, 0.0),
+    "heygen": _ApiDefaults(API_HOST, 2.0, 10.0, 2.0),
+}
+
+
+def _api_key(api: str, api_key: str | None) -> str | None:
+    """The key to send: the argument, else (for HeyGen) ``$HEYGEN_API_KEY``.
+
+    Raises:
+        ValueError: HeyGen without a key, or a key no HTTP header can carry.
+            The message never shows the key.
+    """
+    if api_key is None and api == "heygen":
+        api_key = os.environ.get(API_KEY_ENV) or None
+        if api_key is None:
+            raise ValueError(
+                f'api="heygen" needs an API key: pass api_key=... or set ${API_KEY_ENV}'
+            )
+    if api_key is not None and (
+        not isinstance(api_key, str)
+        or not api_key
+        or not all(33 <= ord(char) <= 126 for char in api_key)
+    ):
+        raise ValueError("the API key must be printable ASCII without spaces (not shown here)")
+    return api_key
 
 
 @atexit.register
@@ -76,12 +137,19 @@ class TranslationClient:
     :meth:`close`.
 
     Args:
-        base_url: the server, e.g. ``"http://127.0.0.1:5000"``.
+        base_url: the server; default ``"http://127.0.0.1:5000"`` (the mock
+            server), or ``"https://api.heygen.com"`` with ``api="heygen"``.
         api: the API the server speaks: ``"mock"`` (our mock server's, with
-            capability discovery), or a factory that makes a
+            capability discovery), ``"heygen"`` (HeyGen's v3 video-translation
+            API, docs/heygen.md), or a factory that makes a
             :class:`~heygen_client.Backend` from the client's
             :class:`~heygen_client.Transport` (docs/design.md shows one).
-        policy: the poll policy (pace while pending); default :func:`default_policy`.
+        api_key: sent as ``X-Api-Key`` on every request; never logged, never
+            shown, never sent to another origin (redirects there are not
+            followed).  With ``api="heygen"`` it defaults to ``$HEYGEN_API_KEY``,
+            and a missing key is a ``ValueError`` here.
+        policy: the poll policy (pace while pending); default :func:`default_policy`,
+            or :func:`heygen_policy` with ``api="heygen"``.
         retry: the retry policy (after a failed request); default :class:`RetryPolicy`.
         connect_timeout: seconds to connect.
         read_timeout: seconds to wait for an answer (a long-poll adds its wait).
@@ -90,8 +158,10 @@ class TranslationClient:
         max_workers: HTTP worker threads for polls and batches.
         max_long_polls: extra workers for per-job long-polls, used only when the
             server offers long-poll but not batch.
-        max_requests_per_second: the client-wide request budget.
-        burst: how many requests the budget allows at once.
+        max_requests_per_second: the client-wide request budget; default 200,
+            or 2 with ``api="heygen"``.
+        burst: how many requests the budget allows at once; default 50, or 10
+            with ``api="heygen"``.
         batch_linger: seconds between batch long-polls of the same jobs, so that
             several completions come back in one answer.
         cache_ttl: seconds a pending status stays fresh for :meth:`get_status`.
@@ -109,10 +179,16 @@ class TranslationClient:
         discover: ask ``GET /capabilities``; False treats the server as plain.
         on_poll: hook(s) called with a :class:`PollEvent` after each poll.
         on_state_change: hook(s) called with a :class:`StateChange`.
-        headers: extra HTTP headers (e.g. an API key).
+        headers: extra HTTP headers.
         session: a ``requests.Session`` to use instead of the client's own; it is
             not mutated (our headers go with each request) and :meth:`close` does
             not close it (nor can it interrupt its in-flight requests).
+        webhook_secret: the secret (or several, while one is rotated) that
+            signs webhooks, for :meth:`handle_webhook`, :meth:`webhook_app` and
+            :meth:`serve_webhooks`.
+        webhook_scheme: how webhooks are signed: ``"hmac"`` (a hex HMAC-SHA256
+            of the body in ``Signature``) or ``"standard"`` (Standard Webhooks).
+        webhook_tolerance: seconds a Standard Webhooks timestamp may be off.
         clock: monotonic clock (tests).
         seed: seed for the jitter's random generator (tests).
 
@@ -123,79 +199,99 @@ class TranslationClient:
 
     def __init__(
         self,
-        base_url: str = "http://127.0.0.1:5000",
+        base_url: str | None = None,
         *,
         api: str | BackendFactory = "mock",
+        api_key: str | None = None,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        polling: Polling | None = None,
         policy: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 10.0,
-        long_poll_wait: float = 20.0,
-        max_workers: int = 6,
-        max_long_polls: int = 64,
-        max_requests_per_second: float = 200.0,
-        burst: float = 50.0,
-        batch_linger: float = 0.05,
-        cache_ttl: float = 1.0,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        long_poll_wait: float | None = None,
+        max_workers: int | None = None,
+        max_long_polls: int | None = None,
+        max_requests_per_second: float | None = None,
+        burst: float | None = None,
+        batch_linger: float | None = None,
+        cache_ttl: float | None = None,
         store: Store | str | None = None,
         lease_ttl: float = 5.0,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-        discover: bool = True,
+        max_response_bytes: int | None = None,
+        discover: bool | None = None,
         on_poll: PollHook | Sequence[PollHook] | None = None,
         on_state_change: StateChangeHook | Sequence[StateChangeHook] | None = None,
         headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
+        webhook_secret: str | Sequence[str] | None = None,
+        webhook_scheme: str = "hmac",
+        webhook_tolerance: float = DEFAULT_TOLERANCE,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ) -> None:
-        check_url(base_url)
-        check_count("max_workers", max_workers, 1)
-        check_count("max_long_polls", max_long_polls, 0)
-        check_count("max_response_bytes", max_response_bytes, 1)
-        check_number("connect_timeout", connect_timeout, above=0)
-        check_number("read_timeout", read_timeout, above=0)
-        check_number("max_requests_per_second", max_requests_per_second, above=0)
-        check_number("burst", burst, at_least=1)
+        if not callable(api) and api not in APIS:
+            raise ValueError(
+                f"api must be one of {', '.join(map(repr, APIS))} or a backend factory, "
+                f"not {api!r}"
+            )
+        if webhook_scheme not in SCHEMES:
+            raise ValueError(f"webhook_scheme must be one of {', '.join(map(repr, SCHEMES))}")
+        check_seconds("webhook_tolerance", webhook_tolerance)
         check_number("lease_ttl", lease_ttl, above=0)
-        for name, seconds in (
-            ("long_poll_wait", long_poll_wait),
-            ("batch_linger", batch_linger),
-            ("cache_ttl", cache_ttl),
-        ):
-            check_seconds(name, seconds)
+        self.api = api if isinstance(api, str) else "custom"
+        defaults = _DEFAULTS["heygen" if api == "heygen" else "mock"]
+        base_url = defaults.base_url if base_url is None else base_url
+        check_url(base_url)
+        # The groups, with the flat options given put over them (each checks itself).
+        times = merged(
+            timeouts or Timeouts(),
+            connect=connect_timeout,
+            read=read_timeout,
+            long_poll_wait=long_poll_wait,
+        )
+        bounds = merged(
+            limits or Limits(),
+            max_workers=max_workers,
+            max_long_polls=max_long_polls,
+            max_requests_per_second=max_requests_per_second,
+            burst=burst,
+            max_response_bytes=max_response_bytes,
+        )
+        pace = merged(
+            polling or Polling(),
+            policy=policy,
+            retry=retry,
+            batch_linger=batch_linger,
+            cache_ttl=cache_ttl,
+            discover=discover,
+        )
         self.base_url = base_url.rstrip("/")
         self._clock = clock
-        self._transport = Transport(
-            self.base_url,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            pool_size=max_workers + max_long_polls + 4,
-            max_response_bytes=max_response_bytes,
-            headers=headers,
-            session=session,
-        )
-        self._backend = _backend(api, self._transport, discover=discover)
-        self._store, owns_store = open_store(store, cache_ttl=cache_ttl, clock=clock)
+        key = _api_key(self.api, api_key)
+        self._transport = _transport(self.base_url, times, bounds, key, headers, session)
+        self._backend = _backend(api, self._transport, discover=pace.discover)
+        self._store, owns_store = open_store(store, cache_ttl=pace.cache_ttl, clock=clock)
         # Checked once: isinstance() against a runtime Protocol is slow, and track() is hot.
         self._shared = self._store if isinstance(self._store, SharedStore) else None
         self._owned_store = self._store if owns_store else None
         # The in-memory store outlives nothing, so there is nothing to resume from
         # it: recording each tracked job there would only cost memory (~110 B a job).
         self._records = not isinstance(self._store, MemoryStore)
+        self._retry = pace.retry if pace.retry is not None else RetryPolicy()
+        self._webhook_secrets = secrets_of(webhook_secret) if webhook_secret is not None else ()
+        self._webhook_scheme = webhook_scheme
+        self._webhook_tolerance = webhook_tolerance
+        # Shared with the finalizer, which then stops a server started later.
+        self._servers: list[WebhookServer] = []
+        self._rng = random.Random(seed)
         self._scheduler = Scheduler(
             self._backend,
-            policy=policy if policy is not None else default_policy(),
-            retry=retry if retry is not None else RetryPolicy(),
+            policy=pace.policy or (heygen_policy() if api == "heygen" else default_policy()),
+            retry=self._retry,
             store=self._store,
-            config=SchedulerConfig(
-                max_workers=max_workers,
-                max_long_polls=max_long_polls,
-                long_poll_wait=long_poll_wait,
-                batch_linger=batch_linger,
-                max_requests_per_second=max_requests_per_second,
-                burst=burst,
-                lease_ttl=lease_ttl,
-            ),
+            config=_scheduler_config(times, bounds, pace, defaults, lease_ttl),
             clock=clock,
             rng=random.Random(seed),
             on_poll=_hooks(on_poll),
@@ -204,14 +300,19 @@ class TranslationClient:
         self._lock = threading.Lock()
         self._closed = False
         self._closed_message = "client is closed"
+        self._closing = threading.Event()  # wakes a translate() waiting out a 429
         # A client dropped without close() stops its threads when it is collected:
         # the scheduler and its threads hold no reference back to the client.
         self._finalizer = weakref.finalize(
-            self, _collected, self.base_url, self._transport, self._scheduler, self._owned_store
+            self,
+            _collected,
+            self.base_url,
+            self._transport,
+            self._scheduler,
+            self._servers,
+            self._owned_store,
         )
         _OPEN_CLIENTS.add(self)
-
-    # -- lifecycle ---------------------------------------------------------------
 
     def __enter__(self) -> TranslationClient:
         return self
@@ -226,7 +327,7 @@ class TranslationClient:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<TranslationClient {self.base_url} {state}>"
+        return f"<TranslationClient {self.api} {self.base_url} {state}>"
 
     @property
     def closed(self) -> bool:
@@ -247,8 +348,11 @@ class TranslationClient:
             if self._closed:
                 return
             self._closed = True
+        self._closing.set()
         _OPEN_CLIENTS.discard(self)
         self._finalizer.detach()
+        while self._servers:
+            self._servers.pop().close()
         self._transport.close()
         self._scheduler.close()
         if self._owned_store is not None:
@@ -490,6 +594,177 @@ class TranslationClient:
         self._store.put_status(status.job_id, status)
         return status
 
+    def translate(
+        self,
+        video_url: str,
+        output_languages: str | Sequence[str],
+        *,
+        deadline: float | None = None,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> JobBatch:
+        """Start translating a video, one job per output language, and track them.
+
+        On HeyGen it is one ``POST /v3/video-translations`` with an
+        ``Idempotency-Key``; on the mock server, one ``POST /jobs`` per language
+        (HeyGen's field names mapped to the mock's).  A failed create is tried
+        again with the same key, so a retry never starts a second, paid job:
+        after a 429 (HeyGen's concurrency limit) as its ``Retry-After`` says,
+        after a 409 (the first request still in flight), a 5xx or a lost
+        connection with the retry policy's backoff.
+
+        Args:
+            video_url: a public URL of the video.
+            output_languages: one language (``"fr"``) or several.
+            deadline: seconds for the whole call: creating (retries included)
+                and then tracking, as :meth:`track`'s ``deadline``.  Without it,
+                the create is tried for the retry policy's ``budget`` (120 s)
+                and the jobs are tracked without a limit.
+            idempotency_key: the create's key; a new random one by default.
+                Pass your own to make a create safe to repeat across processes.
+            **fields: more of the create's body: ``title``, ``mode``,
+                ``input_language``, ``callback_url``, ``callback_id``...
+
+        Returns:
+            A :class:`JobBatch`: one future per language, in the order given.
+
+        Raises:
+            ValueError: no output language.
+            HeyGenError: the create failed, and trying again cannot help or
+                the time is spent (``RateLimited`` still at the limit, ...).
+        """
+        self._check_open()
+        check_seconds("deadline", deadline)
+        languages = (
+            [output_languages] if isinstance(output_languages, str) else list(output_languages)
+        )
+        if not languages:
+            raise ValueError("output_languages must name at least one language")
+        key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
+        create = functools.partial(self._backend.translate, idempotency_key=key)
+        started = self._clock()
+        attempt = 0
+        while True:
+            try:
+                statuses = self._call("translate", create, video_url, languages, fields)
+                break
+            except HeyGenError as exc:
+                attempt += 1
+                pause = self._create_pause(exc, attempt, self._clock() - started, deadline)
+                if pause is None:
+                    raise
+                logger.info("translate: %s; trying again in %.1f s, same key", exc, pause)
+                if self._closing.wait(pause):
+                    raise ClientClosed("client closed while translate() waited") from exc
+        for status in statuses:
+            self._store.put_status(status.job_id, status)
+        left = None if deadline is None else max(0.0, deadline - (self._clock() - started))
+        return self.track_many([str(status.job_id) for status in statuses], deadline=left)
+
+    def _create_pause(
+        self, error: HeyGenError, attempt: int, spent: float, deadline: float | None
+    ) -> float | None:
+        """Seconds to wait before the create's next try, or None to give up."""
+        in_progress = isinstance(error, HTTPStatusError) and error.status_code == 409
+        if not (in_progress or self._retry.is_retryable(error)):
+            return None
+        retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+        pause = self._retry.delay(attempt, retry_after, self._rng)
+        if deadline is None:
+            if self._retry.exhausted(attempt, spent + pause):
+                return None
+        elif spent + pause > deadline:
+            return None
+        return pause
+
+    # -- webhooks ------------------------------------------------------------------
+
+    def handle_webhook(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        secret: str | Sequence[str] | None = None,
+    ) -> bool:
+        """Verify a webhook and apply its event: its job's futures resolve at once.
+
+        A ``video_translate.success`` event completes the job's futures with a
+        status built from the event (``video_url``); a ``video_translate.fail``
+        one fails them with :class:`~heygen_client.errors.TranslationFailed`
+        carrying the event's message.  The status is cached too, so a later
+        :meth:`track` of the job finds it.  Repeats change nothing.  Polling goes
+        on as a safety net, at a slower pace while webhooks come.
+
+        Args:
+            body: the request's raw body, exactly as received.
+            headers: its headers (any case).
+            secret: the signing secret(s); default the client's ``webhook_secret``.
+
+        Returns:
+            True when the signature is valid and the body readable (the event was
+            applied, or ignored as not a translation event); False otherwise,
+            and nothing changed.
+
+        Raises:
+            ValueError: no secret.
+        """
+        return self._receiver(secret).handle(body, headers) in (Outcome.APPLIED, Outcome.IGNORED)
+
+    def webhook_app(self, *, secret: str | Sequence[str] | None = None) -> WebhookApp:
+        """A WSGI application that receives webhooks for this client (any path).
+
+        Mount it in your web stack (docs/heygen.md shows Flask).  A valid event
+        is answered 200 and applied as by :meth:`handle_webhook`; a bad or
+        missing signature gets 401 and changes nothing.
+
+        Raises:
+            ValueError: no secret (here or as the client's ``webhook_secret``).
+        """
+        return WebhookApp(self._receiver(secret))
+
+    def serve_webhooks(
+        self,
+        *,
+        secret: str | Sequence[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> str:
+        """Receive webhooks on a small server of our own, on one more daemon thread.
+
+        For scripts and tests; :meth:`close` stops it.  Give the URL to HeyGen
+        (``callback_url``, or a registered endpoint): it must be reachable from
+        there.
+
+        Args:
+            secret: as for :meth:`webhook_app`.
+            host: the interface to listen on.
+            port: the port; 0 picks a free one.
+
+        Returns:
+            The server's URL, e.g. ``"http://127.0.0.1:41234/"``.
+
+        Raises:
+            RuntimeError: this client serves webhooks already.
+            OSError: the address cannot be bound.
+        """
+        self._check_open()
+        app = self.webhook_app(secret=secret)
+        with self._lock:
+            if self._servers:
+                raise RuntimeError(f"already serving webhooks at {self._servers[0].url}")
+            server = WebhookServer(app, host, port)
+            self._servers.append(server)
+        logger.info("receiving webhooks at %s", server.url)
+        return server.url
+
+    def _receiver(self, secret: str | Sequence[str] | None) -> WebhookReceiver:
+        secrets = secrets_of(secret) if secret is not None else self._webhook_secrets
+        if not secrets:
+            raise ValueError("no webhook secret: pass secret=... or webhook_secret= to the client")
+        return WebhookReceiver(
+            secrets, self._webhook_scheme, self._scheduler.apply, self._webhook_tolerance
+        )
+
     # -- counters ----------------------------------------------------------------
 
     def stats(self) -> ClientStats:
@@ -504,7 +779,11 @@ class TranslationClient:
 
 
 def _collected(
-    base_url: str, transport: Transport, scheduler: Scheduler, store: Store | None
+    base_url: str,
+    transport: Transport,
+    scheduler: Scheduler,
+    servers: list[WebhookServer],
+    store: Store | None,
 ) -> None:
     """The finalizer of a client collected without close(): it only signals.
 
@@ -519,18 +798,60 @@ def _collected(
         logger.debug("a client for %s was collected without close(); closing it", base_url)
         transport.close()
         if store is not None:
-            store.close()
+            store.close()  # the scheduler's later calls to it then do nothing
 
+    for server in servers:
+        server.signal_close()  # its own thread stops: never blocks
     scheduler.signal_close(then=close_transport)
 
 
+def _transport(
+    base_url: str,
+    times: Timeouts,
+    bounds: Limits,
+    key: str | None,
+    headers: Mapping[str, str] | None,
+    session: requests.Session | None,
+) -> Transport:
+    """The HTTP plumbing for these options (the key goes as ``X-Api-Key``)."""
+    sent = dict(headers or {})
+    if key is not None:
+        sent[API_KEY_HEADER] = key
+    return Transport(
+        base_url,
+        connect_timeout=times.connect,
+        read_timeout=times.read,
+        pool_size=bounds.max_workers + bounds.max_long_polls + 4,
+        max_response_bytes=bounds.max_response_bytes,
+        headers=sent,
+        session=session,
+    )
+
+
+def _scheduler_config(
+    times: Timeouts, bounds: Limits, pace: Polling, defaults: _ApiDefaults, lease_ttl: float
+) -> SchedulerConfig:
+    """The scheduler's knobs from the option groups, with the API's defaults."""
+    rate = bounds.max_requests_per_second
+    return SchedulerConfig(
+        max_workers=bounds.max_workers,
+        max_long_polls=bounds.max_long_polls,
+        long_poll_wait=times.long_poll_wait,
+        batch_linger=pace.batch_linger,
+        max_requests_per_second=defaults.max_requests_per_second if rate is None else rate,
+        burst=defaults.burst if bounds.burst is None else bounds.burst,
+        batch_gather=defaults.batch_gather,
+        lease_ttl=lease_ttl,
+    )
+
+
 def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:
-    """The backend for ``api``: a name, or a factory given the transport."""
+    """The backend for ``api``: a name (checked already), or a factory given the transport."""
     if callable(api):
         return api(transport)
-    if api == "mock":
-        return MockBackend(transport, discover=discover)
-    raise ValueError(f"api must be 'mock' or a backend factory, not {api!r}")
+    if api == "heygen":
+        return HeyGenBackend(transport)
+    return MockBackend(transport, discover=discover)
 
 
 _AGE_MAX = 7 * 86400.0  # a record's clock may be off (another machine): bounded

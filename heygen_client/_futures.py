@@ -220,6 +220,11 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         self._polls = polls
         self._listening = False
 
+    @property
+    def last_error(self) -> BaseException | None:
+        """The error of the job's last request, if no answer came after it."""
+        return self._last_error[0] if self._last_error is not None else None
+
     def observe_listening(self) -> None:
         """A request the server holds until the job changes (a long-poll) is open."""
         self._listening = True

@@ -23,6 +23,7 @@ class Job:
     # A dict, not a list: removing one of many futures of a job stays O(1).
     futures: dict[JobFuture, None]
     expected_duration: float | None = None
+    video_duration: float | None = None  # seconds of video, once an answer said
     polls: int = 0
     status: JobStatus | None = None
     gen: int = 0
@@ -48,6 +49,7 @@ class Kind(enum.StrEnum):
     LONG_POLL = "long-poll"
     BATCH = "batch"
     BATCH_LONG_POLL = "batch long-poll"
+    PUSH = "push"  # a status pushed to the client (a webhook), not a request
 
 
 @dataclass(slots=True, eq=False)

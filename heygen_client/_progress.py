@@ -20,6 +20,7 @@ client's threads, so none of them needs a lock.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -153,7 +154,12 @@ class Summary:
         cost = _plural(polls, "poll")
         if self.requests is not None:
             cost = f"{_plural(self.requests, 'status request')} ({_plural(polls, 'job poll')})"
-        return f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {cost}"
+        text = f"{head}{jobs} in {self.elapsed:.1f} s: {parts}; {cost}"
+        left = [view.job_id for view in self.views if not view.done and view.job_id]
+        if self.interrupted and left:
+            # Full ids: the live table shows them cut, and these are what to go on with.
+            text += f"\nto go on: heygen-client wait {' '.join(left)}"
+        return text
 
 
 class Reporter:
@@ -302,6 +308,10 @@ class LiveTable(Reporter):
         self._stop()
 
 
+#: Said once on a terminal without ``rich``, where plain lines stand in for the table.
+LIVE_TABLE_HINT = "heygen-client: plain lines; for a live table: pip install 'heygen-client[cli]'"
+
+
 def make_reporter(
     stream: IO[str], *, json_lines: bool = False, quiet: bool = False, live: bool = True
 ) -> Reporter:
@@ -334,7 +344,8 @@ def _terminal_console(stream: IO[str]) -> Console | None:
         return None
     try:
         from rich.console import Console
-    except ImportError:  # the optional [cli] extra is not installed
+    except ImportError:  # the optional [cli] extra is not installed: say what it gives
+        print(LIVE_TABLE_HINT, file=sys.stderr, flush=True)
         return None
     console = Console(file=stream)
     if not console.is_terminal or console.is_dumb_terminal:

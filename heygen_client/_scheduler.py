@@ -33,6 +33,7 @@ from heygen_client._dispatch import Dispatcher, choose
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request
+from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._stores import Limiter, SharedStore, Store
 from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
 from heygen_client._validate import check_seconds
@@ -149,10 +150,10 @@ _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
 class SchedulerConfig:
     """The scheduler's knobs (documented as client options)."""
 
-    max_workers: int = 6
-    max_long_polls: int = 64
-    long_poll_wait: float = 20.0
-    batch_linger: float = 0.05
+    max_workers: int = Limits.max_workers
+    max_long_polls: int = Limits.max_long_polls
+    long_poll_wait: float = Timeouts.long_poll_wait
+    batch_linger: float = Polling.batch_linger
     batch_min_jobs: int = 2
     max_requests_per_second: float = 200.0
     burst: float = 50.0
@@ -160,6 +161,9 @@ class SchedulerConfig:
     max_sleep: float = 0.5
     batch_join_wait: float = 1.0
     rediscover_after: float = 10.0
+    batch_gather: float = 0.0
+    pushed_slowdown: float = 4.0
+    pushed_recent: float = 600.0
     lease_ttl: float = 5.0
     fleet_sync: float = 0.05
 
@@ -226,6 +230,10 @@ class Scheduler:
             )
         self._learned = len(store.durations())  # durations recorded, for the rebuild pace
         self._durations: Durations | None = None
+        # Translation seconds per second of video, of finished jobs whose length was known.
+        self._ratio_samples: collections.deque[float] = collections.deque(maxlen=500)
+        self._ratios: Durations | None = None
+        self._pushed_at: float | None = None  # when apply() last brought a status
         # Durations already in the store (a shared one, or a restart): a warm start.
         self._durations_dirty = self._learned > 0
         self._durations_built = -1e9
@@ -351,6 +359,36 @@ class Scheduler:
                 hard = min(error.retry_after, self.retry.retry_after_max)
                 self._paused_until = max(self._paused_until, self.clock() + hard)
 
+    def apply(self, key: str | None, status: JobStatus) -> bool:
+        """Take a status pushed to the client (a webhook) as if a poll had answered it.
+
+        A final status resolves the job's futures at once and stops its polling;
+        it is cached either way, so a later ``track()`` finds it.  Repeats are
+        harmless.  While statuses are pushed, polls are spaced ``pushed_slowdown``
+        times wider: polling stays on as a safety net for pushes that are lost.
+
+        Returns:
+            True when a tracked job took the status.
+        """
+        settle: list[_Settle] = []
+        events: list[PollEvent | StateChange] = []
+        now = self.clock()
+        with self._cond:
+            if self._closed:
+                return False
+            self._pushed_at = now
+            self.store.put_status(key, status)
+            job = self._jobs.get(key)
+            if job is None:
+                return False
+            self._unready(job)
+            push = Request(Kind.PUSH, [job], sent_at=now)
+            self._on_status(job, push, status, now, settle, events)
+            self._kick()
+        self._settle(settle)
+        self._emit(events)
+        return True
+
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""
         with self._cond:
@@ -446,7 +484,11 @@ class Scheduler:
             return min(times) if times else None
         if self._caps_retry_at is not None and now >= self._caps_retry_at:
             self._caps_retry_at = self._ask_capabilities(now, requests)
-        while self._heap and self._heap[0].when <= now:
+        horizon = now
+        if self._heap and self._heap[0].when <= now and self._caps.batch_max_ids is not None:
+            # One bulk request asks about many jobs: the ones due soon go with it.
+            horizon = now + self.config.batch_gather
+        while self._heap and self._heap[0].when <= horizon:
             due = heapq.heappop(self._heap)
             if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
                 self._make_ready(due.job, now)
@@ -788,12 +830,15 @@ class Scheduler:
             return
         # Answered: back into batches, unless not even a batch of one carries it.
         job.alone = job.alone and self._batch_cap <= 1
-        job.polls += 1
+        if request.kind is not Kind.PUSH:
+            job.polls += 1
         job.failures = 0
         elapsed = now - job.started
         previous = job.status
         old = previous.result if previous is not None else None
         job.status = status
+        if status.video_duration is not None:
+            job.video_duration = status.video_duration  # a bulk answer does not repeat it
         for future in job.futures:
             future.observe(status, job.polls)
         if old != status.result:
@@ -898,7 +943,7 @@ class Scheduler:
                 and isinstance(decision.delay, int | float)
                 and math.isfinite(decision.delay)
             ):
-                return decision
+                return self._slowed(decision, state, now)
             problem = f"returned {decision!r}, not a Decision with a finite delay"
         except Exception as exc:
             logger.exception("poll policy %r raised; using Backoff()", self.policy)
@@ -908,7 +953,16 @@ class Scheduler:
         fallback = _FALLBACK.next_delay(state)
         return Decision(fallback.delay, f"policy {problem}: {fallback.reason}")
 
+    def _slowed(self, decision: Decision | None, state: PollState, now: float) -> Decision | None:
+        """Polls after the first are a safety net while statuses are pushed: space them out."""
+        pushed = self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
+        if decision is None or not pushed or state.polls == 0:
+            return decision
+        delay = decision.delay * self.config.pushed_slowdown
+        return Decision(delay, f"{decision.reason} (webhooks flow: safety net)")
+
     def _state(self, job: Job, now: float) -> PollState:
+        durations = self._snapshot(now)
         return PollState(
             elapsed=now - job.started,
             polls=job.polls,
@@ -916,8 +970,10 @@ class Scheduler:
             last_delay=job.last_delay,
             hint_misses=job.hint_misses,
             expected_duration=job.expected_duration,
-            durations=self._snapshot(now),
+            durations=durations,
             rng=self.rng,
+            video_duration=job.video_duration,
+            ratios=self._ratios,
         )
 
     def _snapshot(self, now: float, *, force: bool = False) -> Durations | None:
@@ -930,9 +986,18 @@ class Scheduler:
             # An even sample of at most _AGES_KEPT of them keeps a rebuild cheap.
             jobs = list(self._jobs.values())
             step = max(1, math.ceil(len(jobs) / _AGES_KEPT))
-            ages = [now - job.started for job in jobs[::step]]
+            sampled = jobs[::step]
+            ages = [now - job.started for job in sampled]
             samples = self.store.durations()
-            self._durations = Durations(samples, ages, len(jobs) / max(1, len(ages)))
+            weight = len(jobs) / max(1, len(ages))
+            self._durations = Durations(samples, ages, weight)
+            if self._ratio_samples:
+                ratio_ages = [
+                    (now - job.started) / job.video_duration
+                    for job in sampled
+                    if job.video_duration is not None
+                ]
+                self._ratios = Durations(self._ratio_samples, ratio_ages, weight)
             self._durations_dirty = False
             self._durations_built = now
         return self._durations
@@ -946,6 +1011,8 @@ class Scheduler:
         if previous is not None and previous.remaining_seconds is not None:
             estimate = min(hi, max(lo, lo + previous.remaining_seconds))
         self.store.record_duration(estimate)
+        if job.video_duration is not None:
+            self._ratio_samples.append(estimate / job.video_duration)
         self._learned += 1
         self._durations_dirty = True
 

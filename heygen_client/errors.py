@@ -13,7 +13,8 @@ that was caused by another exception is chained to it (``raise ... from exc``)::
     │   ├── JobNotFound             404 for a job id, or "unknown" in a batch answer
     │   └── RateLimited             429: .retry_after (seconds, or None)
     ├── MalformedResponse           not JSON, or JSON we cannot read (unknown result)
-    ├── TranslationFailed           the job ended in "error": .job_id, .status
+    ├── TranslationFailed           the job ended in "error": .job_id, .status,
+    │                               .failure_message
     ├── DeadlineExceeded            track(deadline=) or wait(timeout=) ran out
     │                               (also TimeoutError)
     ├── WaitTimeout                 future.result(timeout) returned first; the job
@@ -141,10 +142,14 @@ class TranslationFailed(HeyGenError):
     Attributes:
         job_id: the job's id (None for the seed's single job).
         status: the final :class:`~heygen_client.models.JobStatus`.
+        failure_message: why, when the server said (HeyGen's ``failure_message``);
+            also in the exception's message.
     """
 
     def __init__(self, job_id: str | None, status: JobStatus) -> None:
-        super().__init__(f"translation job {job_id or '(default)'} ended in error")
+        self.failure_message = status.failure_message
+        message = f"translation job {job_id or '(default)'} ended in error"
+        super().__init__(f"{message}: {self.failure_message}" if self.failure_message else message)
         self.job_id = job_id
         self.status = status
 

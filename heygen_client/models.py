@@ -24,6 +24,7 @@ __all__ = [
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _KNOWN_KEYS = frozenset({"job_id", "result", "progress", "remaining_seconds"})
+_VIDEO_DURATION_KEYS = ("duration", "video_length")
 
 
 class JobResult(enum.StrEnum):
@@ -51,7 +52,9 @@ class JobStatus:
         remaining_seconds: the server's estimate of time left, when given.
         retry_after: the ``Retry-After`` of this answer in seconds, when given.
         received_at: wall-clock time (``time.time()``) when the answer arrived.
-        extra: any other fields of the answer, read-only.
+        extra: any other fields of the answer, read-only.  Against HeyGen, every
+            field of its answer: ``status`` (HeyGen's own word), ``video_url``,
+            ``srt_caption_url``, ``duration``, ``failure_message``...
     """
 
     job_id: str
@@ -66,6 +69,22 @@ class JobStatus:
     def is_final(self) -> bool:
         """True when the job completed or ended in error."""
         return self.result.is_final
+
+    @property
+    def video_duration(self) -> float | None:
+        """Seconds of video being translated, when the answer says (HeyGen's
+        ``duration``, the mock's ``video_length``); None otherwise."""
+        for name in _VIDEO_DURATION_KEYS:
+            seconds = _number(self.extra.get(name))
+            if seconds is not None and seconds > 0:
+                return seconds
+        return None
+
+    @property
+    def failure_message(self) -> str | None:
+        """Why the job failed, when the server said (HeyGen's ``failure_message``)."""
+        message = self.extra.get("failure_message")
+        return message if isinstance(message, str) and message else None
 
     @classmethod
     def from_json(

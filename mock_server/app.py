@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from mock_server.clock import Clock, SystemClock
 from mock_server.config import ServerConfig
+from mock_server.contract import Invalid
 from mock_server.faults import FaultInjector, RateLimiter
 from mock_server.framing import RequestFraming, refusal
 from mock_server.jobs import MAX_ID_LENGTH
@@ -96,6 +97,9 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
     )
 
     app = Flask("mock_server")
+    # Werkzeug answers "/jobs//x" with a 308 to "/jobs/x", an HTML page that
+    # bypasses the error handlers; no route has an empty segment, so 404 it.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = max_content_length(config)
     # Flask bounds a body of declared length; a chunked one is bounded here.
     app.wsgi_app = RequestFraming(  # type: ignore[method-assign]
@@ -151,6 +155,12 @@ def create_app(config: ServerConfig | None = None, *, clock: Clock | None = None
         if is_v3_request():
             return v3_error_response(429, "rate_limit_exceeded", str(exc), headers=headers)
         return error_response(429, "rate_limited", str(exc), headers)
+
+    @app.errorhandler(Invalid)
+    def invalid_request(exc: Invalid) -> Response:
+        if is_v3_request():
+            return v3_error_response(400, "invalid_parameter", exc.message, exc.param)
+        return error_response(400, "bad_request", exc.message)
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:

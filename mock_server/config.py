@@ -1,194 +1,263 @@
-"""Server settings: one frozen dataclass, filled from flags and environment.
+"""Server settings: one frozen dataclass, and the command line made from it.
 
-Every command-line flag ``--some-flag`` can also be set with the environment
-variable ``HEYGEN_MOCK_SOME_FLAG``; a flag given on the command line wins.
-Boolean switches (``--no-hints`` ...) take ``1/true/yes/on`` or
-``0/false/no/off`` in the environment.
+Each ``ServerConfig`` field is declared once, with its type, range, default
+and help. pydantic validates it; click turns it into the flag
+``--some-field``, which the environment variable ``HEYGEN_MOCK_SOME_FIELD``
+can also set (a flag on the command line wins). A boolean field that is on by
+default becomes the switch ``--no-some-field``. Switches take
+``1/true/yes/on`` or ``0/false/no/off`` in the environment.
+
+The constrained types here (``Probability``, ``FaultKinds``, ...) are shared
+with the request contract (``mock_server.contract``): a range such as a fault
+rate's [0, 1] is stated once for the flags, ``PUT /admin/faults`` and the
+OpenAPI document.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
-import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Self, get_args, get_origin, get_type_hints
 
-ENV_PREFIX = "HEYGEN_MOCK_"
+import click
+from click.core import ParameterSource
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+ENV_PREFIX = "HEYGEN_MOCK"
 #: The HMAC key used when none is configured. It is public: it keeps ids
 #: consistent between processes, it does not make them secret.
 DEFAULT_SECRET = "heygen-mock-server-default-secret"
-FAULT_KINDS: tuple[str, ...] = ("500", "503", "garbage", "unknown-result", "drop")
-#: Largest ``fault_retry_after`` that ``PUT /admin/faults`` accepts.
-MAX_FAULT_RETRY_AFTER = 86400
-#: Largest ``latency`` and ``latency_jitter`` that ``PUT /admin/faults`` accepts.
-MAX_FAULT_LATENCY = 3600.0
-LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-#: How webhooks are signed: a hex HMAC in ``Signature``, or Standard Webhooks.
-WEBHOOK_SCHEMES: tuple[str, ...] = ("hmac", "standard")
 #: Signs webhooks sent to a job's ``callback_url`` when no ``--webhook-secret``
 #: is given. Public, like ``DEFAULT_SECRET``: receivers in tests and demos can
 #: verify with it, and it protects nothing.
 DEFAULT_WEBHOOK_SECRET = "whsec_aGV5Z2VuLW1vY2stc2VydmVyLXB1YmxpYy13ZWJob29rLWtleQ=="
+#: Largest ``fault_retry_after``.
+MAX_FAULT_RETRY_AFTER = 86400
+#: Largest ``latency`` and ``latency_jitter``.
+MAX_FAULT_LATENCY = 3600.0
+
+FaultKind = Literal["500", "503", "garbage", "unknown-result", "drop"]
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
+#: How webhooks are signed: a hex HMAC in ``Signature``, or Standard Webhooks.
+WebhookScheme = Literal["hmac", "standard"]
+WEBHOOK_SCHEMES: tuple[WebhookScheme, ...] = get_args(WebhookScheme)
+
+
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 2.0 as an integer, and so the published contract does.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: Ends an integer's annotation, after its constraints: ``Annotated[int, Field(...), WHOLE]``.
+WHOLE = BeforeValidator(_whole)
+
+Seconds = Annotated[float, Field(ge=0)]
+PositiveNumber = Annotated[float, Field(gt=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+AtLeastOne = Annotated[int, Field(ge=1)]
+Text = Annotated[str, Field(min_length=1)]
+FaultLatency = Annotated[float, Field(ge=0, le=MAX_FAULT_LATENCY)]
+FaultRetryAfter = Annotated[int, Field(ge=0, le=MAX_FAULT_RETRY_AFTER), WHOLE]
+
+
+def _distinct(kinds: Sequence[FaultKind]) -> tuple[FaultKind, ...]:
+    # Duplicates would weigh a kind more; one of each is what "choose uniformly" means.
+    return tuple(dict.fromkeys(kinds))
+
+
+#: Chosen uniformly; duplicates count once. A sequence, so JSON arrays pass
+#: strict validation; always stored as a tuple.
+FaultKinds = Annotated[
+    Sequence[FaultKind],
+    Field(min_length=1, description="Chosen uniformly; duplicates count once."),
+    AfterValidator(_distinct),
+]
+
+
+def _printable(text: str) -> str:
+    if not text.isprintable():
+        raise ValueError("must be printable text")
+    return text
 
 
 @dataclass(frozen=True)
+class Flag:
+    """How a ``ServerConfig`` field shows on the command line.
+
+    Attributes:
+        help: The flag's help; click adds its environment variable and default.
+        metavar: The value's name in ``--help``.
+        default_text: Shown instead of the default (which may be a key).
+    """
+
+    help: str
+    metavar: str | None = None
+    default_text: str | None = None
+
+
+# Strict: a string is not a number, nor 1 a boolean. hide_input_in_errors: keys
+# must not show up in messages.
+_STRICT = ConfigDict(strict=True, allow_inf_nan=False, hide_input_in_errors=True)
+
+
+@pydantic_dataclass(frozen=True, config=_STRICT)
 class ServerConfig:
     """Everything the mock server can be told. Immutable; validated on creation.
 
-    Attributes:
-        host: Address to bind.
-        port: Port to listen on; 0 picks a free one.
-        delay: Seconds before a job finishes (the lower bound when
-            ``delay_max`` is set).
-        delay_max: When set, each job's delay is uniform in [delay, delay_max].
-        delay_per_video_second: Extra delay per second of ``video_length``.
-        error_rate: Probability that a job without a forced outcome ends in error.
-        seed: Seed for all randomness; ``None`` draws from the OS.
-        secret: HMAC key that signs job ids; processes sharing it share jobs.
-        hints: Pending answers carry ``Retry-After``, ``progress``, ``remaining_seconds``.
-        long_poll: Status requests honour ``wait``.
-        batch: ``POST /status/batch`` exists.
-        capabilities: ``GET /capabilities`` exists.
-        estimate_noise: Relative error of ``remaining_seconds`` (0.1 = about ±10%).
-        max_wait: Largest long-poll wait; larger waits are clamped to it.
-        max_batch: Most ids in one batch request.
-        max_delay: Largest delay a job may have; larger requested delays are 400.
-        fault_rate: Fraction of status requests answered with an injected fault.
-        fault_kinds: Faults to choose from, uniformly (see ``FAULT_KINDS``).
-        fault_retry_after: ``Retry-After`` seconds on injected 503s.
-        rate_limit: Status and job requests per second per client address;
-            ``None`` is unlimited.
-        latency: Seconds added to every status request.
-        latency_jitter: Extra latency, uniform in [0, latency_jitter].
-        backlog: Listen backlog of the socket (``__main__`` only).
-        max_connections: Connections served at once, one thread each; more
-            wait in the backlog (``__main__`` only).
-        request_timeout: Seconds a connection has, from when it is accepted,
-            to send its whole request; also bounds each send of the answer
-            (``__main__`` only).
-        log_level: Level of the ``mock_server`` logger (``__main__`` only).
-        admin: The ``/admin/*`` routes exist (runtime faults, stats reset);
-            off by default, since the server also stands in for a public API.
-        exit_on_stdin_eof: Stop, as on SIGTERM, when stdin reaches end of
-            file (``__main__`` only). A parent that holds the only write end
-            of a pipe on the server's stdin (``LiveServer`` does) thereby
-            takes the server down with it, however it dies.
-        api_key: When set, every ``/v3/`` route requires it in ``X-Api-Key``
-            (or ``Authorization: Bearer``). Kept out of the repr.
-        concurrency_limit: Most unfinished v3 translations at once; a create
-            beyond it is 429. ``None`` is unlimited.
-        time_scale: v3 translations run this many times faster than HeyGen's
-            (about twice the video's length).
-        webhook_drop_rate: Probability that a webhook is silently not sent.
-        webhook_delay: Seconds between a v3 translation's end and its webhooks.
-        webhook_scheme: How webhooks are signed (see ``WEBHOOK_SCHEMES``).
-        webhook_secret: Signs webhooks to a job's ``callback_url``; registered
-            endpoints use their own secrets. Kept out of the repr.
+    Each field's meaning is its flag's help (``heygen-mock-server --help``).
+    ``backlog``, ``max_connections``, ``request_timeout``, ``log_level`` and
+    ``exit_on_stdin_eof`` matter only to the command line's server
+    (``__main__``), not to ``create_app``. ``api_key`` and ``webhook_secret``
+    are kept out of the repr.
+
+    Raises:
+        pydantic.ValidationError: A field is invalid (a ``ValueError``).
     """
 
-    host: str = "127.0.0.1"
-    port: int = 5000
-    delay: float = 10.0
-    delay_max: float | None = None
-    delay_per_video_second: float = 0.5
-    error_rate: float = 0.0
-    seed: int | None = None
-    secret: str = DEFAULT_SECRET
-    hints: bool = True
-    long_poll: bool = True
-    batch: bool = True
-    capabilities: bool = True
-    estimate_noise: float = 0.1
-    max_wait: float = 30.0
-    max_batch: int = 1000
-    max_delay: float = 86400.0
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = field(default=("500", "503"))
-    fault_retry_after: int = 1
-    rate_limit: float | None = None
-    latency: float = 0.0
-    latency_jitter: float = 0.0
-    backlog: int = 2048
-    max_connections: int = 4096
-    request_timeout: float = 10.0
-    log_level: str = "INFO"
-    admin: bool = False
-    exit_on_stdin_eof: bool = False
-    api_key: str | None = field(default=None, repr=False)
-    concurrency_limit: int | None = None
-    time_scale: float = 1.0
-    webhook_drop_rate: float = 0.0
-    webhook_delay: float = 0.0
-    webhook_scheme: str = "hmac"
-    webhook_secret: str = field(default=DEFAULT_WEBHOOK_SECRET, repr=False)
+    host: Annotated[str, Flag("address to bind")] = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535), Flag("port; 0 picks a free one")] = 5000
+    delay: Annotated[Seconds, Flag("seconds before a job finishes", "SECONDS")] = 10.0
+    delay_max: Annotated[
+        Seconds | None,
+        Flag("when given, each job's delay is uniform in [delay, delay-max]", "SECONDS"),
+    ] = None
+    delay_per_video_second: Annotated[
+        Seconds, Flag("extra delay per second of a job's video_length, with noise", "S")
+    ] = 0.5
+    error_rate: Annotated[Probability, Flag("probability that a job ends in error", "P")] = 0.0
+    seed: Annotated[int | None, Flag("seed for all randomness: reproducible runs", "N")] = None
+    secret: Annotated[
+        Text,
+        Flag("HMAC key for job ids; processes sharing it share jobs", "S", "a fixed public one"),
+    ] = DEFAULT_SECRET
+    hints: Annotated[
+        bool, Flag("no Retry-After/progress/remaining_seconds on pending answers")
+    ] = True
+    long_poll: Annotated[bool, Flag("ignore ?wait= on status requests")] = True
+    batch: Annotated[bool, Flag("no POST /status/batch (404)")] = True
+    capabilities: Annotated[bool, Flag("no GET /capabilities (404)")] = True
+    estimate_noise: Annotated[
+        Probability, Flag("relative noise of remaining_seconds (0.1: about ±10%)", "R")
+    ] = 0.1
+    max_wait: Annotated[
+        Seconds, Flag("largest long-poll wait; larger waits are clamped", "SECONDS")
+    ] = 30.0
+    max_batch: Annotated[AtLeastOne, Flag("most ids per batch request", "N")] = 1000
+    max_delay: Annotated[
+        Seconds, Flag("largest delay a job may have; larger requested delays are 400", "SECONDS")
+    ] = 86400.0
+    fault_rate: Annotated[
+        Probability, Flag("fraction of status requests answered with a fault", "P")
+    ] = 0.0
+    fault_kinds: Annotated[FaultKinds, Flag(f"comma list of {','.join(FAULT_KINDS)}", "LIST")] = (
+        "500",
+        "503",
+    )
+    fault_retry_after: Annotated[
+        FaultRetryAfter, Flag("Retry-After seconds on injected 503s", "SECONDS")
+    ] = 1
+    rate_limit: Annotated[
+        PositiveNumber | None,
+        Flag("status+job requests per second per client address; excess gets 429", "N"),
+    ] = None
+    latency: Annotated[FaultLatency, Flag("seconds added to status requests", "SECONDS")] = 0.0
+    latency_jitter: Annotated[
+        FaultLatency, Flag("extra latency, uniform in [0, latency-jitter]", "SECONDS")
+    ] = 0.0
+    admin: Annotated[
+        bool,
+        Flag("admin routes: /admin/faults (faults at runtime), /admin/stats (reset)"),
+    ] = False
+    exit_on_stdin_eof: Annotated[
+        bool,
+        Flag(
+            "stop when stdin reaches end of file: a parent holding the pipe's write end "
+            "takes the server down with it, even if it is killed"
+        ),
+    ] = False
+    api_key: Annotated[
+        Text | None,
+        Flag("require this key (X-Api-Key or Authorization: Bearer) on every /v3/ route", "KEY"),
+    ] = field(default=None, repr=False)
+    concurrency_limit: Annotated[
+        AtLeastOne | None,
+        Flag("most unfinished v3 translations at once; a create beyond it gets 429", "N"),
+    ] = None
+    time_scale: Annotated[
+        PositiveNumber,
+        Flag("v3 translations (about 2x the video's duration) run this many times faster", "F"),
+    ] = 1.0
+    webhook_drop_rate: Annotated[
+        Probability, Flag("probability that a webhook is not sent", "P")
+    ] = 0.0
+    webhook_delay: Annotated[
+        Seconds, Flag("seconds between a v3 translation's end and its webhooks", "SECONDS")
+    ] = 0.0
+    webhook_scheme: Annotated[
+        WebhookScheme,
+        Flag(
+            "webhook signatures: hmac (hex HMAC-SHA256 of the body in Signature) or "
+            "standard (Standard Webhooks)",
+        ),
+    ] = "hmac"
+    webhook_secret: Annotated[
+        Text,
+        AfterValidator(_printable),
+        Flag(
+            "signs webhooks to callback_url; registered endpoints use their own",
+            "S",
+            "a fixed public whsec_ secret",
+        ),
+    ] = field(default=DEFAULT_WEBHOOK_SECRET, repr=False)
+    backlog: Annotated[AtLeastOne, Flag("listen backlog", "N")] = 2048
+    max_connections: Annotated[
+        AtLeastOne,
+        Flag("connections served at once, one thread each; more wait", "N"),
+    ] = 4096
+    request_timeout: Annotated[
+        PositiveNumber,
+        Flag(
+            "seconds a connection has, from when it is accepted, to send its whole request; "
+            "also bounds each send of the answer",
+            "SECONDS",
+        ),
+    ] = 10.0
+    log_level: Annotated[LogLevel, Flag("level of the mock_server logger")] = "INFO"
 
-    def __post_init__(self) -> None:
-        problems = list(self._problems())
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        """The checks that involve two fields."""
+        problems = []
+        if self.delay > self.max_delay:
+            problems.append(f"delay must be at most max_delay ({self.max_delay:g})")
+        if self.delay_max is not None and not self.delay <= self.delay_max <= self.max_delay:
+            problems.append(
+                f"delay_max must be in [delay, max_delay], [{self.delay:g}, {self.max_delay:g}]"
+            )
+        if self.webhook_delay > self.max_delay:
+            problems.append(f"webhook_delay must be at most max_delay ({self.max_delay:g})")
+        if self.webhook_scheme == "standard" and not standard_webhook_key(self.webhook_secret):
+            # The message must not show the secret itself.
+            problems.append(
+                "webhook_secret must be whsec_ followed by base64 for --webhook-scheme standard"
+            )
         if problems:
             raise ValueError("; ".join(problems))
-
-    def _problems(self) -> Any:
-        def finite(name: str, value: float, low: float, high: float = math.inf) -> Any:
-            if not (math.isfinite(value) and low <= value <= high):
-                yield f"{name} must be a finite number in [{low}, {high}], got {value!r}"
-
-        yield from finite("delay", self.delay, 0.0, self.max_delay)
-        if self.delay_max is not None:
-            yield from finite("delay_max", self.delay_max, self.delay, self.max_delay)
-        yield from finite("delay_per_video_second", self.delay_per_video_second, 0.0)
-        yield from finite("error_rate", self.error_rate, 0.0, 1.0)
-        yield from finite("estimate_noise", self.estimate_noise, 0.0, 1.0)
-        yield from finite("max_wait", self.max_wait, 0.0)
-        yield from finite("max_delay", self.max_delay, 0.0)
-        yield from finite("fault_rate", self.fault_rate, 0.0, 1.0)
-        yield from finite("latency", self.latency, 0.0)
-        yield from finite("latency_jitter", self.latency_jitter, 0.0)
-        if self.rate_limit is not None:
-            yield from finite("rate_limit", self.rate_limit, 0.0)
-            if self.rate_limit <= 0:
-                yield "rate_limit must be positive"
-        if not 0 <= self.port <= 65535:
-            yield f"port must be in [0, 65535], got {self.port}"
-        if self.max_batch < 1:
-            yield f"max_batch must be at least 1, got {self.max_batch}"
-        if self.fault_retry_after < 0:
-            yield f"fault_retry_after must be >= 0, got {self.fault_retry_after}"
-        if self.backlog < 1:
-            yield f"backlog must be at least 1, got {self.backlog}"
-        if self.max_connections < 1:
-            yield f"max_connections must be at least 1, got {self.max_connections}"
-        yield from finite("request_timeout", self.request_timeout, 0.0)
-        if self.request_timeout <= 0:
-            yield "request_timeout must be positive"
-        bad = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
-        if bad or not self.fault_kinds:
-            yield f"fault_kinds must be a non-empty subset of {','.join(FAULT_KINDS)}"
-        if not self.secret:
-            yield "secret must not be empty"
-        if self.log_level.upper() not in LOG_LEVELS:
-            yield f"log_level must be one of {', '.join(LOG_LEVELS)}"
-        if self.api_key is not None and not self.api_key:
-            yield "api_key must not be empty"
-        if self.concurrency_limit is not None and self.concurrency_limit < 1:
-            yield f"concurrency_limit must be at least 1, got {self.concurrency_limit}"
-        yield from finite("time_scale", self.time_scale, 0.0)
-        if self.time_scale <= 0:
-            yield "time_scale must be positive"
-        yield from finite("webhook_drop_rate", self.webhook_drop_rate, 0.0, 1.0)
-        yield from finite("webhook_delay", self.webhook_delay, 0.0, self.max_delay)
-        if self.webhook_scheme not in WEBHOOK_SCHEMES:
-            yield f"webhook_scheme must be one of {', '.join(WEBHOOK_SCHEMES)}"
-        elif self.webhook_scheme == "standard" and not standard_webhook_key(self.webhook_secret):
-            # The message must not show the secret itself.
-            yield "webhook_secret must be whsec_ followed by base64 for --webhook-scheme standard"
-        if not self.webhook_secret:
-            yield "webhook_secret must not be empty"
-        elif not self.webhook_secret.isprintable():
-            yield "webhook_secret must be printable text"
+        return self
 
     @property
     def plain(self) -> bool:
@@ -206,19 +275,23 @@ class ServerConfig:
             environ: Environment to read ``HEYGEN_MOCK_*`` from; ``None`` means ``os.environ``.
 
         Raises:
-            SystemExit: A flag or environment variable is invalid (argparse's usage error).
+            SystemExit: ``--help`` was given (status 0), or a flag or environment
+                variable is invalid (status 2, after click's usage error on stderr).
         """
-        parser = build_parser(os.environ if environ is None else environ)
-        args = parser.parse_args(argv)
-        values = vars(args)
-        if values.pop("plain"):
-            values.update(hints=False, long_poll=False, batch=False, capabilities=False)
-        for switch in ("hints", "long_poll", "batch", "capabilities"):
-            values[switch] = not values.pop(f"no_{switch}") and values.get(switch, True)
+        args = list(sys.argv[1:] if argv is None else argv)
         try:
-            return replace(cls(), **values)
-        except ValueError as exc:
-            parser.error(str(exc))
+            result = COMMAND.main(
+                args,
+                prog_name=PROG,
+                standalone_mode=False,
+                obj=os.environ if environ is None else environ,
+            )
+        except click.ClickException as exc:
+            exc.show()
+            raise SystemExit(exc.exit_code) from exc
+        if isinstance(result, ServerConfig):
+            return result
+        raise SystemExit(result)  # --help was shown
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerConfig:
@@ -233,7 +306,7 @@ class ServerConfig:
         try:
             return cls.from_args([], environ)
         except SystemExit as exc:
-            raise ValueError("invalid HEYGEN_MOCK_* environment variable") from exc
+            raise ValueError(f"invalid {ENV_PREFIX}_* environment variable") from exc
 
 
 def standard_webhook_key(secret: str) -> bytes | None:
@@ -245,203 +318,142 @@ def standard_webhook_key(secret: str) -> bytes | None:
     return key or None
 
 
-def env_name(flag: str) -> str:
-    """``--delay-max`` -> ``HEYGEN_MOCK_DELAY_MAX``."""
-    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+# -- the command line ------------------------------------------------------------
+
+PROG = "heygen-mock-server"
 
 
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("", "0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"not a boolean: {text!r}")
+def env_name(param: str) -> str:
+    """``delay_max`` -> ``HEYGEN_MOCK_DELAY_MAX``: as click's ``auto_envvar_prefix`` names it."""
+    return f"{ENV_PREFIX}_{param.upper()}"
 
 
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
+class _Option(click.Option):
+    """An option whose environment is the mapping ``from_args`` was given (``ctx.obj``)."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        environ: Mapping[str, str] = ctx.obj if ctx.obj is not None else os.environ
+        # An empty variable counts as unset, as click has it.
+        return environ.get(env_name(self.name or "")) or None
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        hint = super().get_error_hint(ctx)
+        if (
+            ctx is not None
+            and ctx.get_parameter_source(self.name or "") == ParameterSource.ENVIRONMENT
+        ):
+            hint += f" (from {env_name(self.name or '')})"
+        return hint
 
 
-def _fault_kinds(text: str) -> tuple[str, ...]:
-    kinds = tuple(kind.strip() for kind in text.split(",") if kind.strip())
-    bad = [kind for kind in kinds if kind not in FAULT_KINDS]
-    if bad or not kinds:
-        raise argparse.ArgumentTypeError(
-            f"fault kinds must be a comma list of {','.join(FAULT_KINDS)}, got {text!r}"
-        )
-    return kinds
+def _split_commas(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """``500, drop`` -> ``("500", "drop")``; ``ServerConfig`` checks the items."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
-def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The argparse parser; defaults come from ``environ`` where set."""
+def _base(hint: Any) -> tuple[Any, Flag]:
+    """A field's type without ``None`` or constraints, and its ``Flag``."""
+    kind, *extras = get_args(hint)
+    flag = next(extra for extra in extras if isinstance(extra, Flag))
+    while True:
+        if get_origin(kind) is Annotated:
+            kind = get_args(kind)[0]
+        elif type(None) in get_args(kind):  # X | None
+            kind = next(arg for arg in get_args(kind) if arg is not type(None))
+        else:
+            return kind, flag
+
+
+def _click_type(kind: Any) -> click.ParamType[Any]:
+    if get_origin(kind) is Literal:
+        return click.Choice(get_args(kind), case_sensitive=False)
+    types: dict[Any, click.ParamType[Any]] = {
+        float: click.FLOAT,
+        int: click.INT,
+        str: click.STRING,
+    }
+    return types[kind]
+
+
+def _options() -> list[click.Option]:
+    """One option per ``ServerConfig`` field, in field order, plus ``--plain``."""
     defaults = ServerConfig()
-    parser = argparse.ArgumentParser(
-        prog="heygen-mock-server",
-        description="Simulate HeyGen's video-translation status backend. "
-        f"Every flag can also be set by an environment variable {ENV_PREFIX}<FLAG>, "
-        "e.g. --delay-max -> HEYGEN_MOCK_DELAY_MAX.",
-    )
+    options: list[click.Option] = []
+    for name, hint in get_type_hints(ServerConfig, include_extras=True).items():
+        kind, flag = _base(hint)
+        default = getattr(defaults, name)
+        dashed = name.replace("_", "-")
+        if kind is bool:
+            decl = f"--no-{dashed}" if default else f"--{dashed}"
+            options.append(_Option([decl], is_flag=True, help=flag.help, show_envvar=True))
+        elif get_origin(kind) is Sequence:  # a comma list on the command line
+            options.append(
+                _Option(
+                    [f"--{dashed}"],
+                    default=",".join(default),
+                    callback=_split_commas,
+                    metavar=flag.metavar,
+                    help=flag.help,
+                    show_default=True,
+                    show_envvar=True,
+                )
+            )
+        else:
+            options.append(
+                _Option(
+                    [f"--{dashed}"],
+                    type=_click_type(kind),
+                    default=default,
+                    metavar=flag.metavar,
+                    help=flag.help,
+                    show_default=flag.default_text or default is not None,
+                    show_envvar=True,
+                )
+            )
+        if name == "capabilities":
+            options.append(
+                _Option(
+                    ["--plain"],
+                    is_flag=True,
+                    help="all four --no-* switches: a bare seed server",
+                    show_envvar=True,
+                )
+            )
+    return options
 
-    def option(flag: str, kind: Any, default: Any, help_text: str, **kwargs: Any) -> None:
-        env = env_name(flag)
-        value = default
-        if env in environ:
-            try:
-                value = kind(environ[env])
-            except (ValueError, argparse.ArgumentTypeError) as exc:
-                parser.error(f"{env}={environ[env]!r}: {exc}")
-        parser.add_argument(
-            flag, type=kind, default=value, help=f"{help_text} [env {env}]", **kwargs
-        )
 
-    def switch(flag: str, help_text: str) -> None:
-        env = env_name(flag)
-        try:
-            default = _bool(environ.get(env, ""))
-        except argparse.ArgumentTypeError as exc:
-            parser.error(f"{env}: {exc}")
-        parser.add_argument(
-            flag, action="store_true", default=default, help=f"{help_text} [env {env}]"
-        )
+def _config(**values: Any) -> ServerConfig:
+    """The click command's callback: its values as a ``ServerConfig``."""
+    plain = values.pop("plain")
+    for name in [key.removeprefix("no_") for key in values if key.startswith("no_")]:
+        values[name] = not (values.pop(f"no_{name}") or plain)
+    try:
+        return ServerConfig(**values)
+    except ValidationError as exc:
+        raise click.UsageError(_explain(exc)) from None
 
-    option("--host", str, defaults.host, "address to bind (default %(default)s)")
-    option("--port", int, defaults.port, "port; 0 picks a free one (default %(default)s)")
-    option("--delay", float, defaults.delay, "seconds before a job finishes (default %(default)s)")
-    option(
-        "--delay-max",
-        float,
-        None,
-        "when given, each job's delay is uniform in [delay, delay-max]",
-    )
-    option(
-        "--delay-per-video-second",
-        float,
-        defaults.delay_per_video_second,
-        "extra delay per second of a job's video_length, with noise (default %(default)s)",
-    )
-    option(
-        "--error-rate",
-        _probability,
-        defaults.error_rate,
-        "probability that a job ends in error (default %(default)s)",
-    )
-    option("--seed", int, None, "seed for all randomness: reproducible runs")
-    option("--secret", str, defaults.secret, "HMAC key for job ids (default: a fixed public one)")
-    switch("--no-hints", "no Retry-After/progress/remaining_seconds on pending answers")
-    switch("--no-long-poll", "ignore ?wait= on status requests")
-    switch("--no-batch", "no POST /status/batch (404)")
-    switch("--no-capabilities", "no GET /capabilities (404)")
-    switch("--plain", "all four --no-* switches: a bare seed server")
-    option(
-        "--estimate-noise",
-        float,
-        defaults.estimate_noise,
-        "relative noise of remaining_seconds (default %(default)s)",
-    )
-    option("--max-wait", float, defaults.max_wait, "largest long-poll wait (default %(default)s)")
-    option("--max-batch", int, defaults.max_batch, "most ids per batch (default %(default)s)")
-    option(
-        "--max-delay", float, defaults.max_delay, "largest accepted delay (default %(default)s)"
-    )
-    option(
-        "--fault-rate",
-        _probability,
-        defaults.fault_rate,
-        "fraction of status requests answered with a fault (default %(default)s)",
-    )
-    option(
-        "--fault-kinds",
-        _fault_kinds,
-        defaults.fault_kinds,
-        f"comma list of {','.join(FAULT_KINDS)} (default 500,503)",
-    )
-    option(
-        "--fault-retry-after",
-        int,
-        defaults.fault_retry_after,
-        "Retry-After seconds on injected 503s (default %(default)s)",
-    )
-    option(
-        "--rate-limit",
-        float,
-        None,
-        "status+job requests per second per client address; excess gets 429",
-    )
-    option("--latency", float, defaults.latency, "seconds added to status requests")
-    option("--latency-jitter", float, defaults.latency_jitter, "extra latency, up to this much")
-    switch("--admin", "admin routes: /admin/faults (faults at runtime), /admin/stats (reset)")
-    switch(
-        "--exit-on-stdin-eof",
-        "stop when stdin reaches end of file: a parent holding the pipe's write end "
-        "takes the server down with it, even if it is killed",
-    )
-    option(
-        "--api-key",
-        str,
-        None,
-        "require this key (X-Api-Key or Authorization: Bearer) on every /v3/ route",
-    )
-    option(
-        "--concurrency-limit",
-        int,
-        None,
-        "most unfinished v3 translations at once; a create beyond it gets 429",
-    )
-    option(
-        "--time-scale",
-        float,
-        defaults.time_scale,
-        "v3 translations (about 2x the video's duration) run this many times faster "
-        "(default %(default)s)",
-    )
-    option(
-        "--webhook-drop-rate",
-        _probability,
-        defaults.webhook_drop_rate,
-        "probability that a webhook is not sent (default %(default)s)",
-    )
-    option(
-        "--webhook-delay",
-        float,
-        defaults.webhook_delay,
-        "seconds between a v3 translation's end and its webhooks (default %(default)s)",
-    )
-    option(
-        "--webhook-scheme",
-        str,
-        defaults.webhook_scheme,
-        "webhook signatures: hmac (hex HMAC-SHA256 of the body in Signature) or "
-        "standard (Standard Webhooks) (default %(default)s)",
-        choices=WEBHOOK_SCHEMES,
-    )
-    option(
-        "--webhook-secret",
-        str,
-        defaults.webhook_secret,
-        "signs webhooks to callback_url (default: a fixed public whsec_ secret)",
-    )
-    option("--backlog", int, defaults.backlog, "listen backlog (default %(default)s)")
-    option(
-        "--max-connections",
-        int,
-        defaults.max_connections,
-        "connections served at once, one thread each; more wait (default %(default)s)",
-    )
-    option(
-        "--request-timeout",
-        float,
-        defaults.request_timeout,
-        "seconds a connection has to send its whole request (default %(default)s)",
-    )
-    option(
-        "--log-level",
-        str.upper,
-        defaults.log_level,
-        "DEBUG, INFO, WARNING, ERROR (default %(default)s)",
-        choices=LOG_LEVELS,
-    )
-    return parser
+
+def _explain(exc: ValidationError) -> str:
+    """pydantic's errors in the flags' words, without the values (they may be keys)."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+        if error["loc"]:
+            message = f"--{str(error['loc'][0]).replace('_', '-')}: {message}"
+        problems.append(message)
+    return "; ".join(problems)
+
+
+COMMAND = click.Command(
+    PROG,
+    params=list(_options()),
+    callback=_config,
+    help="Simulate HeyGen's video-translation status backend. Every flag can also be set "
+    f"by an environment variable {ENV_PREFIX}_<FLAG>, e.g. --delay-max -> "
+    f"{ENV_PREFIX}_DELAY_MAX.",
+    context_settings={
+        "auto_envvar_prefix": ENV_PREFIX,
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+    },
+)

@@ -16,12 +16,12 @@ import random
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
 
 from mock_server.config import ServerConfig
+from mock_server.contract import FaultSettings
 
 GARBAGE_BODY = (
     b"<html><head><title>502 Bad Gateway</title></head>"
@@ -29,41 +29,6 @@ GARBAGE_BODY = (
 )
 #: The ``result`` value of ``unknown-result`` faults: plausible, not in the protocol.
 UNKNOWN_RESULT = "processing"
-
-
-@dataclass(frozen=True)
-class FaultSettings:
-    """What the injector does to status requests; replaced whole, never mutated.
-
-    Attributes mirror the ``ServerConfig`` fields (and flags) of the same name.
-    """
-
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = ("500", "503")
-    fault_retry_after: int = 1
-    latency: float = 0.0
-    latency_jitter: float = 0.0
-
-    @classmethod
-    def from_config(cls, config: ServerConfig) -> FaultSettings:
-        """The settings a server starts with."""
-        return cls(
-            fault_rate=config.fault_rate,
-            fault_kinds=config.fault_kinds,
-            fault_retry_after=config.fault_retry_after,
-            latency=config.latency,
-            latency_jitter=config.latency_jitter,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``/admin/faults``."""
-        return {
-            "fault_rate": self.fault_rate,
-            "fault_kinds": list(self.fault_kinds),
-            "fault_retry_after": self.fault_retry_after,
-            "latency": self.latency,
-            "latency_jitter": self.latency_jitter,
-        }
 
 
 class FaultInjector:

@@ -1,16 +1,21 @@
-"""The OpenAPI 3 document of the mock server.
+"""The OpenAPI 3.1 document of the mock server.
 
-This module is the single source: ``GET /openapi.json`` serves it, and
-``docs/openapi.json`` is generated from it with::
+``GET /openapi.json`` serves it, and ``docs/openapi.json`` is generated from
+it with::
 
     python -m mock_server.openapi docs/openapi.json
 
-A test fails when the two differ. Limits in the document (``max_wait`` 30,
-``max_batch`` 1000, ``max_delay`` 86400) are the defaults; a server started
-with other flags enforces its own values, and ``GET /capabilities`` reports
-them. Injected faults deliberately break this contract (HTML bodies, unknown
-``result`` values, truncated bodies); they are off unless ``--fault-rate`` is set
-or, on a server started with ``--admin``, ``PUT /admin/faults`` switches them on.
+A test fails when the two differ. Request bodies and query parameters are the
+JSON Schema of ``mock_server.contract``'s models, the very ones the routes
+validate with; the answers, which the server builds rather than checks, are
+described here.
+
+Limits in the document (``max_wait`` 30, ``max_batch`` 1000, ``max_delay``
+86400) are the defaults; a server started with other flags enforces its own
+values, and ``GET /capabilities`` reports them. Injected faults deliberately
+break this contract (HTML bodies, unknown ``result`` values, truncated
+bodies); they are off unless ``--fault-rate`` is set or, on a server started
+with ``--admin``, ``PUT /admin/faults`` switches them on.
 """
 
 from __future__ import annotations
@@ -19,30 +24,75 @@ import json
 import sys
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
+
 from mock_server.app import max_content_length
-from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
-from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH
+from mock_server.config import ServerConfig
+from mock_server.contract import (
+    ID_PATTERN,
+    MAX_KEY_LENGTH,
+    MAX_STATUS_IDS,
+    BatchRequest,
+    FaultSettings,
+    JobRequest,
+    PublishedSchema,
+    StatusQuery,
+    V3CreateRequest,
+    V3EndpointRequest,
+    V3StatusesQuery,
+)
 from mock_server.stats import JOBS_KEPT, LOG_KEPT
 from mock_server.translations import MAX_ENDPOINTS
-from mock_server.v3 import (
-    CREATE_FIELDS,
-    ENDPOINT_FIELDS,
-    ID_PATTERN,
-    IDS_PATTERN,
-    LANGUAGE_SCHEMA,
-    MAX_KEY_LENGTH,
-    MAX_OUTPUT_LANGUAGES,
-    MAX_STATUS_IDS,
-    VIDEO_SCHEMAS,
-)
 
 _DEFAULTS = ServerConfig()
 
 JSON = "application/json"
+REF = "#/components/schemas/{model}"
 
 
 def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(model=name)}
+
+
+#: Components made from the contract's models: name, model, and whether it is
+#: read (a request, "validation") or written (an answer, "serialization").
+_MODELS: list[tuple[str, type[BaseModel], JsonSchemaMode]] = [
+    ("JobRequest", JobRequest, "validation"),
+    ("BatchRequest", BatchRequest, "validation"),
+    ("FaultSettingsRequest", FaultSettings, "validation"),
+    ("FaultSettings", FaultSettings, "serialization"),
+    ("V3CreateRequest", V3CreateRequest, "validation"),
+    ("V3EndpointRequest", V3EndpointRequest, "validation"),
+]
+
+
+def _model_schemas() -> dict[str, Any]:
+    """The components made from the contract's models (and the models they use)."""
+    schemas: dict[str, Any] = {}
+    for name, model, mode in _MODELS:
+        schema = model.model_json_schema(
+            mode=mode, ref_template=REF, schema_generator=PublishedSchema
+        )
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    return schemas
+
+
+def _query(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query model's fields as OpenAPI query parameters."""
+    schema = model.model_json_schema(schema_generator=PublishedSchema)
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in schema.get("required", ()),
+        }
+        if "description" in field_schema:
+            parameter["description"] = field_schema.pop("description")
+        parameters.append({**parameter, "schema": field_schema})
+    return parameters
 
 
 def _json_response(description: str, schema: str, **extra: Any) -> dict[str, Any]:
@@ -116,25 +166,6 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "BatchRequest": {
-        "type": "object",
-        "required": ["job_ids"],
-        "additionalProperties": False,
-        "properties": {
-            "job_ids": {
-                "type": "array",
-                "items": {"type": "string"},
-                "maxItems": _DEFAULTS.max_batch,
-                "description": "Duplicates are answered once, in first-seen order.",
-            },
-            "wait": {
-                "type": "number",
-                "minimum": 0,
-                "description": "Long-poll seconds, clamped to max_wait; ignored when "
-                "long-poll is off.",
-            },
-        },
-    },
     "BatchAnswer": {
         "type": "object",
         "required": ["statuses", "unknown"],
@@ -142,26 +173,6 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "statuses": {"type": "array", "items": _ref("BatchStatus")},
             "unknown": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "JobRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "All fields optional; an empty body (or one of only JSON "
-        "whitespace) is allowed. Text fields are "
-        "stored in the job id and cut to fit (see truncated_fields).",
-        "properties": {
-            "delay": {"type": "number", "minimum": 0, "maximum": _DEFAULTS.max_delay},
-            "outcome": {"type": "string", "enum": ["completed", "error"]},
-            "video_length": {
-                "type": "number",
-                "minimum": 0,
-                "exclusiveMinimum": True,
-                "maximum": MAX_VIDEO_LENGTH,
-            },
-            "title": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
-            "source_language": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
-            "target_language": {"type": "string", "maxLength": MAX_TEXT_LENGTH},
         },
     },
     "JobRecord": {
@@ -239,62 +250,19 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "hints": {"type": "boolean"},
             "long_poll": {
-                "type": "object",
-                "nullable": True,
+                "type": ["object", "null"],
                 "required": ["max_wait"],
                 "additionalProperties": False,
                 "properties": {"max_wait": {"type": "number", "minimum": 0}},
             },
             "batch": {
-                "type": "object",
-                "nullable": True,
+                "type": ["object", "null"],
                 "required": ["max_ids"],
                 "additionalProperties": False,
                 "properties": {"max_ids": {"type": "integer", "minimum": 1}},
             },
         },
     },
-    "FaultSettings": {
-        "type": "object",
-        "required": [
-            "fault_rate",
-            "fault_kinds",
-            "fault_retry_after",
-            "latency",
-            "latency_jitter",
-        ],
-        "additionalProperties": False,
-        "properties": {
-            "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
-            "fault_kinds": {"type": "array", "items": _ref("FaultKind")},
-            "fault_retry_after": {"type": "integer", "minimum": 0},
-            "latency": {"type": "number", "minimum": 0},
-            "latency_jitter": {"type": "number", "minimum": 0},
-        },
-    },
-    "FaultSettingsRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Fields as the flags of the same name; a field left out takes "
-        "the server's start-up value, so {} switches runtime faults off.",
-        "properties": {
-            "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
-            "fault_kinds": {
-                "type": "array",
-                "items": _ref("FaultKind"),
-                "minItems": 1,
-                "description": "Chosen uniformly; duplicates count once.",
-            },
-            "fault_retry_after": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": MAX_FAULT_RETRY_AFTER,
-            },
-            "latency": {"type": "number", "minimum": 0, "maximum": MAX_FAULT_LATENCY},
-            "latency_jitter": {"type": "number", "minimum": 0, "maximum": MAX_FAULT_LATENCY},
-        },
-    },
-    "FaultKind": {"type": "string", "enum": list(FAULT_KINDS)},
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -378,7 +346,7 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-_NULLABLE_STRING = {"type": "string", "nullable": True}
+_NULLABLE_STRING = {"type": ["string", "null"]}
 
 
 def _data(schema: dict[str, Any]) -> dict[str, Any]:
@@ -388,15 +356,6 @@ def _data(schema: dict[str, Any]) -> dict[str, Any]:
         "required": ["data"],
         "additionalProperties": False,
         "properties": {"data": schema},
-    }
-
-
-def _video(kind: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["type", kind],
-        "additionalProperties": False,
-        "properties": {"type": {"type": "string", "enum": [kind]}, kind: VIDEO_SCHEMAS[kind]},
     }
 
 
@@ -420,33 +379,12 @@ V3_SCHEMAS: dict[str, Any] = {
                     },
                     "message": {"type": "string", "minLength": 1},
                     "param": {
-                        "type": "string",
-                        "nullable": True,
+                        "type": ["string", "null"],
                         "description": "The field, header or parameter at fault, if one is.",
                     },
-                    "doc_url": {"type": "string", "nullable": True},
+                    "doc_url": {"type": ["string", "null"]},
                 },
             }
-        },
-    },
-    "V3VideoUrl": _video("url"),
-    "V3VideoAsset": _video("asset_id"),
-    "V3CreateRequest": {
-        "type": "object",
-        "required": ["video", "output_languages"],
-        "additionalProperties": False,
-        "description": "HeyGen's create body (the fields the mock accepts; others are 400). "
-        "The video is never fetched.",
-        "properties": {
-            "video": {"oneOf": [_ref("V3VideoUrl"), _ref("V3VideoAsset")]},
-            "output_languages": {
-                "type": "array",
-                "items": LANGUAGE_SCHEMA,
-                "minItems": 1,
-                "maxItems": MAX_OUTPUT_LANGUAGES,
-                "description": "One translation per entry, in order (duplicates too).",
-            },
-            **CREATE_FIELDS,
         },
     },
     "V3CreateAnswer": _data(
@@ -489,13 +427,12 @@ V3_SCHEMAS: dict[str, Any] = {
                 "output_language": _NULLABLE_STRING,
                 "input_language": _NULLABLE_STRING,
                 "duration": {
-                    "type": "number",
-                    "nullable": True,
+                    "type": ["number", "null"],
                     "description": "Seconds of video.",
                 },
                 "created_at": {"type": "integer", "description": "Unix seconds."},
                 "callback_id": _NULLABLE_STRING,
-                "translate_audio_only": {"type": "boolean", "nullable": True},
+                "translate_audio_only": {"type": ["boolean", "null"]},
                 "video_url": {"type": "string", "description": "When completed."},
                 "audio_url": {"type": "string", "description": "When completed."},
                 "srt_caption_url": {"type": "string", "description": "When completed."},
@@ -515,8 +452,7 @@ V3_SCHEMAS: dict[str, Any] = {
                 "enum": ["queued", "processing", "completed", "failed", "not_found"],
             },
             "error": {
-                "type": "object",
-                "nullable": True,
+                "type": ["object", "null"],
                 "required": ["code", "message"],
                 "additionalProperties": False,
                 "description": "When failed.",
@@ -536,14 +472,8 @@ V3_SCHEMAS: dict[str, Any] = {
                 "description": "One entry per distinct id, in first-seen order.",
             },
             "has_more": {"type": "boolean", "enum": [False]},
-            "next_token": {"type": "string", "nullable": True},
+            "next_token": {"type": ["string", "null"]},
         },
-    },
-    "V3EndpointRequest": {
-        "type": "object",
-        "required": ["url"],
-        "additionalProperties": False,
-        "properties": ENDPOINT_FIELDS,
     },
     "V3Endpoint": _data(
         {
@@ -554,7 +484,7 @@ V3_SCHEMAS: dict[str, Any] = {
                 "endpoint_id": {"type": "string"},
                 "url": {"type": "string"},
                 "status": {"type": "string", "enum": ["enabled"]},
-                "events": {"type": "array", "nullable": True, "items": {"type": "string"}},
+                "events": {"type": ["array", "null"], "items": {"type": "string"}},
                 "created_at": {"type": "string", "description": "ISO 8601, UTC."},
                 "secret": {
                     "type": "string",
@@ -566,6 +496,7 @@ V3_SCHEMAS: dict[str, Any] = {
     ),
 }
 SCHEMAS.update(V3_SCHEMAS)
+SCHEMAS.update(_model_schemas())
 
 HEADERS: dict[str, Any] = {
     "Retry-After": {
@@ -585,15 +516,6 @@ _STATUS_ERRORS: dict[str, Any] = {
     "429": _error("Rate limited (--rate-limit).", "Retry-After"),
     "500": _error("Injected fault (--fault-kinds 500)."),
     "503": _error("Injected fault (--fault-kinds 503).", "Retry-After"),
-}
-_WAIT = {
-    "name": "wait",
-    "in": "query",
-    "required": False,
-    "description": "Long-poll: hold the answer until the job leaves pending or this many "
-    "seconds pass (clamped to max_wait). Negative or non-numeric is 400. Ignored when "
-    "long-poll is off.",
-    "schema": {"type": "number", "minimum": 0},
 }
 _ADMIN_OFF = _error("Admin routes are off (start the server with --admin).")
 _JOB_ID_PATH = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -677,16 +599,7 @@ V3_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getVideoTranslationStatuses",
             "summary": f"HeyGen v3: up to {MAX_STATUS_IDS} translations' statuses at once.",
-            "parameters": [
-                {
-                    "name": "video_translation_ids",
-                    "in": "query",
-                    "required": True,
-                    "description": "Comma-separated ids, each non-empty.",
-                    "schema": {"type": "string", "pattern": IDS_PATTERN},
-                },
-                _API_KEY,
-            ],
+            "parameters": [*_query(V3StatusesQuery), _API_KEY],
             "responses": {
                 "200": _json_response("Statuses in the bulk vocabulary.", "V3Statuses"),
                 "400": _v3_error("Missing, repeated or malformed ids, too many, or batch_ids."),
@@ -722,15 +635,7 @@ PATHS: dict[str, Any] = {
             "summary": "Status of one job (the seed contract).",
             "description": "Without job_id: the server's default job, started at server "
             "start. Status requests may be rate limited, delayed and faulted.",
-            "parameters": [
-                {
-                    "name": "job_id",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                },
-                _WAIT,
-            ],
+            "parameters": _query(StatusQuery),
             "responses": {
                 "200": _json_response(
                     "The job's status.",
@@ -870,7 +775,7 @@ PATHS: dict[str, Any] = {
             "summary": "This document.",
             "responses": {
                 "200": {
-                    "description": "OpenAPI 3 document.",
+                    "description": "OpenAPI 3.1 document.",
                     "content": {JSON: {"schema": {"type": "object"}}},
                 }
             },
@@ -885,7 +790,7 @@ PATHS.update(V3_PATHS)
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document served at ``/openapi.json`` (a fresh copy each call)."""
     document: dict[str, Any] = {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "heygen mock server",
             "version": "1",

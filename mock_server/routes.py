@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -22,10 +22,11 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from mock_server import faults
 from mock_server.clock import Clock, SystemClock
-from mock_server.config import FAULT_KINDS, MAX_FAULT_LATENCY, MAX_FAULT_RETRY_AFTER, ServerConfig
-from mock_server.faults import FaultInjector, FaultSettings, RateLimiter
+from mock_server.config import ServerConfig
+from mock_server.contract import BatchRequest, FaultSettings, JobRequest, StatusQuery, parse
+from mock_server.faults import FaultInjector, RateLimiter
 from mock_server.hangup import Hangup
-from mock_server.jobs import MAX_TEXT_LENGTH, MAX_VIDEO_LENGTH, TEXT_FIELDS, Job
+from mock_server.jobs import TEXT_FIELDS, Job
 from mock_server.stats import Stats
 from mock_server.store import JobStore, progress, retry_after_hint
 from mock_server.translations import Translations
@@ -33,10 +34,8 @@ from mock_server.webhooks import WebhookDispatcher
 
 bp = Blueprint("mock_server", __name__)
 
-JOB_FIELDS = frozenset({"delay", "outcome", "video_length", *TEXT_FIELDS})
 #: RFC 8259 insignificant whitespace: a body of only these counts as empty.
 JSON_WHITESPACE = b" \t\n\r"
-FAULT_FIELDS = frozenset(FaultSettings.__dataclass_fields__)
 # Sleeping in a loop guards against a clock that wakes a hair early.
 _MAX_WAIT_STEPS = 8
 
@@ -115,7 +114,9 @@ def get_status() -> Response:
         return early
     if job is None:
         raise NotFound(f"unknown job id: {job_id!r}")
-    wait = _wait_seconds(st.config, request.args.get("wait"))
+    wait = 0.0
+    if st.config.long_poll:  # a plain server ignores ?wait=, whatever it says
+        wait = min(parse(StatusQuery, request.args.to_dict(), st.config).wait, st.config.max_wait)
     if wait > 0 and job.result(st.clock.now()) == "pending":
         with st.stats.long_poll():
             _sleep_until(st.clock, [job.finishes_at], st.clock.now() + wait, _hangup(st))
@@ -147,7 +148,13 @@ def post_status_batch() -> Response:
     early = _status_preamble(st)
     if early is not None:
         return early
-    job_ids, wait = _parse_batch(st.config, payload)
+    if payload is None:
+        bad_request('body must be a JSON object like {"job_ids": [...]}')
+    if not st.config.long_poll:  # ignored, whatever it says, as GET /status ignores ?wait=
+        payload = {name: value for name, value in payload.items() if name != "wait"}
+    batch = parse(BatchRequest, payload, st.config)
+    job_ids = list(dict.fromkeys(batch.job_ids))
+    wait = min(batch.wait, st.config.max_wait)
     jobs: dict[str, Job] = {}
     unknown: list[str] = []
     for job_id in job_ids:
@@ -238,23 +245,6 @@ def _status_body(
     return body, retry_after_hint(estimate)
 
 
-def _wait_seconds(config: ServerConfig, raw: str | None) -> float:
-    """The long-poll wait from a query string, clamped; 0 when long-poll is off."""
-    if raw is None or not config.long_poll:
-        return 0.0
-    try:
-        wait = float(raw)
-    except ValueError:
-        bad_request(f"wait must be a number of seconds, got {raw!r}")
-    return _check_wait(config, wait)
-
-
-def _check_wait(config: ServerConfig, wait: float) -> float:
-    if math.isnan(wait) or wait < 0:
-        bad_request(f"wait must be a non-negative number of seconds, got {wait!r}")
-    return min(wait, config.max_wait)
-
-
 def _hangup(st: ServerState) -> Hangup | None:
     """A watch for the client hanging up during a long-poll, where there is one to keep."""
     # A fake clock's sleep takes no real time: there is nothing to watch during it.
@@ -281,26 +271,6 @@ def _sleep_until(
             return
 
 
-def _parse_batch(config: ServerConfig, payload: dict[str, Any] | None) -> tuple[list[str], float]:
-    if payload is None:
-        bad_request('body must be a JSON object like {"job_ids": [...]}')
-    unknown_fields = sorted(set(payload) - {"job_ids", "wait"})
-    if unknown_fields:
-        bad_request(f"unknown fields: {', '.join(unknown_fields)}")
-    raw_ids = payload.get("job_ids")
-    if not isinstance(raw_ids, list) or not all(isinstance(i, str) for i in raw_ids):
-        bad_request("job_ids must be a list of strings")
-    if len(raw_ids) > config.max_batch:
-        bad_request(f"too many job_ids: {len(raw_ids)} > {config.max_batch}")
-    wait = 0.0
-    if "wait" in payload and config.long_poll:  # ignored when long-poll is off, as by GET
-        raw_wait = as_float(payload["wait"])
-        if raw_wait is None:
-            bad_request("wait must be a number of seconds")
-        wait = _check_wait(config, raw_wait)
-    return list(dict.fromkeys(raw_ids)), wait
-
-
 def check_rate_limit(st: ServerState) -> None:
     """Spend one of the client's tokens (``--rate-limit``); raise ``RateLimited`` when out."""
     if st.limiter is None:
@@ -319,8 +289,11 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     """Create a job; its schedule is decided now and carried in its id."""
     st = state()
     check_rate_limit(st)
-    options = _parse_job_options(st.config, json_object_or_none() or {})
-    job_id, job = st.store.create(**options)
+    options = parse(JobRequest, json_object_or_none() or {}, st.config).model_dump(
+        exclude_unset=True
+    )
+    texts = {name: options.pop(name) for name in TEXT_FIELDS if name in options}
+    job_id, job = st.store.create(**options, texts=texts)
     g.job_id = job_id
     st.stats.record_job_created()
     location = f"/jobs/{job_id}"
@@ -360,58 +333,6 @@ def _job_record(st: ServerState, job_id: str, job: Job) -> dict[str, Any]:
     return record
 
 
-def _parse_job_options(config: ServerConfig, payload: dict[str, Any]) -> dict[str, Any]:
-    unknown_fields = sorted(set(payload) - JOB_FIELDS)
-    if unknown_fields:
-        bad_request(f"unknown fields: {', '.join(unknown_fields)}")
-    options: dict[str, Any] = {}
-    if "delay" in payload:
-        delay = as_float(payload["delay"])
-        if delay is None:
-            bad_request("delay must be a number of seconds")
-        if not (math.isfinite(delay) and 0 <= delay <= config.max_delay):
-            bad_request(f"delay must be between 0 and {config.max_delay} seconds")
-        options["delay"] = delay
-    if "outcome" in payload:
-        outcome = payload["outcome"]
-        if outcome not in ("completed", "error"):
-            bad_request('outcome must be "completed" or "error"')
-        options["outcome"] = outcome
-    if "video_length" in payload:
-        length = as_float(payload["video_length"])
-        if length is None:
-            bad_request("video_length must be a number of seconds")
-        if not (math.isfinite(length) and 0 < length <= MAX_VIDEO_LENGTH):
-            bad_request(f"video_length must be > 0 and <= {MAX_VIDEO_LENGTH} seconds")
-        options["video_length"] = length
-    texts: dict[str, str] = {}
-    for name in TEXT_FIELDS:
-        if name in payload:
-            value = payload[name]
-            if not isinstance(value, str):
-                bad_request(f"{name} must be a string")
-            if len(value) > MAX_TEXT_LENGTH:
-                bad_request(f"{name} must be at most {MAX_TEXT_LENGTH} characters")
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in the JSON
-                bad_request(f"{name} must be valid Unicode text (no lone surrogates)")
-            texts[name] = value
-    options["texts"] = texts
-    return options
-
-
-def as_float(value: object) -> float | None:
-    """A JSON number as a float (huge integers become infinity); ``None`` if not a number."""
-    # bool is an int subclass, but `true` is not a number of seconds.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-
-
 def json_object_or_none() -> dict[str, Any] | None:
     """The body as a JSON object; ``None`` when blank. Malformed JSON is a 400.
 
@@ -423,7 +344,7 @@ def json_object_or_none() -> dict[str, Any] | None:
     if not raw.strip(JSON_WHITESPACE):
         return None
     try:
-        payload = json.loads(raw, parse_constant=_reject_constant)
+        payload = json.loads(raw, parse_constant=_reject_constant, parse_int=_json_int)
     except (ValueError, RecursionError) as exc:
         bad_request(f"malformed JSON body: {exc}")
     if not isinstance(payload, dict):
@@ -434,6 +355,17 @@ def json_object_or_none() -> dict[str, Any] | None:
 def _reject_constant(name: str) -> NoReturn:
     # NaN and Infinity are not JSON, though Python's parser accepts them.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_int(text: str) -> int | float:
+    # JSON integers have no size limit. One too big for a float is read as
+    # infinity, as 1e999 is: out of range where a number of seconds is asked.
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+    return value
 
 
 # -- discovery and observability ----------------------------------------------
@@ -506,7 +438,8 @@ def put_faults() -> Response:
     payload = json_object_or_none()
     if payload is None:
         bad_request('body must be a JSON object like {"fault_rate": 1.0, "fault_kinds": ["503"]}')
-    settings = _parse_fault_settings(st.injector.initial, payload)
+    # A field left out takes the start-up value: a PUT replaces, it does not patch.
+    settings = parse(FaultSettings, {**st.injector.initial.as_dict(), **payload}, st.config)
     st.injector.set(settings)
     return jsonify(settings.as_dict())
 
@@ -523,45 +456,3 @@ def delete_stats() -> Response:
     st = _admin_state()
     st.stats.reset()
     return jsonify(_stats_document(st))
-
-
-def _parse_fault_settings(initial: FaultSettings, payload: dict[str, Any]) -> FaultSettings:
-    unknown_fields = sorted(set(payload) - FAULT_FIELDS)
-    if unknown_fields:
-        bad_request(f"unknown fields: {', '.join(unknown_fields)}")
-    changes: dict[str, Any] = {}
-    if "fault_rate" in payload:
-        rate = as_float(payload["fault_rate"])
-        if rate is None or not 0.0 <= rate <= 1.0:
-            bad_request("fault_rate must be a number between 0 and 1")
-        changes["fault_rate"] = rate
-    if "fault_kinds" in payload:
-        kinds = payload["fault_kinds"]
-        if (
-            not isinstance(kinds, list)
-            or not kinds
-            or not all(isinstance(kind, str) and kind in FAULT_KINDS for kind in kinds)
-        ):
-            bad_request(f"fault_kinds must be a non-empty list of {', '.join(FAULT_KINDS)}")
-        # Duplicates would weigh a kind more; the flags have no such thing.
-        changes["fault_kinds"] = tuple(dict.fromkeys(kinds))
-    if "fault_retry_after" in payload:
-        retry_after = payload["fault_retry_after"]
-        if (
-            isinstance(retry_after, bool)
-            or not isinstance(retry_after, int)
-            or not 0 <= retry_after <= MAX_FAULT_RETRY_AFTER
-        ):
-            bad_request(
-                f"fault_retry_after must be an integer between 0 and {MAX_FAULT_RETRY_AFTER}"
-            )
-        changes["fault_retry_after"] = retry_after
-    for name in ("latency", "latency_jitter"):
-        if name in payload:
-            seconds = as_float(payload[name])
-            if seconds is None or not 0.0 <= seconds <= MAX_FAULT_LATENCY:
-                bad_request(
-                    f"{name} must be a number of seconds between 0 and {MAX_FAULT_LATENCY:g}"
-                )
-            changes[name] = seconds
-    return replace(initial, **changes)

@@ -54,6 +54,23 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
 
 
+def require_server_extra() -> None:
+    """Raise :class:`LiveServerError` saying what to install when Flask is missing.
+
+    The mock server is the ``server`` extra of the package; without it the
+    server process would die with a bare ``ModuleNotFoundError``.
+    """
+    try:
+        import flask  # noqa: F401
+        import werkzeug  # noqa: F401
+    except ImportError as exc:
+        missing = (exc.name or "flask").split(".")[0]
+        raise LiveServerError(
+            f"the mock server needs the 'server' extra ({missing} is missing): "
+            "pip install 'heygen-client[server]'"
+        ) from exc
+
+
 def free_port(host: str = HOST) -> int:
     """Return a port that was free a moment ago.
 
@@ -119,10 +136,12 @@ class LiveServer:
         picks a free port, retrying with another if it was taken meanwhile.
 
         Raises:
-            LiveServerError: The server did not become healthy in time.
+            LiveServerError: The server did not become healthy in time, or
+                the ``server`` extra (Flask) is not installed.
         """
         if self.running:
             return
+        require_server_extra()
         keep_port = self.port != 0
         attempts = 1 if keep_port else 3
         for attempt in range(attempts):

@@ -26,27 +26,29 @@ from __future__ import annotations
 
 import hmac
 import math
-import re
 import secrets
 import time
 from typing import Any, NoReturn
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from mock_server.jobs import MAX_VIDEO_LENGTH, Job
-from mock_server.routes import ServerState, as_float, check_rate_limit, json_object_or_none, state
+from mock_server.contract import (
+    DEFAULT_DURATION,
+    MAX_KEY_LENGTH,
+    MAX_STATUS_IDS,
+    V3CreateRequest,
+    V3EndpointRequest,
+    V3StatusesQuery,
+    parse,
+)
+from mock_server.jobs import Job
+from mock_server.routes import ServerState, check_rate_limit, json_object_or_none, state
 from mock_server.translations import TranslationInfo
 from mock_server.webhooks import Endpoint, Event, new_endpoint_secret
 
 v3_bp = Blueprint("heygen_v3", __name__, url_prefix="/v3")
 
 PREFIX = "/v3/"
-#: Most ids in one bulk status request.
-MAX_STATUS_IDS = 100
-#: Most output languages in one create request.
-MAX_OUTPUT_LANGUAGES = 20
-#: Video length assumed when the create request gives no ``duration``.
-DEFAULT_DURATION = 60.0
 #: Share of a translation's time spent ``pending`` (queued) before ``running``.
 QUEUED_SHARE = 0.1
 #: Presigned URLs are valid this long from the status call that made them.
@@ -54,47 +56,12 @@ URL_LIFETIME = 7 * 86400
 #: Where the mock's (unfetchable: ``.invalid``) result files "are".
 MEDIA_BASE = "https://files.heygen-mock.invalid/video-translations"
 FAILURE_MESSAGE = "Translation failed: the mock server drew this job to fail (--error-rate)."
-#: Longest ``Idempotency-Key``.
-MAX_KEY_LENGTH = 255
-#: An http(s) URL with a host: what ``callback_url`` and endpoint URLs must match.
-#: (Not ``\s``: Python's and JSON Schema's disagree on what it covers.)
-URL_PATTERN = r"^https?://[^/?#\x00-\x20\x7f]+"
-#: Ids in the bulk query: 1 to 100 non-empty, comma-separated.
-IDS_PATTERN = rf"^[^,]+(,[^,]+){{0,{MAX_STATUS_IDS - 1}}}$"
-#: The single-status path's id: what a mock or HeyGen id looks like.
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 BULK_STATUS = {
     "pending": "queued",
     "running": "processing",
     "completed": "completed",
     "failed": "failed",
 }
-#: Webhook event types an endpoint may subscribe to (HeyGen's list).
-EVENT_TYPES: tuple[str, ...] = (
-    "avatar_video.success",
-    "avatar_video.fail",
-    "avatar_video_gif.success",
-    "avatar_video_gif.fail",
-    "video_translate.success",
-    "video_translate.fail",
-    "personalized_video",
-    "instant_avatar.success",
-    "instant_avatar.fail",
-    "photo_avatar_generation.success",
-    "photo_avatar_generation.fail",
-    "photo_avatar_train.success",
-    "photo_avatar_train.fail",
-    "photo_avatar_add_motion.success",
-    "photo_avatar_add_motion.fail",
-    "proofread_creation.success",
-    "proofread_creation.fail",
-    "live_avatar.success",
-    "live_avatar.fail",
-    "avatar_video_caption.success",
-    "avatar_video_caption.fail",
-    "video_agent.success",
-    "video_agent.fail",
-)
 #: Error codes by HTTP status, for errors raised without one of their own.
 ERROR_CODES = {
     400: "invalid_parameter",
@@ -105,61 +72,6 @@ ERROR_CODES = {
     413: "payload_too_large",
     429: "rate_limit_exceeded",
     500: "internal_error",
-}
-
-#: One output language.
-LANGUAGE_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64}
-#: Optional create fields checked by schema alone: the server validates with
-#: these very schemas and the OpenAPI document publishes them, so the two
-#: cannot disagree. ``video`` and ``output_languages`` are checked by hand.
-CREATE_FIELDS: dict[str, dict[str, Any]] = {
-    "title": {"type": "string", "nullable": True, "maxLength": 500},
-    "mode": {"type": "string", "enum": ["speed", "precision"]},
-    "callback_url": {
-        "type": "string",
-        "nullable": True,
-        "maxLength": 1000,
-        "pattern": URL_PATTERN,
-        "description": "Gets this translation's webhook, signed with --webhook-secret.",
-    },
-    "callback_id": {"type": "string", "nullable": True, "maxLength": 500},
-    "input_language": {"type": "string", "nullable": True, "maxLength": 64},
-    "translate_audio_only": {"type": "boolean"},
-    "enable_caption": {"type": "boolean"},
-    "disable_music_track": {"type": "boolean"},
-    "enable_dynamic_duration": {"type": "boolean"},
-    "enable_speech_enhancement": {"type": "boolean"},
-    "enable_watermark": {"type": "boolean"},
-    "keep_the_same_format": {"type": "boolean", "nullable": True},
-    "speaker_num": {"type": "integer", "nullable": True, "minimum": 1},
-    "brand_voice_id": {"type": "string", "nullable": True, "maxLength": 200},
-    "folder_id": {"type": "string", "nullable": True, "maxLength": 200},
-    "start_time": {"type": "number", "nullable": True, "minimum": 0},
-    "end_time": {"type": "number", "nullable": True, "minimum": 0},
-    "duration": {
-        "type": "number",
-        "nullable": True,
-        "minimum": 0,
-        "exclusiveMinimum": True,
-        "maximum": MAX_VIDEO_LENGTH,
-        "description": "Mock only: seconds of video (HeyGen reads it from the video). "
-        "Translation time is about twice it, ±30 %, over --time-scale; "
-        f"default {DEFAULT_DURATION:g}.",
-    },
-}
-VIDEO_SCHEMAS: dict[str, dict[str, Any]] = {
-    "url": {"type": "string", "minLength": 1, "maxLength": 1000},
-    "asset_id": {"type": "string", "minLength": 1, "maxLength": 200},
-}
-ENDPOINT_FIELDS: dict[str, dict[str, Any]] = {
-    "url": {"type": "string", "maxLength": 1000, "pattern": URL_PATTERN},
-    "events": {
-        "type": "array",
-        "nullable": True,
-        "items": {"type": "string", "enum": list(EVENT_TYPES)},
-        "description": "Event types to receive; null or absent: all.",
-    },
-    "entity_id": {"type": "string", "nullable": True, "maxLength": 200},
 }
 
 
@@ -246,7 +158,7 @@ def create_translations() -> Response:
     payload = json_object_or_none()
     if payload is None:
         _invalid("body must be a JSON object with video and output_languages", None)
-    fields = _parse_create(payload)
+    fields = parse(V3CreateRequest, payload, st.config)
     if key is None:
         return jsonify(_create(st, fields))
     claim, answer = st.translations.claim(key, st.clock.now())
@@ -268,15 +180,15 @@ def create_translations() -> Response:
     return jsonify(answer)
 
 
-def _create(st: ServerState, fields: dict[str, Any]) -> dict[str, Any]:
-    languages: list[str] = fields["output_languages"]
+def _create(st: ServerState, fields: V3CreateRequest) -> dict[str, Any]:
+    languages = fields.output_languages
     limit = st.config.concurrency_limit
     if limit is not None and len(languages) > limit:
         _invalid(
             f"{len(languages)} output languages exceed the concurrency limit of {limit}",
             "output_languages",
         )
-    duration = fields.get("duration") or DEFAULT_DURATION
+    duration = fields.duration or DEFAULT_DURATION
     ids: list[str] = []
     with st.translations.admission():
         now = st.clock.now()
@@ -291,18 +203,19 @@ def _create(st: ServerState, fields: dict[str, Any]) -> dict[str, Any]:
                 )
         for language in languages:
             texts = {"target_language": language}
-            for name, text_field in (("source_language", "input_language"), ("title", "title")):
-                if fields.get(text_field) is not None:
-                    texts[name] = fields[text_field]
+            if fields.input_language is not None:
+                texts["source_language"] = fields.input_language
+            if fields.title is not None:
+                texts["title"] = fields.title
             job_id, job = st.store.create(
                 delay=st.store.translation_delay(duration), video_length=duration, texts=texts
             )
             info = TranslationInfo(
-                title=fields.get("title"),
+                title=fields.title,
                 output_language=language,
-                input_language=fields.get("input_language"),
-                callback_id=fields.get("callback_id"),
-                translate_audio_only=bool(fields.get("translate_audio_only")),
+                input_language=fields.input_language,
+                callback_id=fields.callback_id,
+                translate_audio_only=bool(fields.translate_audio_only),
             )
             st.translations.add(job_id, job.finishes_at, info, now)
             st.webhooks.schedule(job.finishes_at, _event(job_id, job, info, fields))
@@ -312,7 +225,7 @@ def _create(st: ServerState, fields: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"video_translation_ids": ids}}
 
 
-def _event(job_id: str, job: Job, info: TranslationInfo, fields: dict[str, Any]) -> Event:
+def _event(job_id: str, job: Job, info: TranslationInfo, fields: V3CreateRequest) -> Event:
     succeeded = job.outcome == "completed"
     return Event(
         video_translate_id=job_id,
@@ -320,83 +233,8 @@ def _event(job_id: str, job: Job, info: TranslationInfo, fields: dict[str, Any])
         detail=_media_url(job_id, "video.mp4", job.finishes_at) if succeeded else FAILURE_MESSAGE,
         callback_id=info.callback_id,
         output_language=info.output_language,
-        callback_url=fields.get("callback_url"),
+        callback_url=fields.callback_url,
     )
-
-
-def _parse_create(payload: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"video", "output_languages", *CREATE_FIELDS}
-    for name in payload:
-        if name not in allowed:
-            _invalid(f"unknown field {name!r}", name)
-    if "video" not in payload:
-        _invalid("video is required", "video")
-    _check_video(payload["video"])
-    languages = payload.get("output_languages")
-    if not isinstance(languages, list) or not 1 <= len(languages) <= MAX_OUTPUT_LANGUAGES:
-        _invalid(
-            f"output_languages must be a list of 1 to {MAX_OUTPUT_LANGUAGES} languages",
-            "output_languages",
-        )
-    for language in languages:
-        check_value("output_languages", language, LANGUAGE_SCHEMA)
-    for name, schema in CREATE_FIELDS.items():
-        if name in payload:
-            check_value(name, payload[name], schema)
-    return payload
-
-
-def _check_video(video: object) -> None:
-    kind = video.get("type") if isinstance(video, dict) else None
-    if not isinstance(video, dict) or not isinstance(kind, str) or kind not in VIDEO_SCHEMAS:
-        _invalid('video must be {"type": "url", "url": ...} or {"type": "asset_id", ...}', "video")
-    if set(video) != {"type", kind}:
-        _invalid(f'a video of type "{kind}" has exactly the fields type and {kind}', "video")
-    check_value("video", video[kind], VIDEO_SCHEMAS[kind])
-
-
-def check_value(name: str, value: object, schema: dict[str, Any]) -> None:
-    """Raise a 400 unless ``value`` matches ``schema`` (the OpenAPI subset used here)."""
-    if value is None:
-        if not schema.get("nullable"):
-            _invalid(f"{name} must not be null", name)
-        return
-    kind = schema["type"]
-    if kind == "string":
-        if not isinstance(value, str):
-            _invalid(f"{name} must be a string", name)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate, e.g. "\ud800" in the JSON
-            _invalid(f"{name} must be valid Unicode text (no lone surrogates)", name)
-        if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", math.inf):
-            _invalid(f"{name} has the wrong length", name)
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            _invalid(f"{name} must match {schema['pattern']}", name)
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            _invalid(f"{name} must be true or false", name)
-    elif kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            _invalid(f"{name} must be an integer", name)
-    elif kind == "number":
-        if as_float(value) is None:
-            _invalid(f"{name} must be a number", name)
-    elif kind == "array":
-        if not isinstance(value, list):
-            _invalid(f"{name} must be a list", name)
-        for item in value:
-            check_value(name, item, schema["items"])
-    if "enum" in schema and value not in schema["enum"]:
-        _invalid(f"{name} must be one of {', '.join(map(str, schema['enum']))}", name)
-    if kind in ("integer", "number"):
-        number = as_float(value)
-        assert number is not None  # checked above
-        low = schema.get("minimum", -math.inf)
-        if number < low or (schema.get("exclusiveMinimum") and number <= low):
-            _invalid(f"{name} is too small", name)
-        if number > schema.get("maximum", math.inf):
-            _invalid(f"{name} is too large", name)
 
 
 # -- status ------------------------------------------------------------------------
@@ -436,11 +274,7 @@ def get_statuses() -> Response:
         _invalid(
             "give video_translation_ids once, as a comma-separated list", "video_translation_ids"
         )
-    if not re.search(IDS_PATTERN, raw[0]):
-        _invalid(
-            f"video_translation_ids must be 1 to {MAX_STATUS_IDS} non-empty ids, comma-separated",
-            "video_translation_ids",
-        )
+    parse(V3StatusesQuery, {"video_translation_ids": raw[0]}, st.config)
     now = st.clock.now()
     entries: list[dict[str, Any]] = []
     for job_id in dict.fromkeys(raw[0].split(",")):
@@ -504,20 +338,12 @@ def create_endpoint() -> Response:
     payload = json_object_or_none()
     if payload is None:
         _invalid('body must be a JSON object like {"url": "https://..."}', None)
-    for name in payload:
-        if name not in ENDPOINT_FIELDS:
-            _invalid(f"unknown field {name!r}", name)
-    if "url" not in payload:
-        _invalid("url is required", "url")
-    for name, schema in ENDPOINT_FIELDS.items():
-        if name in payload:
-            check_value(name, payload[name], schema)
-    events = payload.get("events")
+    fields = parse(V3EndpointRequest, payload, st.config)
     now = st.clock.now()
     endpoint = Endpoint(
         endpoint_id="ep_" + secrets.token_hex(16),
-        url=payload["url"],
-        events=None if events is None else tuple(events),
+        url=fields.url,
+        events=None if fields.events is None else tuple(fields.events),
         secret=new_endpoint_secret(),
         created_at=now,
     )

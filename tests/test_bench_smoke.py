@@ -127,3 +127,11 @@ def test_report_has_a_row_per_run_and_pictures(
         path = out / name
         assert path.stat().st_size > 0, name
     assert not math.isnan(results[0].req_per_job)
+
+
+@pytest.mark.live
+def test_the_threads_probe_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import threads
+
+    assert threads.main(["--threads", "4", "--seconds", "1", "--jobs", "10"]) == 0
+    assert ", 0 wrong, library threads left: none" in capsys.readouterr().out

@@ -21,13 +21,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from heygen_client.errors import Unsupported
+from heygen_client.errors import HTTPStatusError, JobNotFound, Unsupported
 from heygen_client.models import PLAIN, Capabilities, JobStatus
 
 if TYPE_CHECKING:
     from heygen_client._transport import Transport
 
-__all__ = ["Backend", "BackendFactory", "BaseBackend", "BatchAnswer"]
+__all__ = ["Backend", "BackendFactory", "BaseBackend", "BatchAnswer", "job_not_found"]
+
+
+def job_not_found(error: HTTPStatusError) -> HTTPStatusError:
+    """A 404 on a job's route is the job's news: the server does not know it.
+
+    Any other error is returned as is; raise the result ``from error.__cause__``.
+    """
+    if error.status_code != 404 or isinstance(error, JobNotFound):
+        return error
+    found = JobNotFound(
+        str(error), status_code=404, body=error.body, retry_after=error.retry_after
+    )
+    found.__cause__ = error.__cause__
+    return found
 
 
 @dataclass(frozen=True, slots=True)

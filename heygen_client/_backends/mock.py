@@ -12,9 +12,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from heygen_client._backends import BatchAnswer
+from heygen_client._backends import BatchAnswer, job_not_found
 from heygen_client._transport import Transport, parse_retry_after, path_segment
-from heygen_client.errors import HTTPStatusError, JobNotFound, MalformedResponse, TransportError
+from heygen_client.errors import HTTPStatusError, MalformedResponse, TransportError
 from heygen_client.models import PLAIN, Capabilities, JobStatus
 
 __all__ = ["MockBackend"]
@@ -23,17 +23,6 @@ logger = logging.getLogger(__name__)
 
 # HeyGen's create fields that the mock knows under another name.
 _MOCK_NAMES = {"input_language": "source_language", "duration": "video_length"}
-
-
-def _not_found(error: HTTPStatusError, job_id: str | None) -> HTTPStatusError:
-    """A 404 on a job's route is the job's news: the server does not know it."""
-    if error.status_code != 404 or isinstance(error, JobNotFound):
-        return error
-    found = JobNotFound(
-        str(error), status_code=404, body=error.body, retry_after=error.retry_after
-    )
-    found.__cause__ = error.__cause__
-    return found
 
 
 class MockBackend:
@@ -91,7 +80,7 @@ class MockBackend:
         try:
             return self.transport.call("GET", "/status", parse, params=params or None, wait=wait)
         except HTTPStatusError as exc:
-            raise _not_found(exc, job_id) from exc.__cause__
+            raise job_not_found(exc) from exc.__cause__
 
     def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
         """``POST /status/batch``; a 404/405 there means the route is not offered."""
@@ -164,4 +153,4 @@ class MockBackend:
         try:
             return self.transport.call("GET", path, parse)
         except HTTPStatusError as exc:
-            raise _not_found(exc, job_id) from exc.__cause__
+            raise job_not_found(exc) from exc.__cause__

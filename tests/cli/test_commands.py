@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
-from heygen_client import _cli
-from heygen_client._cli import URL_ENV, ExitCode, Reached, main
+from heygen_client import _commands
+from heygen_client._cli import URL_ENV, main
 from heygen_client._client import TranslationClient
+from heygen_client._commands import Reached
+from heygen_client._exit_codes import ExitCode
 from heygen_client.models import JobStatus
 from mock_server.testing import LiveServer
 
@@ -129,7 +131,7 @@ def test_a_job_error_exits_1_and_json_says_why(cli_server: LiveServer, capsys: C
             "error",
         }
         assert record["state"] == record["result"] == "error"
-        assert record["error"] is None
+        assert record["error"] == "the job ended in error"
         assert 0.2 < record["elapsed"] < 1.5
         assert record["polls"] >= 1
 
@@ -276,14 +278,14 @@ def test_wait_reports_what_the_reach_check_found_when_it_used_the_timeout(
     """A job already done is completed, not timeout, though the check spent --timeout."""
     (done,) = create(cli_server, capsys, "--delay", "0")
     (failed,) = create(cli_server, capsys, "--delay", "0", "--outcome", "error")
-    reach = _cli._reach
+    reach = _commands.reach
 
-    def slow_reach(url: str, job_id: str | None, budget: float) -> Reached:
-        reached = reach(url, job_id, budget)
+    def slow_reach(url: str, job_id: str | None, budget: float, **options: Any) -> Reached:
+        reached = reach(url, job_id, budget, **options)
         time.sleep(budget)  # a slow server: the check takes all of --timeout
         return reached
 
-    monkeypatch.setattr(_cli, "_reach", slow_reach)
+    monkeypatch.setattr(_commands, "reach", slow_reach)
     for job_id, state, code in (
         (done, "completed", ExitCode.OK),
         (failed, "error", ExitCode.JOB_ERROR),

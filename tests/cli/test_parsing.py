@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from heygen_client import __version__
-from heygen_client._cli import (
-    DEFAULT_URL,
+from heygen_client._cli import DEFAULT_URL, URL_ENV, build_parser, main
+from heygen_client._commands import MAX_CREATE_PAUSES, REACH_BUDGET, Reached, reach
+from heygen_client._exit_codes import (
+    COMMAND_CODES,
     EXIT_CODES,
-    MAX_CREATE_PAUSES,
     PRECEDENCE,
-    REACH_BUDGET,
-    URL_ENV,
     ExitCode,
-    Reached,
-    _reach,
-    build_parser,
     exit_code_of,
-    main,
     state_of,
     worst,
 )
@@ -62,7 +59,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"heygen-client {__version__}\n"
 
 
-@pytest.mark.parametrize("command", [[], ["wait"], ["submit"], ["status"]])
+@pytest.mark.parametrize("command", [[], ["wait"], ["submit"]])
 def test_help_lists_every_exit_code_and_the_env_var(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -158,7 +155,7 @@ def test_server_down_exits_4_at_once(
 def test_url_flag_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("heygen_client._cli.REACH_RETRY_DELAYS", ())
+    monkeypatch.setattr("heygen_client._commands.REACH_RETRY_DELAYS", ())
     monkeypatch.setenv(URL_ENV, "http://127.0.0.1:1")
     url = unreachable_url()
     assert main(["wait", "j1", "--url", url]) == ExitCode.UNREACHABLE
@@ -185,7 +182,7 @@ FAILED_STATUS = JobStatus("j1", JobResult.ERROR)
         (TranslationFailed("j1", FAILED_STATUS), "error", ExitCode.JOB_ERROR),
         (DeadlineExceeded("j1", 5.0), "timeout", ExitCode.TIMEOUT),
         (TransportError("refused"), "unreachable", ExitCode.UNREACHABLE),
-        (TransportTimeout("read timeout"), "unreachable", ExitCode.UNREACHABLE),
+        (TransportTimeout("read timeout"), "timeout", ExitCode.TIMEOUT),
         (JobNotFound("404", status_code=404), "failed", ExitCode.SERVER_ERROR),
         (RateLimited("429", status_code=429), "failed", ExitCode.SERVER_ERROR),
         (HTTPStatusError("503", status_code=503), "failed", ExitCode.SERVER_ERROR),
@@ -280,9 +277,9 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
     silent_server: SilentServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A read timeout means the server accepted: it is there, tracking waits for it."""
-    monkeypatch.setattr("heygen_client._cli.REACH_TRY_TIMEOUT", 0.3)
+    monkeypatch.setattr("heygen_client._commands.REACH_TRY_TIMEOUT", 0.3)
     started = time.monotonic()
-    assert _reach(silent_server.url, "j1", REACH_BUDGET) == Reached()
+    assert reach(silent_server.url, "j1", REACH_BUDGET) == Reached()
     assert time.monotonic() - started < 1.5
     assert len(silent_server.accepted) == 1
 
@@ -301,7 +298,7 @@ def test_the_reach_check_does_not_retry_a_read_timeout(
 def test_the_reach_check_keeps_to_its_budget(budget: float, sleeps: list[float]) -> None:
     """Connection refused is tried again, but only within the budget (--timeout)."""
     clock = FakeClock()
-    reached = _reach(unreachable_url(), "j1", budget, clock=clock, sleep=clock.sleep)
+    reached = reach(unreachable_url(), "j1", budget, clock=clock, sleep=clock.sleep)
     assert isinstance(reached.problem, TransportError)
     assert reached.status is None
     assert clock.sleeps == sleeps
@@ -352,7 +349,7 @@ def test_ctrl_c_during_the_reach_check_still_prints_a_record_per_job(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("heygen_client._cli._reach", interrupted)
+    monkeypatch.setattr("heygen_client._commands.reach", interrupted)
     argv = ["wait", "j1", "j2", "--json", "--url", unreachable_url()]
     assert main(argv) == ExitCode.INTERRUPTED
     out, err = capsys.readouterr()
@@ -375,7 +372,7 @@ def test_ctrl_c_while_submit_creates_jobs_names_those_created(
             return status
         raise KeyboardInterrupt  # the second job
 
-    monkeypatch.setattr("heygen_client._cli.TranslationClient.create_job", create_job)
+    monkeypatch.setattr("heygen_client._commands.TranslationClient.create_job", create_job)
     argv = ["submit", "-n", "3", "--json", "--url", unreachable_url()]
     assert main([*argv, *(["--no-wait"] if no_wait else [])]) == ExitCode.INTERRUPTED
     out, err = capsys.readouterr()
@@ -399,3 +396,43 @@ def test_status_gives_up_on_a_silent_server_after_its_timeout(
     assert record["job_id"] == "j1"
     assert record["error"] == f"GET {silent_server.url}/status: no answer within the read timeout"
     assert len(silent_server.accepted) == 1  # one request, not retried
+
+
+def test_a_missing_server_extra_says_what_to_install() -> None:
+    """Without Flask the demo and the pytest fixture say which extra to install."""
+    code = (
+        "import sys; sys.modules['flask'] = None\n"
+        "from heygen_client._cli import main\n"
+        "sys.exit(main(['demo']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == ExitCode.USAGE
+    assert "pip install 'heygen-client[server]'" in done.stderr
+    assert "Traceback" not in done.stderr
+    code = (
+        "import sys; sys.modules['werkzeug'] = None\n"
+        "from mock_server.testing import LiveServer, LiveServerError\n"
+        "try:\n"
+        "    LiveServer().start()\n"
+        "except LiveServerError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.stdout.strip() == (
+        "the mock server needs the 'server' extra (werkzeug is missing): "
+        "pip install 'heygen-client[server]'"
+    )
+
+
+@pytest.mark.parametrize("command", ["status", "wait", "submit", "demo"])
+def test_each_commands_help_lists_only_its_exit_statuses(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    listed = {int(code) for code in re.findall(r"^  (\d+) +\S", capsys.readouterr().out, re.M)}
+    assert listed == {int(code) for code in COMMAND_CODES[command]}

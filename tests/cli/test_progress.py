@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from heygen_client._cli import ExitCode, counted_down, follow
+from heygen_client._exit_codes import ExitCode
+from heygen_client._follow import counted_down, follow
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._progress import (
     STATES,
@@ -119,10 +120,10 @@ def test_follow_reports_each_finished_job_and_returns_the_worst_exit_code() -> N
         ("gone", "failed", 1),
     ]
     by_id = {v.job_id: v for v in finished}
-    assert by_id["slow"].error == "still pending"
+    assert by_id["slow"].error == "no answer from the server in time"  # no status seen
     assert by_id["gone"].error == "job gone is unknown"
     assert by_id["ok"].error is None
-    assert by_id["bad"].error is None
+    assert by_id["bad"].error == "the job ended in error"
     (summary,) = reporter.summaries
     assert not summary.interrupted
     assert summary.text().startswith("4 jobs in ")
@@ -192,6 +193,8 @@ def test_ctrl_c_closes_the_reporter_then_goes_on() -> None:
     (summary,) = reporter.summaries
     assert summary.interrupted
     assert summary.text().startswith("interrupted: 1 job in ")
+    # The full ids of the jobs not done, to go on with.
+    assert summary.text().endswith("\nto go on: heygen-client wait j1")
     assert reporter.exited
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from heygen_client._cli import ExitCode
+from heygen_client._exit_codes import ExitCode
+from heygen_client._progress import LIVE_TABLE_HINT
 from mock_server.testing import LiveServer
 from tests._wait import wait_until
 
@@ -160,6 +161,7 @@ def test_a_terminal_without_rich_gets_plain_lines(
     assert run.returncode == ExitCode.OK, run.output
     assert ESCAPE not in run.output
     lines = run.output.splitlines()
+    assert lines.pop(0) == LIVE_TABLE_HINT  # says what the [cli] extra would give
     assert re.fullmatch(r"j[\w-]+: tracking", lines[0])
     assert re.fullmatch(r"j[\w-]+: pending after 0\.\d s, 1 poll; server: .*s left", lines[1])
     assert re.fullmatch(r"j[\w-]+: completed after 0\.\d s, \d polls", lines[2])

@@ -10,12 +10,8 @@ import requests
 import requests.exceptions
 
 from heygen_client import errors
-from heygen_client._transport import (
-    EXCEPTION_MAP,
-    map_exception,
-    map_requests_errors,
-    parse_retry_after,
-)
+from heygen_client._error_map import EXCEPTION_MAP, map_exception, map_requests_errors
+from heygen_client._transport import parse_retry_after
 from heygen_client.errors import (
     ClientClosed,
     ConnectTimeout,

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from heygen_client import BaseBackend, JobStatus, TranslationClient
-from heygen_client._transport import ABANDON_CHECK, MAX_REDIRECTS, Transport, abandon_when
+from heygen_client._connections import ABANDON_CHECK, abandon_when
+from heygen_client._transport import MAX_REDIRECTS, Transport
 from heygen_client.errors import (
     DeadlineExceeded,
     HTTPStatusError,

@@ -182,6 +182,20 @@ def test_backoff_grows_with_age_and_is_capped() -> None:
     assert delays[-1] == policy.maximum
 
 
+@pytest.mark.parametrize(
+    ("policy", "elapsed", "expected"),
+    [
+        (Backoff(jitter=0.0), 0.5, 0.75),  # held at initial for the first 9 s...
+        (Backoff(jitter=0.0), 11.0, 0.75),  # ...and until 0.3 * (age - 9) passes it
+        (Backoff(jitter=0.0), 15.0, 1.8),
+        (Backoff(jitter=0.0), 60.0, 5.0),  # capped
+        (Backoff(jitter=0.0, hold=0.0), 5.0, 1.5),  # without the hold it grows at once
+    ],
+)
+def test_backoff_holds_then_grows(policy: Backoff, elapsed: float, expected: float) -> None:
+    assert policy.next_delay(state(elapsed=elapsed)).delay == pytest.approx(expected)
+
+
 def test_durations_statistics() -> None:
     d = Durations([3.0, 1.0, 2.0, -1.0], censored=[5.0, -2.0, 0.5])
     assert d.samples == (1.0, 2.0, 3.0)

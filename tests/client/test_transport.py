@@ -11,7 +11,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from heygen_client._backends.mock import MockBackend
-from heygen_client._transport import Transport, _SocketRegistry
+from heygen_client._connections import SocketRegistry
+from heygen_client._transport import Transport
 from heygen_client.errors import (
     ClientClosed,
     HTTPStatusError,
@@ -105,7 +106,7 @@ def test_an_unreadable_answer_is_counted_once_as_malformed(
 
 def test_a_connection_opened_after_close_is_closed_at_once() -> None:
     """A request racing close(): the socket it opens is closed, not left to the GC."""
-    registry = _SocketRegistry()
+    registry = SocketRegistry()
     registry.close()
     sock = socket.socket()
     with pytest.raises(OSError, match="client closed"):
@@ -131,3 +132,14 @@ def test_a_404_is_the_jobs_news_only_on_a_jobs_route(
         call(backend)
     assert type(info.value) is expected
     assert info.value.status_code == 404
+
+
+def test_per_request_headers_go_with_that_request_only() -> None:
+    session = RecordingSession()
+    transport = Transport("http://example.invalid", headers={"X-Api-Key": "k"}, session=session)
+    transport.request("POST", "/jobs")
+    transport.call("POST", "/jobs", lambda data, _: data, headers={"Idempotency-Key": "i-1"})
+    transport.request("POST", "/jobs")
+    sent = [kwargs["headers"] for kwargs in session.sent]
+    assert [h.get("Idempotency-Key") for h in sent] == [None, "i-1", None]
+    assert all(h["X-Api-Key"] == "k" for h in sent)

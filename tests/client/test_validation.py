@@ -116,7 +116,6 @@ BAD_OPTIONS: list[tuple[str, object]] = [
     ("connect_timeout", float("inf")),
     ("connect_timeout", -1),
     ("read_timeout", 0),
-    ("read_timeout", None),
     ("long_poll_wait", float("nan")),
     ("long_poll_wait", -1),
     ("batch_linger", float("inf")),
@@ -155,3 +154,24 @@ def test_a_base_url_needs_an_http_scheme_and_a_host(url: str) -> None:
 def test_edge_values_that_make_sense_are_accepted(options: dict[str, object]) -> None:
     make: Callable[..., TranslationClient] = TranslationClient
     make("https://api.example.com/v1", **options).close()
+
+
+def test_option_groups_and_flat_options_agree() -> None:
+    """A group's field and the same flat option are one setting; the flat one wins."""
+    from heygen_client import Limits, Polling, Timeouts
+
+    client = TranslationClient(
+        "http://127.0.0.1:9",
+        timeouts=Timeouts(connect=1.0, read=2.0),
+        limits=Limits(max_workers=3),
+        polling=Polling(discover=False),
+        read_timeout=4.0,
+    )
+    try:
+        assert (client._transport.connect_timeout, client._transport.read_timeout) == (1.0, 4.0)
+        assert client._scheduler.config.max_workers == 3
+        assert client._scheduler.capabilities is not None  # discover=False: plain at once
+    finally:
+        client.close()
+    with pytest.raises(ValueError, match="max_workers"):
+        Limits(max_workers=0)  # a group checks its values where it is made

@@ -230,7 +230,9 @@ def test_a_server_that_cannot_start_errors_the_test(strict: pytest.Pytester) -> 
     )
     result = strict.runpytest("-q")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*LiveServerError*", "*delay must be*"])
+    result.stdout.fnmatch_lines(
+        ["*LiveServerError*", "*--delay: Input should be greater than or equal to 0*"]
+    )
 
 
 def test_the_marker_is_registered(strict: pytest.Pytester) -> None:

@@ -150,7 +150,20 @@ def test_oversize_body(client: FlaskClient) -> None:
         assert_json_error(client.post(url, data=body), 413, "payload_too_large")
 
 
-@pytest.mark.parametrize("url", ["/", "/nope", "/jobs/", "/status/", "/jobs/a/b", "/static/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/nope",
+        "/jobs/",
+        "/status/",
+        "/jobs/a/b",
+        "/static/x",
+        "/jobs//jabc",
+        "/admin//faults",
+        "/v3/video-translations//statuses",
+    ],
+)
 def test_unknown_routes(client: FlaskClient, url: str) -> None:
     assert_json_error(client.get(url), 404, "not_found")
 

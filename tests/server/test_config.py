@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
+from typing import Any
 
+import click
 import pytest
+from pydantic import ValidationError
 
 from mock_server import FakeClock, ServerConfig, create_app
-from mock_server.config import DEFAULT_SECRET, build_parser, env_name
+from mock_server.config import COMMAND, DEFAULT_SECRET, env_name
 
 
 def test_defaults() -> None:
@@ -81,12 +86,20 @@ def test_env_plain() -> None:
 
 
 def test_every_flag_has_an_env_var_in_its_help() -> None:
-    parser = build_parser({})
-    flags = [a.option_strings[0] for a in parser._actions if a.option_strings[0] != "-h"]
+    ctx = click.Context(COMMAND, auto_envvar_prefix="HEYGEN_MOCK")
+    options = [p for p in COMMAND.get_params(ctx) if isinstance(p, click.Option)]
+    flags = [option.opts[0] for option in options if option.opts[0] != "-h"]
     assert len(flags) == 36
-    for action in parser._actions:
-        if action.option_strings[0] != "-h":
-            assert env_name(action.option_strings[0]) in (action.help or "")
+    for option in options:
+        if option.opts[0] != "-h":
+            assert option.name is not None
+            assert (
+                env_name(option.name)
+                == "HEYGEN_MOCK_" + option.opts[0][2:].replace("-", "_").upper()
+            )
+            record = option.get_help_record(ctx)
+            assert record is not None
+            assert f"env var: {env_name(option.name)}" in record[1]
 
 
 @pytest.mark.parametrize(
@@ -117,7 +130,7 @@ def test_bad_flags_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as info:
         ServerConfig.from_args(argv, environ={})
     assert info.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    assert "Usage:" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -133,11 +146,28 @@ def test_bad_environment_exits_with_usage(
 
 
 def test_direct_construction_validates() -> None:
-    with pytest.raises(ValueError, match="delay must be") as info:
-        ServerConfig(delay=-1, fault_kinds=("nope",), max_batch=0)
-    message = str(info.value)
-    assert "fault_kinds" in message
-    assert "max_batch" in message
+    bad: dict[str, Any] = {"delay": -1, "fault_kinds": ("nope",), "max_batch": 0}
+    with pytest.raises(ValidationError) as info:
+        ServerConfig(**bad)
+    assert isinstance(info.value, ValueError)
+    assert {error["loc"][0] for error in info.value.errors()} == {
+        "delay",
+        "fault_kinds",
+        "max_batch",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"delay": 5, "max_delay": 4}, "delay must be at most max_delay"),
+        ({"delay": 5, "delay_max": 4}, "delay_max must be in [delay, max_delay]"),
+        ({"webhook_delay": 100, "max_delay": 50}, "webhook_delay must be at most max_delay"),
+    ],
+)
+def test_fields_that_depend_on_each_other(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ServerConfig(**fields)
 
 
 def test_from_env() -> None:
@@ -152,3 +182,48 @@ def test_create_app_without_config_reads_the_environment(
     monkeypatch.setenv("HEYGEN_MOCK_PLAIN", "1")
     client = create_app(clock=FakeClock()).test_client()
     assert client.get("/capabilities").status_code == 404
+
+
+def test_the_docs_table_lists_every_flag_with_its_variable() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "server.md").read_text("utf-8")
+    rows = re.findall(r"^\| `(--[a-z-]+)[^`]*` \| `(HEYGEN_MOCK_[A-Z_]+)` \|", text, re.MULTILINE)
+    ctx = click.Context(COMMAND)
+    options = [p for p in COMMAND.get_params(ctx) if isinstance(p, click.Option)]
+    flags = [(o.opts[0], env_name(o.name or "")) for o in options if o.opts[0] != "-h"]
+    assert rows == flags
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        *[(word, True) for word in ("1", "true", "yes", "on", "TRUE")],
+        *[(word, False) for word in ("0", "false", "no", "off", "")],
+    ],
+)
+def test_switches_read_boolean_words(value: str, on: bool) -> None:
+    config = ServerConfig.from_args([], environ={"HEYGEN_MOCK_ADMIN": value})
+    assert config.admin is on
+    config = ServerConfig.from_args([], environ={"HEYGEN_MOCK_NO_BATCH": value})
+    assert config.batch is not on
+
+
+def test_help_shows_each_flag_with_its_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        ServerConfig.from_args(["--help"], environ={})
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: heygen-mock-server [OPTIONS]")
+    for flag, variable in [
+        ("--delay-max", "HEYGEN_MOCK_DELAY_MAX"),
+        ("--no-hints", "HEYGEN_MOCK_NO_HINTS"),
+    ]:
+        assert flag in out
+        assert variable in out
+
+
+@pytest.mark.parametrize(
+    "argv", [["--latency", "3601"], ["--fault-retry-after", "86401"], ["--fault-rate", "1.01"]]
+)
+def test_flags_share_the_admin_routes_ranges(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        ServerConfig.from_args(argv, environ={})

@@ -11,8 +11,9 @@ from flask.testing import FlaskClient
 
 from mock_server import FakeClock, ServerConfig
 from mock_server.app import max_content_length
+from mock_server.contract import MAX_STATUS_IDS
 from mock_server.store import JobStore
-from mock_server.v3 import FAILURE_MESSAGE, MAX_STATUS_IDS
+from mock_server.v3 import FAILURE_MESSAGE
 from tests.server.conftest import START, MakeApp, new_job, server_state
 
 VIDEO = {"type": "url", "url": "https://example.com/talk.mp4"}
