@@ -13,7 +13,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
 
@@ -72,14 +72,18 @@ class _ApiDefaults:
     max_requests_per_second: float
     burst: float
     batch_gather: float
+    pushed_min_delay: float
 
 
 # HeyGen publishes concurrency limits but no request rate for its status
 # routes: two requests a second is the HeyGen CLI's busiest pace (a poll every
-# 2 s) for four jobs, and the bulk route asks about 100 jobs in one.
+# 2 s) for four jobs, and the bulk route asks about 100 jobs in one.  A bulk
+# request takes the jobs due in the next 20 s along (their polls come early,
+# never late), and while webhooks flow a job is polled at most once a minute,
+# HeyGen's own guidance for its jobs of minutes.
 _DEFAULTS = {
-    "mock": _ApiDefaults("http://127.0.0.1:5000", 200.0, 50.0, 0.0),
-    "heygen": _ApiDefaults(API_HOST, 2.0, 10.0, 2.0),
+    "mock": _ApiDefaults("http://127.0.0.1:5000", 200.0, 50.0, 0.0, 0.0),
+    "heygen": _ApiDefaults(API_HOST, 2.0, 10.0, 20.0, 60.0),
 }
 
 
@@ -189,6 +193,12 @@ class TranslationClient:
         webhook_scheme: how webhooks are signed: ``"hmac"`` (a hex HMAC-SHA256
             of the body in ``Signature``) or ``"standard"`` (Standard Webhooks).
         webhook_tolerance: seconds a Standard Webhooks timestamp may be off.
+        time_scale: with ``api="heygen"``, how many times faster than HeyGen's
+            the server's translations run (the mock server's ``--time-scale``):
+            the client's own pacing (:func:`heygen_policy`, unless ``policy`` is
+            given; the request budget, unless given; the bulk and webhook
+            timings) runs that much faster too, so that a test sees HeyGen's
+            schedule, sped up.
         clock: monotonic clock (tests).
         seed: seed for the jitter's random generator (tests).
 
@@ -228,6 +238,7 @@ class TranslationClient:
         webhook_secret: str | Sequence[str] | None = None,
         webhook_scheme: str = "hmac",
         webhook_tolerance: float = DEFAULT_TOLERANCE,
+        time_scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ) -> None:
@@ -240,8 +251,11 @@ class TranslationClient:
             raise ValueError(f"webhook_scheme must be one of {', '.join(map(repr, SCHEMES))}")
         check_seconds("webhook_tolerance", webhook_tolerance)
         check_number("lease_ttl", lease_ttl, above=0)
+        check_number("time_scale", time_scale, above=0)
+        if time_scale != 1.0 and api != "heygen":
+            raise ValueError('time_scale is for api="heygen" (the mock\'s v3 --time-scale)')
         self.api = api if isinstance(api, str) else "custom"
-        defaults = _DEFAULTS["heygen" if api == "heygen" else "mock"]
+        defaults = _scaled(_DEFAULTS["heygen" if api == "heygen" else "mock"], time_scale)
         base_url = defaults.base_url if base_url is None else base_url
         check_url(base_url)
         # The groups, with the flat options given put over them (each checks itself).
@@ -288,10 +302,11 @@ class TranslationClient:
         self._rng = random.Random(seed)
         self._scheduler = Scheduler(
             self._backend,
-            policy=pace.policy or (heygen_policy() if api == "heygen" else default_policy()),
+            policy=pace.policy
+            or (heygen_policy(time_scale) if api == "heygen" else default_policy()),
             retry=self._retry,
             store=self._store,
-            config=_scheduler_config(times, bounds, pace, defaults, lease_ttl),
+            config=_scheduler_config(times, bounds, pace, defaults, lease_ttl, time_scale),
             clock=clock,
             rng=random.Random(seed),
             on_poll=_hooks(on_poll),
@@ -715,12 +730,15 @@ class TranslationClient:
 
         Mount it in your web stack (docs/heygen.md shows Flask).  A valid event
         is answered 200 and applied as by :meth:`handle_webhook`; a bad or
-        missing signature gets 401 and changes nothing.
+        missing signature gets 401 and changes nothing.  From now on polling is
+        a safety net for lost webhooks, slower (docs/heygen.md#webhooks).
 
         Raises:
             ValueError: no secret (here or as the client's ``webhook_secret``).
         """
-        return WebhookApp(self._receiver(secret))
+        app = WebhookApp(self._receiver(secret))
+        self._scheduler.expect_pushes()
+        return app
 
     def serve_webhooks(
         self,
@@ -828,8 +846,23 @@ def _transport(
     )
 
 
+def _scaled(defaults: _ApiDefaults, time_scale: float) -> _ApiDefaults:
+    """The API's defaults for a server whose jobs run ``time_scale`` times faster."""
+    return replace(
+        defaults,
+        max_requests_per_second=defaults.max_requests_per_second * time_scale,
+        batch_gather=defaults.batch_gather / time_scale,
+        pushed_min_delay=defaults.pushed_min_delay / time_scale,
+    )
+
+
 def _scheduler_config(
-    times: Timeouts, bounds: Limits, pace: Polling, defaults: _ApiDefaults, lease_ttl: float
+    times: Timeouts,
+    bounds: Limits,
+    pace: Polling,
+    defaults: _ApiDefaults,
+    lease_ttl: float,
+    time_scale: float,
 ) -> SchedulerConfig:
     """The scheduler's knobs from the option groups, with the API's defaults."""
     rate = bounds.max_requests_per_second
@@ -841,6 +874,8 @@ def _scheduler_config(
         max_requests_per_second=defaults.max_requests_per_second if rate is None else rate,
         burst=defaults.burst if bounds.burst is None else bounds.burst,
         batch_gather=defaults.batch_gather,
+        pushed_min_delay=defaults.pushed_min_delay,
+        pushed_recent=SchedulerConfig().pushed_recent / time_scale,
         lease_ttl=lease_ttl,
     )
 

@@ -137,6 +137,7 @@ class ClientOptions(TypedDict, total=False):
     webhook_scheme: str
     webhook_tolerance: float
     clock: Callable[[], float]
+    time_scale: float
     seed: int | None
 
 

@@ -163,6 +163,7 @@ class SchedulerConfig:
     rediscover_after: float = 10.0
     batch_gather: float = 0.0
     pushed_slowdown: float = 4.0
+    pushed_min_delay: float = 0.0
     pushed_recent: float = 600.0
     lease_ttl: float = 5.0
     fleet_sync: float = 0.05
@@ -364,8 +365,8 @@ class Scheduler:
 
         A final status resolves the job's futures at once and stops its polling;
         it is cached either way, so a later ``track()`` finds it.  Repeats are
-        harmless.  While statuses are pushed, polls are spaced ``pushed_slowdown``
-        times wider: polling stays on as a safety net for pushes that are lost.
+        harmless.  While statuses are pushed, polling stays on as a safety net
+        for pushes that are lost, slower (see :meth:`expect_pushes`).
 
         Returns:
             True when a tracked job took the status.
@@ -388,6 +389,19 @@ class Scheduler:
         self._settle(settle)
         self._emit(events)
         return True
+
+    def expect_pushes(self) -> None:
+        """Statuses will be pushed (a webhook receiver started): poll as a safety net.
+
+        From now until ``pushed_recent`` seconds after the last push (or after
+        this call, if none comes), every poll's delay, the first included, is
+        ``pushed_slowdown`` times the policy's, and at least
+        ``pushed_min_delay``; a bulk request takes the jobs due within
+        ``pushed_slowdown`` times ``batch_gather``.  A lost push is then learned
+        by a poll at most that much later than the policy alone would.
+        """
+        with self._cond:
+            self._pushed_at = max(self._pushed_at or -math.inf, self.clock())
 
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""
@@ -486,8 +500,12 @@ class Scheduler:
             self._caps_retry_at = self._ask_capabilities(now, requests)
         horizon = now
         if self._heap and self._heap[0].when <= now and self._caps.batch_max_ids is not None:
-            # One bulk request asks about many jobs: the ones due soon go with it.
-            horizon = now + self.config.batch_gather
+            # One bulk request asks about many jobs: the ones due soon go with it
+            # (an early poll costs no lateness, and no request of its own).
+            gather = self.config.batch_gather
+            if self._pushes_flow(now):
+                gather *= self.config.pushed_slowdown
+            horizon = now + gather
         while self._heap and self._heap[0].when <= horizon:
             due = heapq.heappop(self._heap)
             if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
@@ -943,7 +961,7 @@ class Scheduler:
                 and isinstance(decision.delay, int | float)
                 and math.isfinite(decision.delay)
             ):
-                return self._slowed(decision, state, now)
+                return self._slowed(decision, now)
             problem = f"returned {decision!r}, not a Decision with a finite delay"
         except Exception as exc:
             logger.exception("poll policy %r raised; using Backoff()", self.policy)
@@ -953,12 +971,15 @@ class Scheduler:
         fallback = _FALLBACK.next_delay(state)
         return Decision(fallback.delay, f"policy {problem}: {fallback.reason}")
 
-    def _slowed(self, decision: Decision | None, state: PollState, now: float) -> Decision | None:
-        """Polls after the first are a safety net while statuses are pushed: space them out."""
-        pushed = self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
-        if decision is None or not pushed or state.polls == 0:
+    def _pushes_flow(self, now: float) -> bool:
+        """Whether polls are a safety net now (see :meth:`expect_pushes`)."""
+        return self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
+
+    def _slowed(self, decision: Decision | None, now: float) -> Decision | None:
+        """While statuses are pushed, polls are a safety net: space them out."""
+        if decision is None or not self._pushes_flow(now):
             return decision
-        delay = decision.delay * self.config.pushed_slowdown
+        delay = max(decision.delay * self.config.pushed_slowdown, self.config.pushed_min_delay)
         return Decision(delay, f"{decision.reason} (webhooks flow: safety net)")
 
     def _state(self, job: Job, now: float) -> PollState:

@@ -531,7 +531,7 @@ def economical_policy() -> PollPolicy:
     )
 
 
-def heygen_policy() -> PollPolicy:
+def heygen_policy(time_scale: float = 1.0) -> PollPolicy:
     """The default for ``api="heygen"``: jobs that take minutes.
 
     HeyGen gives no hints and no progress, and a translation takes about as
@@ -550,17 +550,34 @@ def heygen_policy() -> PollPolicy:
 
     Server hints come first, as in :func:`default_policy`, should a server send
     them.  The delay is capped at 60 s.
+
+    Args:
+        time_scale: how many times faster than HeyGen's the server's jobs run
+            (the mock server's ``--time-scale``): every interval above is
+            divided by it, and ``Learned``'s spacing by its square root (a
+            hazard grows by the scale, and the spacing goes as its inverse
+            square root), so that the schedule is HeyGen's, sped up.
     """
+    if not (math.isfinite(time_scale) and time_scale > 0):
+        raise ValueError(f"time_scale must be a positive number, got {time_scale!r}")
+    f = time_scale
     return Capped(
         Chain(
             ServerHinted(),
-            ExpectedDuration(max_step=25.0),
-            VideoDuration(),
-            Learned(scale=1.5, min_interval=0.2, max_interval=25.0),
-            Backoff(initial=1.0, growth=0.5, maximum=35.0, hold=0.0),
+            ExpectedDuration(min_step=0.1 / f, max_step=25.0 / f),
+            VideoDuration(min_step=0.2 / f, max_step=25.0 / f),
+            Learned(
+                lead=-0.5 / f,
+                scale=1.5 / math.sqrt(f),
+                min_interval=0.2 / f,
+                max_interval=25.0 / f,
+            ),
+            Backoff(
+                initial=1.0 / f, growth=0.5, maximum=35.0 / f, hold=0.0, first_jitter=0.02 / f
+            ),
         ),
         min_delay=0.0,
-        max_delay=60.0,
+        max_delay=60.0 / f,
     )
 
 

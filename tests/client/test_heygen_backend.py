@@ -240,6 +240,31 @@ def test_the_mock_api_is_still_the_default() -> None:
         assert client.base_url == "http://127.0.0.1:5000"
 
 
+def test_a_time_scale_speeds_up_the_clients_own_pacing() -> None:
+    with TranslationClient(api="heygen", api_key=KEY, time_scale=60.0) as fast:
+        config = fast._scheduler.config
+        assert config.max_requests_per_second == pytest.approx(2.0 * 60)
+        assert config.batch_gather == pytest.approx(20.0 / 60)
+        assert config.pushed_min_delay == pytest.approx(60.0 / 60)
+        assert config.pushed_recent == pytest.approx(600.0 / 60)
+    given = TranslationClient(
+        api="heygen", api_key=KEY, time_scale=60.0, max_requests_per_second=5.0
+    )
+    with given:
+        assert given._scheduler.config.max_requests_per_second == 5.0  # given wins
+    with pytest.raises(ValueError, match="time_scale"):
+        TranslationClient(time_scale=60.0)  # the mock API's jobs do not scale
+    with pytest.raises(ValueError, match="time_scale"):
+        TranslationClient(api="heygen", api_key=KEY, time_scale=0.0)
+
+
+def test_a_webhook_receiver_turns_polling_into_a_safety_net() -> None:
+    with TranslationClient(api="heygen", api_key=KEY, webhook_secret="whsec_x") as client:
+        assert not client._scheduler._pushes_flow(client._scheduler.clock())
+        client.webhook_app()
+        assert client._scheduler._pushes_flow(client._scheduler.clock())
+
+
 def test_translate_retries_a_lost_answer_with_the_same_key() -> None:
     calls: list[str] = []
 

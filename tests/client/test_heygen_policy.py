@@ -6,6 +6,7 @@ Fake clock, no threads, no HTTP.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 import pytest
@@ -104,6 +105,53 @@ def test_heygen_policy_backoff_reaches_its_cap_and_stays_there() -> None:
     late = policy.next_delay(PollState(elapsed=900.0, polls=20, last=running(), rng=rng))
     assert late is not None
     assert 28.0 <= late.delay <= 35.0
+
+
+def scaled(st: PollState, f: float) -> PollState:
+    """``st`` on a server whose jobs run ``f`` times faster (ages and ratios over ``f``)."""
+    ratios = st.ratios
+    durations = st.durations
+    return PollState(
+        elapsed=st.elapsed / f,
+        polls=st.polls,
+        last=st.last,
+        video_duration=st.video_duration,
+        ratios=None if ratios is None else Durations([r / f for r in ratios.samples]),
+        durations=None if durations is None else Durations([d / f for d in durations.samples]),
+        rng=random.Random(1),
+    )
+
+
+@pytest.mark.parametrize(
+    "st",
+    [
+        PollState(elapsed=0.0, polls=0, rng=random.Random(1)),  # the first poll
+        PollState(elapsed=30.0, polls=5, rng=random.Random(1)),  # backoff, growing
+        PollState(elapsed=900.0, polls=20, rng=random.Random(1)),  # backoff, at its cap
+        state(10.0, ratios=LEARNED),  # video duration: skip
+        state(500.0, ratios=LEARNED),  # video duration: near the end
+        state(30.0, video=1.0, ratios=LEARNED),  # near the end, at the shortest step
+        PollState(  # learned durations, video unknown: hazard spacing
+            elapsed=400.0,
+            polls=3,
+            durations=Durations([300.0, 350.0, 400.0, 450.0, 500.0, 600.0]),
+            rng=random.Random(1),
+        ),
+    ],
+)
+def test_a_time_scaled_heygen_policy_is_heygens_schedule_sped_up(st: PollState) -> None:
+    at_heygen = heygen_policy().next_delay(st)
+    sped_up = heygen_policy(time_scale=60.0).next_delay(scaled(st, 60.0))
+    assert at_heygen is not None
+    assert sped_up is not None
+    assert sped_up.delay == pytest.approx(at_heygen.delay / 60.0)
+    assert sped_up.reason == at_heygen.reason
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.inf, math.nan])
+def test_a_time_scale_is_a_positive_number(bad: float) -> None:
+    with pytest.raises(ValueError, match="time_scale"):
+        heygen_policy(time_scale=bad)
 
 
 def test_a_twenty_minute_job_costs_far_fewer_than_240_requests_with_nothing_learned() -> None:
@@ -216,3 +264,50 @@ def test_polls_slow_down_while_statuses_are_pushed() -> None:
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps
     assert all(gap == pytest.approx(8.0) for gap in gaps)  # 2 s, four times slower
+
+
+def test_a_webhook_receiver_makes_every_poll_a_safety_net_from_the_start() -> None:
+    source = FakeSource()
+    source.script("j", pending("j"))
+    h = Harness(source, policy=Fixed(2.0), config=SchedulerConfig(pushed_min_delay=10.0))
+    h.scheduler.expect_pushes()
+    start = h.clock()
+    h.track("j")
+    h.run_until(start + 45.0)
+    times = h.poll_times("j")
+    # The first poll too waits for the floor; then max(4 x 2 s, 10 s) apart.
+    assert times == pytest.approx([start + 10.0, start + 20.0, start + 30.0, start + 40.0])
+
+
+def test_the_safety_net_lapses_when_no_webhook_comes() -> None:
+    source = FakeSource()
+    source.script("j", pending("j"))
+    h = Harness(source, policy=Fixed(2.0), config=SchedulerConfig(pushed_recent=30.0))
+    start = h.clock()
+    h.scheduler.expect_pushes()
+    h.track("j")
+    h.run_until(start + 60.0)
+    times = h.poll_times("j")
+    early = [b - a for a, b in itertools.pairwise(t for t in times if t <= start + 30.0)]
+    late = [b - a for a, b in itertools.pairwise(t for t in times if t >= start + 40.0)]
+    assert early == pytest.approx([8.0] * len(early))
+    assert late == pytest.approx([2.0] * len(late))
+    assert early
+    assert late
+
+
+@pytest.mark.parametrize(("pushes", "together"), [(True, True), (False, False)])
+def test_while_webhooks_flow_bulk_polls_gather_further_ahead(pushes: bool, together: bool) -> None:
+    source = FakeSource(Capabilities(batch_max_ids=100))
+    for name in "ab":
+        source.script(name, pending(name))
+    h = Harness(source, policy=Fixed(10.0), config=SchedulerConfig(batch_gather=2.0))
+    if pushes:
+        h.scheduler.expect_pushes()  # polls 40 s apart; jobs due within 8 s go along
+    start = h.clock()
+    h.track("a")
+    h.run_until(start + 5.0)
+    h.track("b")  # due 5 s after "a", always: too far for a 2 s gather
+    h.run_until(start + 200.0)
+    last = [r for _, r in h.requests if r.kind != "capabilities"][-3:]
+    assert all(len(r.jobs) == 2 for r in last) is together
