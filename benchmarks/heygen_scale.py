@@ -32,15 +32,27 @@ from heygen_client.models import JobResult, JobStatus
 from heygen_client.policies import Decision, PollPolicy, PollState, RetryPolicy, heygen_policy
 
 
+def cli_delay(polls: int, rng: random.Random) -> float:
+    """HeyGen CLI's wait before poll ``polls + 1``: at once, then 2 s doubling to 30 s, +-25 %."""
+    if polls == 0:
+        return 0.0
+    base: float = min(30.0, 2.0 * 2 ** (polls - 1))
+    return base * rng.uniform(0.75, 1.25)
+
+
+def guidance_delay(polls: int, elapsed: float) -> float:
+    """HeyGen's guidance for agents: at once, then every 30 s for 3 minutes, then every 60 s."""
+    if polls == 0:
+        return 0.0
+    return 30.0 if elapsed < 180 else 60.0
+
+
 @dataclass(frozen=True)
 class CliSchedule:
     """HeyGen CLI's wait: 2 s, doubling, capped at 30 s, +-25 % jitter."""
 
     def next_delay(self, state: PollState) -> Decision:
-        if state.polls == 0:
-            return Decision(0.0, "first poll")
-        base = min(30.0, 2.0 * 2 ** (state.polls - 1))
-        return Decision(base * state.rng.uniform(0.75, 1.25), "cli")
+        return Decision(cli_delay(state.polls, state.rng), "cli")
 
 
 @dataclass(frozen=True)
@@ -48,9 +60,7 @@ class Guidance:
     """HeyGen's guidance for agents: every 30 s for 3 minutes, then every 60 s."""
 
     def next_delay(self, state: PollState) -> Decision:
-        if state.polls == 0:
-            return Decision(0.0, "first poll")
-        return Decision(30.0 if state.elapsed < 180 else 60.0, "guidance")
+        return Decision(guidance_delay(state.polls, state.elapsed), "guidance")
 
 
 STRATEGIES: dict[str, Callable[[], PollPolicy]] = {
