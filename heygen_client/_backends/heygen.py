@@ -123,20 +123,25 @@ class HeyGenBackend(BaseBackend):
             raise job_not_found(_refused(exc)) from exc.__cause__
 
     def batch_status(self, job_ids: Sequence[str], *, wait: float | None = None) -> BatchAnswer:
-        """``GET /v3/video-translations/statuses``: up to 100 ids, ``not_found`` ones unknown."""
+        """``GET /v3/video-translations/statuses``: up to 100 ids, ``not_found`` ones unknown.
+
+        An answer with ``has_more`` is followed page by page (``token=`` its
+        ``next_token``, as HeyGen's other v3 lists take it), each page a request.
+        """
         if len(job_ids) > BATCH_MAX_IDS:
             raise ValueError(f"at most {BATCH_MAX_IDS} ids per bulk request, got {len(job_ids)}")
         clock = self.transport.wall_clock
+        # Statuses keep the caller's id strings, as the scheduler looks them up.
+        ours = {job_id: job_id for job_id in job_ids}
+        statuses: list[JobStatus] = []
+        unknown: list[str] = []
 
-        def parse(data: Any, _headers: Mapping[str, str]) -> BatchAnswer:
+        def parse(data: Any, _headers: Mapping[str, str]) -> str | None:
+            """Take one page's entries; the token of the next page, if there is one."""
             entries = _envelope(data)
             if not isinstance(entries, list):
                 raise MalformedResponse(f"bulk answer data is not a list: {entries!r:.200}")
-            # Statuses keep the caller's id strings, as the scheduler looks them up.
-            ours = {job_id: job_id for job_id in job_ids}
             now = clock()
-            statuses: list[JobStatus] = []
-            unknown: list[str] = []
             for entry in entries:
                 if not isinstance(entry, dict) or not isinstance(entry.get("video_id"), str):
                     raise MalformedResponse(f"bulk entry without a video_id: {entry!r:.200}")
@@ -157,16 +162,33 @@ class HeyGenBackend(BaseBackend):
                         extra=MappingProxyType(fields),
                     )
                 )
-            return BatchAnswer(statuses, unknown)
+            if not data.get("has_more"):
+                return None
+            token = data.get("next_token")
+            if not isinstance(token, str) or not token or not entries:
+                raise MalformedResponse(
+                    f"bulk answer with has_more but no next page: {data!r:.200}"
+                )
+            return token
 
-        params = {"video_translation_ids": ",".join(job_ids)}
-        try:
-            answer = self.transport.call("GET", f"{_ROUTE}/statuses", parse, params=params)
-        except HTTPStatusError as exc:
-            raise _refused(exc) from exc.__cause__
-        if not self.details:
-            return answer
-        return BatchAnswer([self._detailed(s) for s in answer.statuses], answer.unknown)
+        ids = ",".join(job_ids)
+        token: str | None = None
+        # Every page has an entry, so a list of ids has at most as many pages.
+        for _ in range(max(1, len(job_ids))):
+            params = {"video_translation_ids": ids}
+            if token is not None:
+                params["token"] = token
+            try:
+                token = self.transport.call("GET", f"{_ROUTE}/statuses", parse, params=params)
+            except HTTPStatusError as exc:
+                raise _refused(exc) from exc.__cause__
+            if token is None:
+                break
+        else:
+            raise MalformedResponse(f"bulk answer for {len(job_ids)} ids still has more pages")
+        if self.details:
+            statuses = [self._detailed(status) for status in statuses]
+        return BatchAnswer(statuses, unknown)
 
     def _detailed(self, status: JobStatus) -> JobStatus:
         """A final bulk status replaced by the single GET's, which has every field."""

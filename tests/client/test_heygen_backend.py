@@ -163,6 +163,44 @@ def test_a_final_bulk_entry_is_fetched_again_for_its_fields() -> None:
     assert len(session.sent) == 3
 
 
+def test_a_paged_bulk_answer_is_followed_to_its_last_page() -> None:
+    pages = {
+        None: {
+            "data": [{"video_id": "a", "status": "queued"}],
+            "has_more": True,
+            "next_token": "p2",
+        },
+        "p2": {
+            "data": [{"video_id": "b", "status": "not_found"}],
+            "has_more": True,
+            "next_token": "p3",
+        },
+        "p3": {"data": [{"video_id": "c", "status": "processing"}], "has_more": False},
+    }
+    hg, session = backend(lambda _m, _u, kwargs: (200, pages[kwargs["params"].get("token")]))
+    answer = hg.batch_status(["a", "b", "c"])
+    assert [s.job_id for s in answer.statuses] == ["a", "c"]
+    assert list(answer.unknown) == ["b"]
+    tokens = [kwargs["params"].get("token") for _, _, kwargs in session.sent]
+    assert tokens == [None, "p2", "p3"]
+    assert all(kw["params"]["video_translation_ids"] == "a,b,c" for _, _, kw in session.sent)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"data": [{"video_id": "a", "status": "queued"}], "has_more": True},  # no token
+        {"data": [], "has_more": True, "next_token": "again"},  # an empty page: no progress
+        {"data": [{"video_id": "a", "status": "queued"}], "has_more": True, "next_token": "t"},
+    ],
+)
+def test_a_bulk_answer_that_pages_without_end_is_malformed(page: dict[str, object]) -> None:
+    hg, session = backend(lambda *_: (200, page))
+    with pytest.raises(MalformedResponse, match="page"):
+        hg.batch_status(["a", "b"])
+    assert len(session.sent) <= 2  # never more pages than ids
+
+
 def test_bulk_asks_about_at_most_100_ids() -> None:
     hg, session = backend(lambda *_: (200, {"data": []}))
     assert hg.known_capabilities is not None
