@@ -43,6 +43,7 @@ from heygen_client.models import (
     PollHook,
     StateChange,
     StateChangeHook,
+    WebhookEndpoint,
 )
 from heygen_client.policies import PollPolicy, RetryPolicy
 
@@ -89,6 +90,7 @@ __all__ = [
     "TransportTimeout",
     "Unsupported",
     "WaitTimeout",
+    "WebhookEndpoint",
     "__version__",
     "policies",
 ]

@@ -29,7 +29,7 @@ from heygen_client._futures import JobBatch, JobFuture, _counts, _outcome
 from heygen_client._options import ClientOptions
 from heygen_client._webhooks import WebhookApp
 from heygen_client.errors import ClientClosed
-from heygen_client.models import ClientStats, JobStatus
+from heygen_client.models import ClientStats, JobStatus, WebhookEndpoint
 
 __all__ = ["AsyncJobBatch", "AsyncJobFuture", "AsyncTranslationClient"]
 
@@ -331,6 +331,15 @@ class AsyncTranslationClient:
         """The job's full record, as :meth:`TranslationClient.get_job`, off the loop."""
         self._check_open()
         return await asyncio.to_thread(self._client.get_job, job_id)
+
+    async def register_webhook(
+        self, url: str, *, events: Sequence[str] | None = None, **fields: Any
+    ) -> WebhookEndpoint:
+        """As :meth:`TranslationClient.register_webhook`, off the loop."""
+        self._check_open()
+        return await asyncio.to_thread(
+            functools.partial(self._client.register_webhook, url, events=events, **fields)
+        )
 
     async def create_job(self, **job_options: Any) -> JobStatus:
         """Create a job, untracked (:meth:`TranslationClient.create_job`), off the loop."""

@@ -45,7 +45,13 @@ from heygen_client._webhooks import (
     secrets_of,
 )
 from heygen_client.errors import ClientClosed, HeyGenError, HTTPStatusError, Unsupported
-from heygen_client.models import ClientStats, JobStatus, PollHook, StateChangeHook
+from heygen_client.models import (
+    ClientStats,
+    JobStatus,
+    PollHook,
+    StateChangeHook,
+    WebhookEndpoint,
+)
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy, heygen_policy
 
 __all__ = ["APIS", "API_KEY_ENV", "TranslationClient"]
@@ -739,6 +745,40 @@ class TranslationClient:
         app = WebhookApp(self._receiver(secret))
         self._scheduler.expect_pushes()
         return app
+
+    def register_webhook(
+        self, url: str, *, events: Sequence[str] | None = None, **fields: Any
+    ) -> WebhookEndpoint:
+        """Register a webhook receiver with HeyGen (``POST /v3/webhooks/endpoints``).
+
+        HeyGen then posts the ``events`` of every translation to ``url``, not
+        only of those created with a ``callback_url``.  The endpoint's signing
+        secret joins the client's ``webhook_secret``: :meth:`handle_webhook`,
+        and the :meth:`webhook_app` and :meth:`serve_webhooks` made from now on,
+        verify with it.  Keep ``endpoint.secret`` for your next processes:
+        HeyGen shows it only now.  Not retried, since a second try could
+        register the endpoint twice.
+
+        Args:
+            url: where HeyGen posts events; HeyGen must be able to reach it.
+            events: event types (``"video_translate.success"``...); None for all.
+            **fields: more of the body (``entity_id``...), sent as given.
+
+        Returns:
+            The endpoint, its secret included (kept out of its ``repr``).
+
+        Raises:
+            Unsupported: the client does not speak HeyGen's API.
+            HeyGenError: the request failed (see :mod:`heygen_client.errors`).
+        """
+        self._check_open()
+        backend = self._backend
+        if not isinstance(backend, HeyGenBackend):
+            raise Unsupported(f'register_webhook() needs api="heygen", not {backend.name}')
+        endpoint = self._call("register_webhook", backend.register_webhook, url, events, fields)
+        with self._lock:
+            self._webhook_secrets = (*self._webhook_secrets, endpoint.secret)
+        return endpoint
 
     def serve_webhooks(
         self,

@@ -20,6 +20,7 @@ __all__ = [
     "PollHook",
     "StateChange",
     "StateChangeHook",
+    "WebhookEndpoint",
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -261,3 +262,25 @@ class ClientStats:
     def total_requests(self) -> int:
         """All HTTP requests made, whatever their outcome."""
         return sum(self.requests.values())
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """A webhook receiver registered with HeyGen (:meth:`TranslationClient.register_webhook`).
+
+    Attributes:
+        endpoint_id: HeyGen's id for it.
+        url: where HeyGen posts events.
+        secret: signs what HeyGen sends it; HeyGen shows it only at creation.
+            Kept out of the ``repr``.
+        events: the event types it receives; None for all.
+        status: HeyGen's word for it (``"enabled"``...), when given.
+        extra: every field of HeyGen's answer, the secret included.
+    """
+
+    endpoint_id: str
+    url: str
+    secret: str = field(repr=False)
+    events: tuple[str, ...] | None = None
+    status: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)

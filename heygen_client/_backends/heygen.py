@@ -6,7 +6,8 @@ Routes:
 - ``GET /v3/video-translations/statuses?video_translation_ids=a,b``: up to 100
   at once, in the bulk vocabulary (``queued``, ``processing``, ``not_found``...);
 - ``POST /v3/video-translations``: one translation per output language, with
-  an ``Idempotency-Key``.
+  an ``Idempotency-Key``;
+- ``POST /v3/webhooks/endpoints``: a webhook receiver, and its signing secret.
 
 Answers come in an envelope, ``{"data": ...}``; errors in
 ``{"error": {"code", "message", ...}}``, which the transport shows.  Every
@@ -25,7 +26,7 @@ from typing import Any
 from heygen_client._backends import BaseBackend, BatchAnswer, job_not_found
 from heygen_client._transport import Transport, parse_retry_after
 from heygen_client.errors import HeyGenError, HTTPStatusError, MalformedResponse, Unsupported
-from heygen_client.models import Capabilities, JobResult, JobStatus
+from heygen_client.models import Capabilities, JobResult, JobStatus, WebhookEndpoint
 
 __all__ = ["API_HOST", "BATCH_MAX_IDS", "HeyGenBackend"]
 
@@ -250,5 +251,40 @@ class HeyGenBackend(BaseBackend):
             return self.transport.call(
                 "POST", _ROUTE, parse, body=body, headers={"Idempotency-Key": idempotency_key}
             )
+        except HTTPStatusError as exc:
+            raise _refused(exc) from exc.__cause__
+
+    def register_webhook(
+        self, url: str, events: Sequence[str] | None, fields: Mapping[str, Any]
+    ) -> WebhookEndpoint:
+        """``POST /v3/webhooks/endpoints``: HeyGen posts ``events`` (None: all) to ``url``.
+
+        ``fields`` go into the body as they are (``entity_id``...).  The answer
+        holds the endpoint's signing secret, which HeyGen shows only now.
+        """
+        body: dict[str, Any] = {"url": url, "events": None if events is None else list(events)}
+        body.update(fields)
+
+        def parse(data: Any, _headers: Mapping[str, str]) -> WebhookEndpoint:
+            answer = _envelope(data)
+            if not isinstance(answer, dict):
+                raise MalformedResponse(f"endpoint answer is not an object: {answer!r:.100}")
+            endpoint_id, secret = answer.get("endpoint_id"), answer.get("secret")
+            kinds = answer.get("events")
+            if not (isinstance(endpoint_id, str) and endpoint_id and isinstance(secret, str)):
+                # Never shown: the answer may hold the secret.
+                raise MalformedResponse("endpoint answer without an endpoint_id and a secret")
+            status = answer.get("status")
+            return WebhookEndpoint(
+                endpoint_id=endpoint_id,
+                url=answer["url"] if isinstance(answer.get("url"), str) else url,
+                secret=secret,
+                events=tuple(map(str, kinds)) if isinstance(kinds, list) else None,
+                status=status if isinstance(status, str) else None,
+                extra=MappingProxyType(answer),
+            )
+
+        try:
+            return self.transport.call("POST", "/v3/webhooks/endpoints", parse, body=body)
         except HTTPStatusError as exc:
             raise _refused(exc) from exc.__cause__

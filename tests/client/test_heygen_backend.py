@@ -201,6 +201,53 @@ def test_a_bulk_answer_that_pages_without_end_is_malformed(page: dict[str, objec
     assert len(session.sent) <= 2  # never more pages than ids
 
 
+SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ="
+
+
+def test_register_webhook_posts_the_endpoint_and_keeps_its_secret_out_of_sight() -> None:
+    answer = {
+        "endpoint_id": "ep_1",
+        "url": "https://hooks.example/heygen",
+        "status": "enabled",
+        "events": ["video_translate.success"],
+        "created_at": "2026-01-01T00:00:00Z",
+        "secret": SECRET,
+    }
+    session = FakeSession(lambda *_: (200, {"data": answer}))
+    with TranslationClient(
+        "https://api.example.invalid", api="heygen", api_key=KEY, session=session
+    ) as client:
+        endpoint = client.register_webhook(
+            "https://hooks.example/heygen", events=["video_translate.success"], entity_id="e1"
+        )
+        assert client._webhook_secrets == (SECRET,)  # what receivers verify with
+    method, url, kwargs = session.sent[0]
+    assert (method, url) == ("POST", "https://api.example.invalid/v3/webhooks/endpoints")
+    assert kwargs["json"] == {
+        "url": "https://hooks.example/heygen",
+        "events": ["video_translate.success"],
+        "entity_id": "e1",
+    }
+    assert endpoint.endpoint_id == "ep_1"
+    assert endpoint.secret == SECRET
+    assert endpoint.events == ("video_translate.success",)
+    assert endpoint.status == "enabled"
+    assert endpoint.extra["created_at"] == "2026-01-01T00:00:00Z"
+    assert SECRET not in repr(endpoint)
+
+
+def test_an_endpoint_answer_without_its_secret_is_malformed_and_not_shown() -> None:
+    hg, _ = backend(lambda *_: (200, {"data": {"endpoint_id": "ep_1", "secret": None}}))
+    with pytest.raises(MalformedResponse, match="secret") as info:
+        hg.register_webhook("https://hooks.example/", None, {})
+    assert "ep_1" not in str(info.value)  # the answer is not echoed: it may hold a secret
+
+
+def test_register_webhook_is_heygens() -> None:
+    with TranslationClient() as client, pytest.raises(Unsupported, match="heygen"):
+        client.register_webhook("https://hooks.example/")
+
+
 def test_bulk_asks_about_at_most_100_ids() -> None:
     hg, session = backend(lambda *_: (200, {"data": []}))
     assert hg.known_capabilities is not None

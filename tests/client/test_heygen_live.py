@@ -28,8 +28,9 @@ from heygen_client import (
 )
 from heygen_client.policies import Fixed
 from mock_server.config import DEFAULT_WEBHOOK_SECRET
-from mock_server.testing import LiveServer
+from mock_server.testing import LiveServer, free_port
 from mock_server.webhooks import sign_hmac
+from tests._wait import wait_until
 
 pytestmark = pytest.mark.live
 
@@ -191,6 +192,23 @@ def test_webhooks_resolve_futures_at_once(server: LiveServer) -> None:
     assert server.stats()["webhooks_sent"] >= 1
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.post(url, data=forged, timeout=2)  # close() stopped the receiver
+
+
+def test_a_registered_endpoint_gets_every_translations_webhook(
+    live_server_factory: Callable[..., LiveServer],
+) -> None:
+    # A server of its own: the endpoint stays registered there after this test.
+    server = live_server_factory(*FAST)
+    with client(server, time_scale=30.0) as c:
+        port = free_port()
+        endpoint = c.register_webhook(f"http://127.0.0.1:{port}/", events=None)
+        assert endpoint.secret.startswith("whsec_")
+        c.serve_webhooks(port=port)  # verifies with the endpoint's secret
+        # No callback_url: the event reaches the endpoint all the same.
+        [future] = c.translate(VIDEO, ["fr"], duration=15)
+        assert future.result(timeout=30).result == "completed"
+        wait_until(lambda: server.stats()["webhooks_sent"] == 1, timeout=10)
+    assert server.stats()["webhooks_failed"] == 0  # answered 200: the signature held
 
 
 def test_the_async_client_translates_too(server: LiveServer) -> None:
