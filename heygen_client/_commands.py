@@ -39,7 +39,7 @@ from heygen_client.errors import (
     TransportError,
     TransportTimeout,
 )
-from heygen_client.models import JobStatus
+from heygen_client.models import JobResult, JobStatus
 
 __all__ = [
     "Reached",
@@ -96,7 +96,10 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status_json(status)), flush=True)
     elif not args.quiet:
-        line = f"{args.job_id or '(default job)'}: {status.result.value}"
+        name = args.job_id or "(default job)"
+        line = f"{name}: {status.result.value}"
+        if status.result is JobResult.ERROR:
+            line = f"{name}: {failure_text(status)}"  # with HeyGen's failure_message
         estimate = estimate_text(status.progress, status.remaining_seconds)
         print(f"{line}; server: {estimate}" if estimate else line, flush=True)
     return ExitCode.OK

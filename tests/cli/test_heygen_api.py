@@ -61,6 +61,31 @@ def test_wait_and_status_speak_heygens_api(
     assert "404" in capsys.readouterr().out
 
 
+def test_a_failed_translation_shows_heygens_failure_message(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEYGEN_API_KEY", KEY)
+    with LiveServer("--api-key", KEY, "--time-scale", "60", "--error-rate", "1") as failing:
+        [job_id] = create(failing, ["fr"])
+        url = ["--url", failing.url]
+        assert main(["--api", "heygen", "wait", job_id, *url]) == ExitCode.JOB_ERROR
+        waited = capsys.readouterr().out
+        assert main(["--api", "heygen", "wait", job_id, "--json", *url]) == ExitCode.JOB_ERROR
+        record = json.loads(capsys.readouterr().out)
+        assert main(["--api", "heygen", "status", job_id, *url]) == ExitCode.OK
+        status = capsys.readouterr().out
+        assert main(["--api", "heygen", "status", job_id, "--json", *url]) == ExitCode.OK
+        status_record = json.loads(capsys.readouterr().out)
+    message = status_record["extra"]["failure_message"]
+    assert message.startswith("Translation failed")
+    assert f"{job_id}: error after" in waited
+    assert message in waited
+    assert record["state"] == "error"
+    assert message in record["error"]
+    assert status == f"{job_id}: the job ended in error: {message}\n"
+    assert message in status_record["error"]
+
+
 def test_a_wrong_key_is_a_server_error_and_the_key_is_not_shown(
     v3_server: LiveServer, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
