@@ -231,6 +231,12 @@ def test_the_key_is_never_logged_shown_or_in_an_error(
         shown += [repr(c), repr(batch.futures[0]), repr(batch.futures[0].result(timeout=30))]
         missing = c.track("no-such-translation")
         shown += [str(missing.exception(timeout=10)), repr(missing.exception())]
+        with pytest.raises(HTTPStatusError) as refused:
+            c.translate(VIDEO, ["fr"], no_such_field=1)  # HeyGen's 400
+        shown += [str(refused.value), repr(refused.value), str(refused.value.body)]
+        # An endpoint for events no translation sends: the module's server sends it none.
+        endpoint = c.register_webhook("http://127.0.0.1:9/", events=["avatar_video.success"])
+        shown += [repr(endpoint), c.serve_webhooks()]
         shown.append(repr(c.stats()))
     with TranslationClient(server.url, api="heygen", api_key=KEY + "x") as wrong:
         error = wrong.track("no-such-translation").exception(timeout=10)
