@@ -220,12 +220,13 @@ def on_status(
     if old != status.result:
         events.append(StateChange(job.key, old, status.result, elapsed, status))
         logger.info(
-            "job %s: %s -> %s after %.2f s (%d polls)",
+            "job %s: %s -> %s after %.2f s (%d poll%s)",
             job.key or "(default)",
             old.value if old else "unknown",
             status.result.value,
             elapsed,
             job.polls,
+            "" if job.polls == 1 else "s",
         )
     if status.is_final:
         _learning.learn(s, job, previous, elapsed)
