@@ -23,7 +23,7 @@ $(VENV)/.installed-%: pyproject.toml | $(PY)
 # The store tests start real Redis servers (the redis_server fixture): the binary
 # comes from the Debian package, installed as root when it is missing.
 redis-server:
-	@command -v redis-server >/dev/null || { apt-get update && apt-get install -y redis-server; }
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 test: $(VENV)/.installed-server,dev,bench,cli,docs,redis redis-server
 	$(PY) -m ruff check .
