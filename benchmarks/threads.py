@@ -56,14 +56,25 @@ def _worker(
             seen.append((job_id, future))
 
 
+def _library_threads(before: set[int | None]) -> list[str]:
+    """Names of the library's threads started since ``before`` and still alive."""
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.ident not in before and t.is_alive() and t.name.startswith("heygen-client")
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--longest", type=float, default=4.0, help="longest job, seconds")
     args = parser.parse_args(argv)
-    flags = ("--delay", "0.5", "--delay-max", "4", "--error-rate", "0.2", "--seed", "3")
+    delays = ("--delay", str(min(0.5, args.longest)), "--delay-max", str(args.longest))
+    flags = (*delays, "--error-rate", "0.2", "--seed", "3")
     faults = ("--fault-rate", str(args.fault_rate), "--fault-kinds", "500,503")
     before = {t.ident for t in threading.enumerate()}
     with LiveServer(*flags, *faults) as server:
@@ -104,9 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         counts[got] += 1
         wrong += got != truth[job_id]
-    time.sleep(1.0)  # the client's threads were joined by close(); the callback thread idles out
-    leaked = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
-    library = [name for name in leaked if name.startswith("heygen-client")]
+    library = _library_threads(before)
+    give_up = time.monotonic() + 10.0
+    while library and time.monotonic() < give_up:  # the callback thread leaves when idle
+        time.sleep(0.05)
+        library = _library_threads(before)
     print(
         f"{args.threads} threads, {args.seconds:g} s, {args.fault_rate:.0%} faults: "
         f"{len(seen)} futures ({dict(counts)}), {wrong} wrong, "

@@ -124,7 +124,9 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
             self._tags = MappingProxyType(dict(tags))
 
     def __repr__(self) -> str:
-        return f"<JobFuture job_id={self._job_id!r} {super().__repr__()[1:-1]}>"
+        # Future's repr is "<JobFuture at 0x... state=...>": keep what follows the class name.
+        state = super().__repr__()[1:-1].split(" ", 1)[1]
+        return f"<JobFuture job_id={self._job_id!r} {state}>"
 
     @property
     def job_id(self) -> str | None:

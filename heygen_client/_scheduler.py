@@ -14,11 +14,9 @@ after it is released.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import heapq
 import itertools
 import logging
-import math
 import random
 import sys
 import threading
@@ -27,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from heygen_client import _learning, _outcomes
 from heygen_client._backends import Backend, BatchAnswer
 from heygen_client._budget import TokenBucket
 from heygen_client._dispatch import Dispatcher, choose
@@ -43,15 +42,11 @@ from heygen_client.errors import (
     DeadlineExceeded,
     HeyGenError,
     HTTPStatusError,
-    JobNotFound,
-    MalformedResponse,
     RateLimited,
-    TransportError,
 )
 from heygen_client.models import (
     PLAIN,
     Capabilities,
-    JobResult,
     JobStatus,
     PollEvent,
     PollHook,
@@ -59,11 +54,8 @@ from heygen_client.models import (
     StateChangeHook,
 )
 from heygen_client.policies import (
-    Backoff,
-    Decision,
     Durations,
     PollPolicy,
-    PollState,
     RetryPolicy,
 )
 
@@ -72,23 +64,7 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 
-_FALLBACK = Backoff()
-
-
-def _own_copy(error: BaseException) -> BaseException:
-    """A copy of ``error`` (same type, args and attributes), chained to it."""
-    try:
-        clone = type(error).__new__(type(error), *error.args)
-        clone.__dict__.update(error.__dict__)
-        clone.args = error.args
-    except Exception:  # an exotic exception type: share it rather than fail
-        return error
-    clone.__cause__ = error
-    return clone
-
-
 _POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
-_AGES_KEPT = 1_000  # ages of running jobs sampled into each durations snapshot
 
 
 class _Due(NamedTuple):
@@ -107,40 +83,6 @@ class _Deadline(NamedTuple):
     seq: int
     future: JobFuture
     seconds: float
-
-
-def _hint_missed(previous: JobStatus | None, waited: float | None) -> bool:
-    """True when ``previous`` said the job would be done within the ``waited`` seconds
-    (it is still pending: the caller asks after a pending answer)."""
-    if previous is None or waited is None:
-        return False
-    hint = previous.remaining_seconds
-    if hint is None:
-        hint = previous.retry_after
-    return hint is not None and hint <= waited
-
-
-def _about_job(error: BaseException, job: Job, retried: bool) -> BaseException:
-    """``error`` as the job's own: a copy whose message names the job (and the tries).
-
-    A request's error says what happened to the request ("cannot connect to
-    ..."); the future's says which job it ended, after how many tries.  The
-    request's error is the copy's ``__cause__``.  Errors about the job itself
-    (``JobNotFound`` naming it, a deadline) and other exceptions are kept as they are.
-    """
-    if not isinstance(error, TransportError | HTTPStatusError | MalformedResponse):
-        return error
-    name = job.key or "(default)"
-    message = str(error)
-    if not message.startswith(f"job {name}"):
-        message = f"job {name}: {message}"
-    if retried:
-        message += f" (gave up after {job.failures} tries)"
-    copy = _own_copy(error)
-    if copy is error:
-        return error
-    copy.args = (message,)
-    return copy
 
 
 _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
@@ -384,7 +326,7 @@ class Scheduler:
                 return False
             self._unready(job)
             push = Request(Kind.PUSH, [job], sent_at=now)
-            self._on_status(job, push, status, now, settle, events)
+            _outcomes.on_status(self, job, push, status, now, settle, events)
             self._kick()
         self._settle(settle)
         self._emit(events)
@@ -401,7 +343,11 @@ class Scheduler:
         by a poll at most that much later than the policy alone would.
         """
         with self._cond:
-            self._pushed_at = max(self._pushed_at or -math.inf, self.clock())
+            self._pushed_at = self.clock()
+
+    def pushes_flow(self, now: float) -> bool:
+        """Whether polls are a safety net now (see :meth:`expect_pushes`)."""
+        return self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
 
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""
@@ -415,7 +361,7 @@ class Scheduler:
     def durations(self) -> Durations | None:
         """The learned durations snapshot (rebuilt if stale)."""
         with self._cond:
-            return self._snapshot(self.clock(), force=True)
+            return _learning.snapshot(self, self.clock(), force=True)
 
     def close(self, timeout: float = 0.9) -> None:
         """Stop the thread and workers; fail every pending future with ClientClosed."""
@@ -503,7 +449,7 @@ class Scheduler:
             # One bulk request asks about many jobs: the ones due soon go with it
             # (an early poll costs no lateness, and no request of its own).
             gather = self.config.batch_gather
-            if self._pushes_flow(now):
+            if self.pushes_flow(now):
                 gather *= self.config.pushed_slowdown
             horizon = now + gather
         while self._heap and self._heap[0].when <= horizon:
@@ -620,7 +566,7 @@ class Scheduler:
         for job in jobs:
             if not job.first_scheduled:
                 job.first_scheduled = True
-                decision = self._decide(job, now)
+                decision = _learning.decide(self, job, now)
                 if decision is not None and decision.delay > 0:
                     self._unready(job)
                     self._schedule(job, now + decision.delay)
@@ -709,333 +655,26 @@ class Scheduler:
                 if self._closed:
                     return
                 if request.kind is Kind.CAPABILITIES:
-                    self._on_capabilities(outcome, now)
+                    _outcomes.on_capabilities(self, outcome, now)
                     self._kick()
                     return
                 if request.kind is Kind.BATCH_LONG_POLL and isinstance(outcome, BatchAnswer):
-                    self._check_batch_hold(request, outcome, now)
-                if self._batch_refused(request, outcome, now):
+                    _outcomes.check_batch_hold(self, request, outcome, now)
+                if _outcomes.batch_refused(self, request, outcome, now):
                     self._kick()
                     return
                 by_id: dict[str | None, JobStatus] = {}
                 if isinstance(outcome, BatchAnswer):
                     by_id = {s.job_id: s for s in outcome.statuses}
                 for job in request.jobs:
-                    self._complete_job(job, request, outcome, by_id, now, settle, events)
+                    _outcomes.complete_job(self, job, request, outcome, by_id, now, settle, events)
                 self._kick()
         finally:
             # Whatever went wrong above, the futures resolved so far are resolved.
             self._settle(settle)
             self._emit(events)
 
-    def _batch_refused(self, request: Request, outcome: object, now: float) -> bool:
-        """A batch request refused for what it was, not for its jobs' sake.
-
-        The request's jobs go back to the ready queue, none fails:
-
-        * 404/405: the batch route is not offered after all; the capability is
-          dropped until the next discovery (``rediscover_after``);
-        * 413/414: too many ids at once; batches are halved from now on, and a
-          job that not even a batch of one can carry is polled on its own;
-        * 400 on several jobs: one of them may be at fault; they are polled on
-          their own until each has had an answer (a bad id then fails alone).
-        """
-        if not (
-            request.kind in (Kind.BATCH, Kind.BATCH_LONG_POLL)
-            and isinstance(outcome, HTTPStatusError)
-            and outcome.status_code in (400, 404, 405, 413, 414)
-        ):
-            return False
-        code, size = outcome.status_code, len(request.jobs)
-        if code == 400 and size == 1:
-            return False  # the job's own fault: it fails as any job does
-        if code in (404, 405):
-            logger.info("the batch route answered %d: polling jobs one by one", code)
-            self._caps = dataclasses.replace(self._caps or PLAIN, batch_max_ids=None)
-            self._caps_retry_at = now + self.config.rediscover_after
-            self._choose_dispatcher()
-        elif code in (413, 414) and size > 1:
-            self._batch_cap = min(self._batch_cap, size // 2)
-            logger.warning(
-                "a batch of %d ids was too large (%d): %d at most", size, code, size // 2
-            )
-        else:
-            logger.warning("a batch of %d ids was refused (%d): polling them alone", size, code)
-        for job in request.jobs:
-            job.in_flight = False
-            job.alone = code not in (404, 405, 413, 414) or size == 1
-            if not job.dropped:
-                self._make_ready(job, now)
-        return True
-
-    def _check_batch_hold(self, request: Request, answer: BatchAnswer, now: float) -> None:
-        """Detect a server that ignores a batch long-poll's ``wait`` (as for single ones).
-
-        A held batch comes back early only when one of its jobs left pending; back
-        early with every job pending, twice in a row, means the server ignores
-        ``wait``: batches are plain from then on, paced by the poll policy.
-        """
-        wait = request.wait or 0.0
-        all_pending = not any(status.is_final for status in answer.statuses)
-        if now - request.sent_at < 0.5 * wait and all_pending:
-            self._batch_long_early += 1
-            if self._batch_long_early >= 2 and not self._batch_long_off:
-                logger.info("the server answers batch long-polls at once: plain batches")
-                self._batch_long_off = True
-                self._choose_dispatcher()
-        else:
-            self._batch_long_early = 0
-
-    def _on_capabilities(self, outcome: object, now: float) -> None:
-        if isinstance(outcome, Capabilities):
-            self._caps = outcome
-            self._caps_retry_at = None
-        else:
-            # Transient (no answer, 5xx, 429): poll as for a plain server meanwhile.
-            logger.info("capabilities unknown (%s): plain for now, will ask again", outcome)
-            self._caps = self._caps or PLAIN
-            if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
-                # A 429/503 speaks for the whole server: nobody polls before it allows.
-                hard = min(outcome.retry_after, self.retry.retry_after_max)
-                self._paused_until = max(self._paused_until, now + hard)
-            self._caps_retry_at = max(now + self.config.rediscover_after, self._paused_until)
-        self._choose_dispatcher()
-
-    def _complete_job(
-        self,
-        job: Job,
-        request: Request,
-        outcome: object,
-        by_id: dict[str | None, JobStatus],
-        now: float,
-        settle: list[_Settle],
-        events: list[PollEvent | StateChange],
-    ) -> None:
-        """Take one job's part of the outcome; a bug here reschedules the job."""
-        try:
-            if isinstance(outcome, BaseException):
-                self._on_failure(job, request, outcome, now, settle, events)
-            elif isinstance(outcome, BatchAnswer):
-                status = by_id.get(job.key)
-                if status is not None:
-                    self._on_status(job, request, status, now, settle, events)
-                elif job.key in outcome.unknown:
-                    error = JobNotFound(f"job {job.key} is unknown to the server", status_code=404)
-                    self._on_failure(job, request, error, now, settle, events)
-                else:
-                    error2 = MalformedResponse(f"batch answer lacks job {job.key}")
-                    self._on_failure(job, request, error2, now, settle, events)
-            elif isinstance(outcome, JobStatus):
-                self._on_status(job, request, outcome, now, settle, events)
-        except Exception:
-            logger.exception("handling the answer for job %s failed", job.key or "(default)")
-            job.in_flight = False
-            if not job.dropped:
-                self._schedule(job, now + 1.0)
-
-    def _on_status(
-        self,
-        job: Job,
-        request: Request,
-        status: JobStatus,
-        now: float,
-        settle: list[_Settle],
-        events: list[PollEvent | StateChange],
-    ) -> None:
-        job.in_flight = False
-        self.store.put_status(job.key, status)
-        if job.dropped:
-            return
-        # Answered: back into batches, unless not even a batch of one carries it.
-        job.alone = job.alone and self._batch_cap <= 1
-        if request.kind is not Kind.PUSH:
-            job.polls += 1
-        job.failures = 0
-        elapsed = now - job.started
-        previous = job.status
-        old = previous.result if previous is not None else None
-        job.status = status
-        if status.video_duration is not None:
-            job.video_duration = status.video_duration  # a bulk answer does not repeat it
-        for future in job.futures:
-            future.observe(status, job.polls)
-        if old != status.result:
-            events.append(StateChange(job.key, old, status.result, elapsed, status))
-            logger.info(
-                "job %s: %s -> %s after %.2f s (%d polls)",
-                job.key or "(default)",
-                old.value if old else "unknown",
-                status.result.value,
-                elapsed,
-                job.polls,
-            )
-        if status.is_final:
-            self._learn(job, previous, elapsed)
-            self._finish(job, status, None, settle)
-            events.append(
-                self._poll_event(job, request, elapsed, status.result, None, None, "final")
-            )
-            return
-        job.last_pending_at = elapsed
-        job.hint_misses = job.hint_misses + 1 if _hint_missed(previous, job.last_delay) else 0
-        held = now - request.sent_at
-        if request.kind is Kind.LONG_POLL:
-            if held < 0.5 * (request.wait or 0.0):
-                job.long_poll_early += 1  # the server ignored wait= (a plain server)
-            else:
-                job.long_poll_early = 0
-        if request.kind is Kind.BATCH_LONG_POLL:
-            delay, reason = self.config.batch_linger, "batch long-poll again"
-            job.lingering = True
-            if not request.reserved:
-                request.reserved = True
-                self.reserved.append(now + delay + 0.5)
-        elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
-            delay, reason = 0.0, "long-poll again"
-        else:
-            decision = self._decide(job, now)
-            if decision is None:
-                delay, reason = 1.0, "no policy opinion"
-            else:
-                delay, reason = decision.delay, decision.reason
-            caps = self._caps or PLAIN
-            if request.kind is Kind.BATCH and self._batch_long_wait(caps) is not None:
-                # A stand-in for a batch long-poll slot: come back soon to join one.
-                cap = self.config.batch_join_wait / 2
-                if delay > cap:
-                    delay, reason = cap, "waiting for a batch long-poll slot"
-        delay = max(delay, 0.0)
-        job.last_delay = delay
-        self._schedule(job, now + delay)
-        events.append(self._poll_event(job, request, elapsed, status.result, None, delay, reason))
-
-    def _on_failure(
-        self,
-        job: Job,
-        request: Request,
-        error: BaseException,
-        now: float,
-        settle: list[_Settle],
-        events: list[PollEvent | StateChange],
-    ) -> None:
-        job.in_flight = False
-        if job.dropped:
-            return
-        job.polls += 1
-        elapsed = now - job.started
-        if job.failures == 0:
-            job.failing_since = now
-        job.failures += 1
-        for future in job.futures:
-            future.observe(None, job.polls, error=error, failures=job.failures)
-        retryable = self.retry.is_retryable(error)
-        retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
-        if retryable and not self.retry.exhausted(job.failures, now - job.failing_since):
-            delay = self.retry.delay(job.failures, retry_after, self.rng)
-            if retry_after is not None:
-                hard = min(retry_after, self.retry.retry_after_max)
-                # A 429/503 speaks for the whole server: nobody polls before it allows.
-                self._paused_until = max(self._paused_until, now + hard)
-            reason = f"retry {job.failures} after {type(error).__name__}"
-            self._schedule(job, now + delay)
-            events.append(self._poll_event(job, request, elapsed, None, error, delay, reason))
-            return
-        reason = "retries exhausted" if retryable else "not retryable"
-        logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
-        self._finish(job, None, _about_job(error, job, retryable), settle)
-        events.append(self._poll_event(job, request, elapsed, None, error, None, reason))
-
     # -- helpers (all under the lock) --------------------------------------------
-
-    def _decide(self, job: Job, now: float) -> Decision | None:
-        """Ask the poll policy; a policy that raises or answers nonsense gets Backoff().
-
-        Called under the lock: policies must be pure (no I/O, no locks, no calls
-        into the client), as docs/client.md says.
-        """
-        state = self._state(job, now)
-        try:
-            decision = self.policy.next_delay(state)
-            if decision is None or (
-                isinstance(decision, Decision)
-                and isinstance(decision.delay, int | float)
-                and math.isfinite(decision.delay)
-            ):
-                return self._slowed(decision, now)
-            problem = f"returned {decision!r}, not a Decision with a finite delay"
-        except Exception as exc:
-            logger.exception("poll policy %r raised; using Backoff()", self.policy)
-            problem = f"raised {type(exc).__name__}"
-        else:
-            logger.error("poll policy %r %s; using Backoff()", self.policy, problem)
-        fallback = _FALLBACK.next_delay(state)
-        return Decision(fallback.delay, f"policy {problem}: {fallback.reason}")
-
-    def _pushes_flow(self, now: float) -> bool:
-        """Whether polls are a safety net now (see :meth:`expect_pushes`)."""
-        return self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
-
-    def _slowed(self, decision: Decision | None, now: float) -> Decision | None:
-        """While statuses are pushed, polls are a safety net: space them out."""
-        if decision is None or not self._pushes_flow(now):
-            return decision
-        delay = max(decision.delay * self.config.pushed_slowdown, self.config.pushed_min_delay)
-        return Decision(delay, f"{decision.reason} (webhooks flow: safety net)")
-
-    def _state(self, job: Job, now: float) -> PollState:
-        durations = self._snapshot(now)
-        return PollState(
-            elapsed=now - job.started,
-            polls=job.polls,
-            last=job.status,
-            last_delay=job.last_delay,
-            hint_misses=job.hint_misses,
-            expected_duration=job.expected_duration,
-            durations=durations,
-            rng=self.rng,
-            video_duration=job.video_duration,
-            ratios=self._ratios,
-        )
-
-    def _snapshot(self, now: float, *, force: bool = False) -> Durations | None:
-        # Rebuilt when a job ended, and every second while jobs run (their ages grow).
-        due = now - self._durations_built >= 1.0
-        stale = self._durations_dirty or (due and self._durations is not None and self._jobs)
-        if stale and (force or self._learned < 64 or due):
-            # The ages of the jobs still tracked are censored durations: without them
-            # the first jobs seen ending (the short ones) bias every estimate short.
-            # An even sample of at most _AGES_KEPT of them keeps a rebuild cheap.
-            jobs = list(self._jobs.values())
-            step = max(1, math.ceil(len(jobs) / _AGES_KEPT))
-            sampled = jobs[::step]
-            ages = [now - job.started for job in sampled]
-            samples = self.store.durations()
-            weight = len(jobs) / max(1, len(ages))
-            self._durations = Durations(samples, ages, weight)
-            if self._ratio_samples:
-                ratio_ages = [
-                    (now - job.started) / job.video_duration
-                    for job in sampled
-                    if job.video_duration is not None
-                ]
-                self._ratios = Durations(self._ratio_samples, ratio_ages, weight)
-            self._durations_dirty = False
-            self._durations_built = now
-        return self._durations
-
-    def _learn(self, job: Job, previous: JobStatus | None, elapsed: float) -> None:
-        """Record the job's duration, estimated between the last pending answer and now."""
-        if job.last_pending_at is None:
-            return  # first seen already final: its age is unknown
-        lo, hi = job.last_pending_at, elapsed
-        estimate = (lo + hi) / 2
-        if previous is not None and previous.remaining_seconds is not None:
-            estimate = min(hi, max(lo, lo + previous.remaining_seconds))
-        self.store.record_duration(estimate)
-        if job.video_duration is not None:
-            self._ratio_samples.append(estimate / job.video_duration)
-        self._learned += 1
-        self._durations_dirty = True
 
     def _finish(
         self,
@@ -1091,39 +730,6 @@ class Scheduler:
         self._kicked = True
         self._cond.notify()
 
-    def _poll_event(
-        self,
-        job: Job,
-        request: Request,
-        elapsed: float,
-        result: JobResult | None,
-        error: BaseException | None,
-        delay: float | None,
-        reason: str,
-    ) -> PollEvent:
-        """The event for the hooks after a poll of ``job``, logged at DEBUG."""
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "poll job=%s n=%d elapsed=%.3fs %s result=%s next=%s (%s)",
-                job.key or "(default)",
-                job.polls,
-                elapsed,
-                request.kind,
-                result.value if result is not None else type(error).__name__,
-                "-" if delay is None else f"{delay:.3f}s",
-                reason,
-            )
-        return PollEvent(
-            job_id=job.key,
-            elapsed=elapsed,
-            poll=job.polls,
-            result=result,
-            error=error,
-            next_delay=delay,
-            reason=reason,
-            kind=request.kind.value,
-        )
-
     def _settle(self, settle: Sequence[_Settle]) -> None:
         shared = collections.Counter(id(e) for _, _, e, _ in settle if e is not None)
         for future, status, error, polls in settle:
@@ -1132,7 +738,9 @@ class Scheduler:
                     # One failed batch (or close) fails many futures: each gets its
                     # own exception, so a traceback added by one caller is not seen
                     # by another.
-                    future.fail(_own_copy(error) if shared[id(error)] > 1 else error, polls)
+                    future.fail(
+                        _outcomes.own_copy(error) if shared[id(error)] > 1 else error, polls
+                    )
                 elif status is not None:
                     future.resolve(status, polls)
             except Exception:

@@ -133,7 +133,11 @@ class ServerConfig:
     delay: Annotated[Seconds, Flag("seconds before a job finishes", "SECONDS")] = 10.0
     delay_max: Annotated[
         Seconds | None,
-        Flag("when given, each job's delay is uniform in [delay, delay-max]", "SECONDS"),
+        Flag(
+            "randomness: each job's delay is drawn uniform in [delay, delay-max] "
+            "(not a cap: see --max-delay)",
+            "SECONDS",
+        ),
     ] = None
     delay_per_video_second: Annotated[
         Seconds, Flag("extra delay per second of a job's video_length, with noise", "S")
@@ -158,7 +162,12 @@ class ServerConfig:
     ] = 30.0
     max_batch: Annotated[AtLeastOne, Flag("most ids per batch request", "N")] = 1000
     max_delay: Annotated[
-        Seconds, Flag("largest delay a job may have; larger requested delays are 400", "SECONDS")
+        Seconds,
+        Flag(
+            "a cap on what clients ask: a POST /jobs asking a longer delay is a 400 "
+            "(not randomness: see --delay-max)",
+            "SECONDS",
+        ),
     ] = 86400.0
     fault_rate: Annotated[
         Probability, Flag("fraction of status requests answered with a fault", "P")

@@ -133,5 +133,6 @@ def test_report_has_a_row_per_run_and_pictures(
 def test_the_threads_probe_runs(capsys: pytest.CaptureFixture[str]) -> None:
     from benchmarks import threads
 
-    assert threads.main(["--threads", "4", "--seconds", "1", "--jobs", "10"]) == 0
+    argv = ["--threads", "4", "--seconds", "0.5", "--jobs", "10", "--longest", "0.6"]
+    assert threads.main(argv) == 0
     assert ", 0 wrong, library threads left: none" in capsys.readouterr().out

@@ -370,11 +370,11 @@ class BackedStore:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
             leased = list(self._leased)
             self._leased.clear()
             if leased:
                 self._guard("releasing leases", lambda: self._b_release(leased, self.owner), None)
+            self._closed = True  # after the release: a closed store makes no call
             if self._unsent_finals or self._unsent_removals:
                 logger.warning(
                     "store %s closed while unreachable: %d outcomes were not recorded there",

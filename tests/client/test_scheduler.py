@@ -498,3 +498,10 @@ def test_a_batch_is_indexed_by_job_id() -> None:
     assert list(batch) == futures
     with pytest.raises(KeyError):
         batch["c"]
+
+
+def test_a_futures_repr_names_its_class_once() -> None:
+    text = repr(JobFuture("abc"))
+    assert text.startswith("<JobFuture job_id='abc' at 0x")
+    assert text.count("JobFuture") == 1
+    assert text.endswith(" state=pending>")

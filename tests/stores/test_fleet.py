@@ -3,6 +3,7 @@ adoption after a SIGKILL, resume() after a SIGKILL, and Redis going away mid-run
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from heygen_client import TranslationClient, TranslationFailed
+from heygen_client import AsyncTranslationClient, TranslationClient, TranslationFailed
 from heygen_client._stores.memory import MemoryStore
 from mock_server.redis_server import RedisServer
 from mock_server.testing import LiveServer
@@ -235,3 +236,20 @@ def test_redis_gone_mid_run_loses_no_future_and_resyncs(
     with TranslationClient(server.url, store=redis_server.url) as other:
         # The outcomes learned while Redis was gone were written when it came back.
         assert all(other.track(job_id).done() for job_id in ids)
+
+
+def test_the_async_client_records_tags_and_resumes(server: LiveServer, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'jobs.db'}"
+
+    async def run() -> None:
+        async with AsyncTranslationClient(server.url, store=store) as first:
+            (job_id,) = make_jobs(first.sync_client, [1.0])
+            batch = first.track_many([job_id], tags={"user": "ann"})
+            assert dict(batch.futures[0].job_future.tags) == {"user": "ann"}
+        async with AsyncTranslationClient(server.url, store=store) as second:
+            resumed = second.resume()
+            assert [f.job_id for f in resumed.futures] == [job_id]
+            results = await asyncio.wait_for(resumed, 10)
+            assert results[job_id].result == "completed"  # type: ignore[union-attr]
+
+    asyncio.run(run())

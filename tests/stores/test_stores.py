@@ -151,3 +151,12 @@ def test_the_leases_of_a_dead_process_of_this_host_are_taken_over_at_once(
     me = make_store()
     assert me.claim(["a", "b", "c"], ttl=10.0).keys() == {"b", "c"}
     assert dead.claim(["a"], ttl=10.0).keys() == {"a"}  # it is mine now
+
+
+def test_closing_a_store_releases_its_leases(make_store: MakeStore) -> None:
+    a, b = make_store(), make_store()
+    a.claim(["j1", "j2"], ttl=10.0)
+    a.close()
+    assert b.claim(["j1", "j2"], ttl=10.0) == {}
+    a.put_status("j3", final("j3"))  # a closed store makes no call, and no error
+    assert b.get_status("j3") is None
