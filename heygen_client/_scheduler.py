@@ -31,7 +31,7 @@ from heygen_client._budget import TokenBucket
 from heygen_client._dispatch import Dispatcher, choose
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
-from heygen_client._jobs import Job, Kind, Request
+from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._stores import Limiter, SharedStore, Store
 from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
@@ -235,11 +235,11 @@ class Scheduler:
         key = future.job_id
         job = self._jobs.get(key)
         if job is None:
-            job = Job(key, now - age, {future: None}, expected)
+            job = Job(key, now - age, [future], expected)
             self._jobs[key] = job
             self._make_ready(job, now)
         else:
-            job.futures[future] = None
+            add_future(job, future)
             future.observe(job.status, job.polls)
             if expected is not None and job.expected_duration is None:
                 job.expected_duration = expected
@@ -254,7 +254,7 @@ class Scheduler:
             job = self._job_of(future)
             if job is None:
                 return
-            del job.futures[future]
+            remove_future(job, future)
             if not job.futures:
                 self._drop(job)
             self._kick()
@@ -529,7 +529,7 @@ class Scheduler:
             job = self._job_of(entry.future)
             if job is None:
                 continue
-            del job.futures[entry.future]
+            remove_future(job, entry.future)
             if not job.futures:
                 self._drop(job)
             error = DeadlineExceeded(job.key, entry.seconds)
@@ -685,7 +685,7 @@ class Scheduler:
     ) -> None:
         for future in job.futures:
             settle.append((future, status, error, job.polls))
-        job.futures = {}
+        job.futures = []
         self._drop(job)
 
     def _drop(self, job: Job) -> None:

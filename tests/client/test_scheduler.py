@@ -505,3 +505,21 @@ def test_a_futures_repr_names_its_class_once() -> None:
     assert text.startswith("<JobFuture job_id='abc' at 0x")
     assert text.count("JobFuture") == 1
     assert text.endswith(" state=pending>")
+
+
+def test_cancelling_many_futures_of_one_job_stays_linear() -> None:
+    """40,000 futures of one job, cancelled one by one (quadratic with a list)."""
+    h = Harness(policy=Fixed(1.0))
+    h.source.script("a", pending("a"))
+    futures = [JobFuture("a", h.scheduler) for _ in range(40_000)]
+    h.scheduler.track(futures)
+    job = h.scheduler._jobs["a"]
+    assert isinstance(job.futures, dict)  # many: kept in a dict
+    for future in futures[:-1]:
+        assert future.cancel()
+    assert "a" in h.scheduler._jobs  # one future left: still polled
+    assert futures[-1].cancel()
+    assert "a" not in h.scheduler._jobs
+    single = JobFuture("b", h.scheduler)
+    h.scheduler.track([single])
+    assert isinstance(h.scheduler._jobs["b"].futures, list)  # one: a list
