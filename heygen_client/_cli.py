@@ -28,7 +28,7 @@ from typing import Any
 
 from heygen_client import __version__, _commands
 from heygen_client._backends.heygen import API_HOST
-from heygen_client._client import API_KEY_ENV, APIS, _api_key
+from heygen_client._building import API_KEY_ENV, APIS, api_key_of
 from heygen_client._commands import print_error
 from heygen_client._exit_codes import COMMAND_CODES, EXIT_CODES, PRECEDENCE, ExitCode
 
@@ -316,7 +316,7 @@ def _client_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     if not os.environ.get(API_KEY_ENV):
         parser.error(f"--api heygen needs an API key: set ${API_KEY_ENV}")
     try:
-        key = _api_key("heygen", None)  # from the environment
+        key = api_key_of("heygen", None)  # from the environment
     except ValueError as exc:
         parser.error(f"${API_KEY_ENV}: {exc}")
     return {"api": "heygen", "api_key": key}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import logging
 import os
 import random
@@ -13,18 +12,31 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
 
-from heygen_client._backends import Backend, BackendFactory
-from heygen_client._backends.heygen import API_HOST, HeyGenBackend
+from heygen_client._backends import BackendFactory
+from heygen_client._backends.heygen import HeyGenBackend
 from heygen_client._backends.mock import MockBackend
+from heygen_client._building import (
+    AGE_MAX,
+    API_DEFAULTS,
+    API_KEY_ENV,
+    APIS,
+    NO_TAGS,
+    api_key_of,
+    as_hooks,
+    check_tags,
+    make_backend,
+    make_transport,
+    scaled,
+    scheduler_config,
+)
 from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
 from heygen_client._options import Limits, Polling, Timeouts, merged
-from heygen_client._scheduler import Scheduler, SchedulerConfig
+from heygen_client._scheduler import Scheduler
 from heygen_client._stores import SharedStore, Store, TrackedJob
 from heygen_client._stores.factory import open_store
 from heygen_client._stores.memory import MemoryStore
@@ -56,63 +68,12 @@ from heygen_client.policies import PollPolicy, RetryPolicy, default_policy, heyg
 
 __all__ = ["APIS", "API_KEY_ENV", "TranslationClient"]
 
-#: The environment variable ``api="heygen"`` reads when no ``api_key`` is given.
-API_KEY_ENV = "HEYGEN_API_KEY"
-#: The APIs a client speaks by name: ``"mock"`` (the default) and ``"heygen"``.
-APIS = ("mock", "heygen")
-#: The header that carries the API key.
-API_KEY_HEADER = "X-Api-Key"
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
 _OPEN_CLIENTS: weakref.WeakSet[TranslationClient] = weakref.WeakSet()
-
-
-@dataclass(frozen=True, slots=True)
-class _ApiDefaults:
-    """What differs between the APIs when the caller does not say."""
-
-    base_url: str
-    max_requests_per_second: float
-    burst: float
-    batch_gather: float
-    pushed_min_delay: float
-
-
-# HeyGen publishes concurrency limits but no request rate for its status
-# routes: two requests a second is the HeyGen CLI's busiest pace (a poll every
-# 2 s) for four jobs, and the bulk route asks about 100 jobs in one.  A bulk
-# request takes the jobs due in the next 20 s along (their polls come early,
-# never late), and while webhooks flow a job is polled at most once a minute,
-# HeyGen's own guidance for its jobs of minutes.
-_DEFAULTS = {
-    "mock": _ApiDefaults("http://127.0.0.1:5000", 200.0, 50.0, 0.0, 0.0),
-    "heygen": _ApiDefaults(API_HOST, 2.0, 10.0, 20.0, 60.0),
-}
-
-
-def _api_key(api: str, api_key: str | None) -> str | None:
-    """The key to send: the argument, else (for HeyGen) ``$HEYGEN_API_KEY``.
-
-    Raises:
-        ValueError: HeyGen without a key, or a key no HTTP header can carry.
-            The message never shows the key.
-    """
-    if api_key is None and api == "heygen":
-        api_key = os.environ.get(API_KEY_ENV) or None
-        if api_key is None:
-            raise ValueError(
-                f'api="heygen" needs an API key: pass api_key=... or set ${API_KEY_ENV}'
-            )
-    if api_key is not None and (
-        not isinstance(api_key, str)
-        or not api_key
-        or not all(33 <= ord(char) <= 126 for char in api_key)
-    ):
-        raise ValueError("the API key must be printable ASCII without spaces (not shown here)")
-    return api_key
 
 
 @atexit.register
@@ -261,7 +222,7 @@ class TranslationClient:
         if time_scale != 1.0 and api != "heygen":
             raise ValueError('time_scale is for api="heygen" (the mock\'s v3 --time-scale)')
         self.api = api if isinstance(api, str) else "custom"
-        defaults = _scaled(_DEFAULTS["heygen" if api == "heygen" else "mock"], time_scale)
+        defaults = scaled(API_DEFAULTS["heygen" if api == "heygen" else "mock"], time_scale)
         base_url = defaults.base_url if base_url is None else base_url
         check_url(base_url)
         # The groups, with the flat options given put over them (each checks itself).
@@ -289,9 +250,9 @@ class TranslationClient:
         )
         self.base_url = base_url.rstrip("/")
         self._clock = clock
-        key = _api_key(self.api, api_key)
-        self._transport = _transport(self.base_url, times, bounds, key, headers, session)
-        self._backend = _backend(api, self._transport, discover=pace.discover)
+        key = api_key_of(self.api, api_key)
+        self._transport = make_transport(self.base_url, times, bounds, key, headers, session)
+        self._backend = make_backend(api, self._transport, discover=pace.discover)
         self._store, owns_store = open_store(store, cache_ttl=pace.cache_ttl, clock=clock)
         # Checked once: isinstance() against a runtime Protocol is slow, and track() is hot.
         self._shared = self._store if isinstance(self._store, SharedStore) else None
@@ -312,11 +273,11 @@ class TranslationClient:
             or (heygen_policy(time_scale) if api == "heygen" else default_policy()),
             retry=self._retry,
             store=self._store,
-            config=_scheduler_config(times, bounds, pace, defaults, lease_ttl, time_scale),
+            config=scheduler_config(times, bounds, pace, defaults, lease_ttl, time_scale),
             clock=clock,
             rng=random.Random(seed),
-            on_poll=_hooks(on_poll),
-            on_state_change=_hooks(on_state_change),
+            on_poll=as_hooks(on_poll),
+            on_state_change=as_hooks(on_state_change),
         )
         self._lock = threading.Lock()
         self._closed = False
@@ -534,8 +495,8 @@ class TranslationClient:
             check_job_id(job_id)
         check_seconds("expected_duration", expected)
         check_seconds("deadline", deadline)
-        checked = _check_tags(tags)
-        options = _NONE if expected is None else {"expected_duration": expected}
+        checked = check_tags(tags)
+        options = NO_TAGS if expected is None else {"expected_duration": expected}
         api, now = self._backend.name, time.time()
         records = [TrackedJob(job_id, api, checked, options, now) for job_id in job_ids]
         return self._track_records(records, deadline)
@@ -566,7 +527,7 @@ class TranslationClient:
         now = time.time()
         groups: dict[tuple[float | None, float], list[JobFuture]] = {}
         for future, record in polled:
-            age = round(min(max(0.0, now - record.tracked_at), _AGE_MAX), 1)
+            age = round(min(max(0.0, now - record.tracked_at), AGE_MAX), 1)
             expected = record.options.get("expected_duration")
             groups.setdefault((expected, age), []).append(future)
         for (expected, age), group in groups.items():
@@ -861,98 +822,3 @@ def _collected(
     for server in servers:
         server.signal_close()  # its own thread stops: never blocks
     scheduler.signal_close(then=close_transport)
-
-
-def _transport(
-    base_url: str,
-    times: Timeouts,
-    bounds: Limits,
-    key: str | None,
-    headers: Mapping[str, str] | None,
-    session: requests.Session | None,
-) -> Transport:
-    """The HTTP plumbing for these options (the key goes as ``X-Api-Key``)."""
-    sent = dict(headers or {})
-    if key is not None:
-        sent[API_KEY_HEADER] = key
-    return Transport(
-        base_url,
-        connect_timeout=times.connect,
-        read_timeout=times.read,
-        pool_size=bounds.max_workers + bounds.max_long_polls + 4,
-        max_response_bytes=bounds.max_response_bytes,
-        headers=sent,
-        session=session,
-    )
-
-
-def _scaled(defaults: _ApiDefaults, time_scale: float) -> _ApiDefaults:
-    """The API's defaults for a server whose jobs run ``time_scale`` times faster."""
-    return replace(
-        defaults,
-        max_requests_per_second=defaults.max_requests_per_second * time_scale,
-        batch_gather=defaults.batch_gather / time_scale,
-        pushed_min_delay=defaults.pushed_min_delay / time_scale,
-    )
-
-
-def _scheduler_config(
-    times: Timeouts,
-    bounds: Limits,
-    pace: Polling,
-    defaults: _ApiDefaults,
-    lease_ttl: float,
-    time_scale: float,
-) -> SchedulerConfig:
-    """The scheduler's knobs from the option groups, with the API's defaults."""
-    rate = bounds.max_requests_per_second
-    return SchedulerConfig(
-        max_workers=bounds.max_workers,
-        max_long_polls=bounds.max_long_polls,
-        long_poll_wait=times.long_poll_wait,
-        batch_linger=pace.batch_linger,
-        max_requests_per_second=defaults.max_requests_per_second if rate is None else rate,
-        burst=defaults.burst if bounds.burst is None else bounds.burst,
-        batch_gather=defaults.batch_gather,
-        pushed_min_delay=defaults.pushed_min_delay,
-        pushed_recent=SchedulerConfig().pushed_recent / time_scale,
-        lease_ttl=lease_ttl,
-    )
-
-
-def _backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:
-    """The backend for ``api``: a name (checked already), or a factory given the transport."""
-    if callable(api):
-        return api(transport)
-    if api == "heygen":
-        return HeyGenBackend(transport)
-    return MockBackend(transport, discover=discover)
-
-
-_AGE_MAX = 7 * 86400.0  # a record's clock may be off (another machine): bounded
-_TAGS_MAX = 4096  # bytes of JSON: tags label a job, they are not its payload
-# Shared by every job tracked without tags or options: nothing per job.
-_NONE: Mapping[str, Any] = MappingProxyType({})
-
-
-def _check_tags(tags: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """``tags`` as a read-only copy, checked to be a small JSON object."""
-    if not tags:
-        return _NONE
-    if not isinstance(tags, Mapping) or not all(isinstance(k, str) for k in tags):
-        raise ValueError("tags must be a dict with string keys")
-    try:
-        size = len(json.dumps(dict(tags)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"tags must be JSON-serializable: {exc}") from exc
-    if size > _TAGS_MAX:
-        raise ValueError(f"tags take {size} bytes as JSON; at most {_TAGS_MAX}")
-    return MappingProxyType(dict(tags))
-
-
-def _hooks(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if callable(value):
-        return (value,)
-    return tuple(value)
