@@ -272,6 +272,7 @@ def test_cancelling_one_tracker_leaves_another_future_of_the_job_polling() -> No
         async with client:
             first, second = client.track("a"), client.track("a")
             task = asyncio.create_task(awaiting(first))
+            await asyncio.sleep(0)  # the task's first step: it now awaits `first`
             await until(lambda: polls(source, "a") == 1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -299,6 +300,7 @@ def test_tasks_awaiting_one_future_share_its_cancellation_unless_shielded() -> N
             # Like any asyncio.Future: cancelling one awaiting task cancels the future.
             a = client.track("a")
             t1, t2 = asyncio.create_task(awaiting(a)), asyncio.create_task(awaiting(a))
+            await asyncio.sleep(0)  # both tasks' first steps: they now await `a`
             await until(lambda: polls(source, "a") == 1)
             t1.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -308,6 +310,7 @@ def test_tasks_awaiting_one_future_share_its_cancellation_unless_shielded() -> N
             b = client.track("b")
             shielded = asyncio.create_task(awaiting(asyncio.shield(b)))
             plain = asyncio.create_task(awaiting(b))
+            await asyncio.sleep(0)
             await until(lambda: polls(source, "b") == 1)
             shielded.cancel()
             with pytest.raises(asyncio.CancelledError):
