@@ -357,23 +357,8 @@ class AsyncTranslationClient:
             RateLimited: as for :meth:`TranslationClient.submit` (no job was created).
         """
         self._check_open()
-        loop = asyncio.get_running_loop()
-        abandoned = threading.Event()
-
-        def create() -> JobFuture | None:
-            if abandoned.is_set():
-                return None
-            return self._client.submit(**job_options)
-
-        call = _in_executor(loop, create)
-        try:
-            job_future = await asyncio.shield(call)
-        except asyncio.CancelledError:
-            abandoned.set()
-            call.add_done_callback(_cancel_created)
-            raise
-        assert job_future is not None
-        return AsyncJobFuture(job_future, loop=loop)
+        job_future = await _create_tracked(lambda: self._client.submit(**job_options))
+        return AsyncJobFuture(job_future, loop=asyncio.get_running_loop())
 
     async def translate(
         self,
@@ -389,22 +374,10 @@ class AsyncTranslationClient:
         not tracked.
         """
         self._check_open()
+        batch = await _create_tracked(
+            lambda: self._client.translate(video_url, output_languages, **options)
+        )
         loop = asyncio.get_running_loop()
-        abandoned = threading.Event()
-
-        def create() -> JobBatch | None:
-            if abandoned.is_set():
-                return None
-            return self._client.translate(video_url, output_languages, **options)
-
-        call = _in_executor(loop, create)
-        try:
-            batch = await asyncio.shield(call)
-        except asyncio.CancelledError:
-            abandoned.set()
-            call.add_done_callback(_cancel_created)
-            raise
-        assert batch is not None
         return AsyncJobBatch((AsyncJobFuture(f, loop=loop) for f in batch), loop=loop)
 
     # -- webhooks (no request; as the sync client's) ------------------------------
@@ -517,6 +490,31 @@ def _state(future_repr: str) -> str:
 def _in_executor(loop: asyncio.AbstractEventLoop, fn: Callable[[], _T]) -> asyncio.Future[_T]:
     """Run ``fn`` on the loop's default executor, in a copy of the caller's context."""
     return loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, fn))
+
+
+_Created = TypeVar("_Created", JobFuture, JobBatch)
+
+
+async def _create_tracked(make: Callable[[], _Created]) -> _Created:
+    """Run ``make`` (a create-and-track call) off the loop.
+
+    Cancelled before ``make`` runs, nothing is sent; cancelled while it runs,
+    the jobs may be created, but what it tracked is cancelled once it returns.
+    """
+    abandoned = threading.Event()
+
+    def create() -> _Created | None:
+        return None if abandoned.is_set() else make()
+
+    call = _in_executor(asyncio.get_running_loop(), create)
+    try:
+        created = await asyncio.shield(call)
+    except asyncio.CancelledError:
+        abandoned.set()
+        call.add_done_callback(_cancel_created)
+        raise
+    assert created is not None
+    return created
 
 
 def _cancel_created(
