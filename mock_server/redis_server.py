@@ -32,7 +32,7 @@ import time
 from types import TracebackType
 from typing import IO, Self
 
-from mock_server.testing import HOST, free_port
+from mock_server.testing import HOST, free_port, log_text, stop_process
 
 __all__ = ["RedisServer", "RedisServerError"]
 
@@ -105,13 +105,7 @@ class RedisServer:
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL) and reap it; idempotent."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, STOP_TIMEOUT)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -126,11 +120,7 @@ class RedisServer:
 
     def output(self) -> str:
         """The server's log so far (for failure messages)."""
-        if self._log is None:
-            return ""
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")
+        return log_text(self._log)
 
     def __enter__(self) -> Self:
         self.start()

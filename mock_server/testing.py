@@ -71,6 +71,29 @@ def require_server_extra() -> None:
         ) from exc
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM ``proc``, SIGKILL it after ``timeout`` seconds, and reap it.
+
+    Nothing for None; ``poll()`` also reaps a process that already exited.
+    """
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def log_text(log: IO[bytes] | None) -> str:
+    """What a child process wrote to ``log`` (a temporary file) so far."""
+    if log is None:
+        return ""
+    log.flush()
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")
+
+
 def free_port(host: str = HOST) -> int:
     """Return a port that was free a moment ago.
 
@@ -159,14 +182,7 @@ class LiveServer:
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL) and reap it. Idempotent."""
         proc, self._proc = self._proc, None
-        # poll() also reaps a process that already exited.
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         # Only once it exited: closing it first would race SIGTERM to stop the server.
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
@@ -181,11 +197,7 @@ class LiveServer:
 
     def output(self) -> str:
         """The process's combined stdout/stderr so far (for failure messages)."""
-        if self._log is None:
-            return ""
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")
+        return log_text(self._log)
 
     def get_json(self, path: str, timeout: float = 5.0) -> Any:
         """``GET`` a path (e.g. ``"/stats"``) and decode its JSON body, any status."""
