@@ -15,7 +15,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, wait
 from typing import Any
 
@@ -37,20 +37,6 @@ LONG_POLL_PATIENCE = 10.0
 #: A process whose main thread ended must be gone within this. Its long-poll
 #: would hold it for 30 s, so a hang cannot hide under this bound.
 EXIT_LIMIT = 5.0
-
-
-@pytest.fixture
-def server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
-    """A live server whose jobs pend for a minute unless told otherwise."""
-    return live_server_factory("--delay", "60", "--seed", "9", "--log-level", "WARNING")
-
-
-@pytest.fixture
-def probe(server: LiveServer) -> Iterator[ServerProbe]:
-    """The test's own view of ``server``."""
-    probe = ServerProbe(server)
-    yield probe
-    probe.close()
 
 
 def wait_for_long_polls(probe: ServerProbe, at_least: int = 1) -> None:

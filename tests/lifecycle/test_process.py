@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -29,19 +28,6 @@ pytestmark = pytest.mark.live
 CHILD_LIMIT = 30.0
 #: A process told to stop must be gone within this.
 EXIT_LIMIT = 5.0
-
-
-@pytest.fixture
-def server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
-    """A live server whose jobs pend for a minute."""
-    return live_server_factory("--delay", "60", "--seed", "9", "--log-level", "WARNING")
-
-
-@pytest.fixture
-def probe(server: LiveServer) -> Iterator[ServerProbe]:
-    probe = ServerProbe(server)
-    yield probe
-    probe.close()
 
 
 def run_child(code: str, *args: str, timeout: float = CHILD_LIMIT) -> dict[str, Any]:
