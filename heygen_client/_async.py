@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 from heygen_client._client import TranslationClient
-from heygen_client._futures import JobBatch, JobFuture, _counts, _outcome
+from heygen_client._futures import JobBatch, JobFuture, _counts, _find, _outcome
 from heygen_client._options import ClientOptions
 from heygen_client._webhooks import WebhookApp
 from heygen_client.errors import ClientClosed
@@ -160,10 +160,7 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
         Raises:
             KeyError: the batch does not track ``job_id``.
         """
-        for future in self.futures:
-            if future.job_id == job_id:
-                return future
-        raise KeyError(job_id)
+        return _find(self.futures, job_id)
 
     @property
     def done_count(self) -> int:

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from heygen_client._callbacks import run_callbacks
 from heygen_client.errors import TranslationFailed, WaitTimeout
@@ -345,10 +345,7 @@ class JobBatch:
         Raises:
             KeyError: the batch does not track ``job_id``.
         """
-        for future in self.futures:
-            if future.job_id == job_id:
-                return future
-        raise KeyError(job_id)
+        return _find(self.futures, job_id)
 
     def _on_done(self, future: concurrent.futures.Future[JobStatus]) -> None:
         with self._lock:
@@ -408,8 +405,11 @@ class JobBatch:
 
 
 class _Finishing(Protocol):
-    """What :func:`_counts` and :func:`_outcome` need: a concurrent or an asyncio future."""
+    """What :func:`_counts`, :func:`_outcome` and :func:`_find` need: a concurrent or
+    an asyncio future."""
 
+    @property
+    def job_id(self) -> str | None: ...
     def done(self) -> bool: ...
     def cancelled(self) -> bool: ...
     def exception(self) -> BaseException | None: ...
@@ -422,6 +422,17 @@ def _outcome(future: _Finishing, cancelled: type[BaseException]) -> JobStatus | 
         return cancelled()
     error = future.exception()  # an asyncio future's is then retrieved: results() report it
     return error if error is not None else future.result()
+
+
+_F = TypeVar("_F", bound="_Finishing")
+
+
+def _find(futures: Iterable[_F], job_id: str | None) -> _F:
+    """The first of ``futures`` whose job is ``job_id`` (``batch[job_id]``, sync or async)."""
+    for future in futures:
+        if future.job_id == job_id:
+            return future
+    raise KeyError(job_id)
 
 
 def _counts(futures: Iterable[_Finishing]) -> dict[str, int]:
