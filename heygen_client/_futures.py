@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 _FINISHED = concurrent.futures._base.FINISHED
 _CANCELLED_AND_NOTIFIED = concurrent.futures._base.CANCELLED_AND_NOTIFIED
+_DONE = (concurrent.futures._base.CANCELLED, _CANCELLED_AND_NOTIFIED, _FINISHED)
 
 
 class _Detacher(Protocol):
@@ -33,28 +34,42 @@ class _Detacher(Protocol):
 LEAN_CONDITION = sys.implementation.name == "cpython" and (3, 11) <= sys.version_info < (3, 14)
 
 
+#: The lean condition's waiters until its first wait(): most futures never have one.
+_NO_WAITERS: tuple[()] = ()
+
+
 class _Condition(threading.Condition):
-    """The :class:`threading.Condition` of one :class:`JobFuture`, at a fifth of the size.
+    """The :class:`threading.Condition` of one :class:`JobFuture`, at a tenth of the size.
 
     A stdlib ``Condition`` keeps five bound methods of its lock and a ``deque`` of
     waiters (about 1,100 bytes, 11 MB for 10,000 tracked jobs).  This one is the same
     class with the same ``wait``/``notify`` code: the lock's methods are looked up on
-    the class instead, and waiters live in a list (a future rarely has more than one).
-    ``Condition.wait`` and ``notify`` reach the lock only through ``_lock``,
-    ``_release_save``, ``_acquire_restore`` and ``_is_owned``, and keep waiters in
-    ``_waiters`` (CPython 3.11-3.13); tests/client/test_future_memory.py holds it to the
-    stdlib's behaviour.
+    the class instead, its two attributes are slots, and waiters live in a list made
+    by the first ``wait()`` (most futures are never waited on; ``notify`` finds no one
+    in the empty tuple before).  ``Condition.wait`` and ``notify`` reach the lock only
+    through ``_lock``, ``_release_save``, ``_acquire_restore`` and ``_is_owned``, and
+    keep waiters in ``_waiters`` (CPython 3.11-3.13); tests/client/test_future_memory.py
+    holds it to the stdlib's behaviour.
     """
+
+    __slots__ = ("_lock", "_waiters")
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._waiters: list[object] = []  # wait() and notify() append, remove, iterate
+        self._waiters: list[object] | tuple[()] = _NO_WAITERS
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         return self._lock.acquire(blocking, timeout)
 
     def release(self) -> None:
         self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        # Only while holding the lock: wait() and notify() use the list under it, and
+        # the stdlib's wait() raises for a caller that does not hold it.
+        if self._waiters is _NO_WAITERS and self._is_owned():
+            self._waiters = []
+        return super().wait(timeout)
 
     def _release_save(self) -> object:
         return self._lock._release_save()  # type: ignore[attr-defined]
@@ -113,6 +128,10 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         super().__init__()
         if LEAN_CONDITION:
             self._condition = _Condition()  # the same Condition API, without 1 KB per job
+        # None, one callback, or a list of them: most futures get none or one, and a
+        # list costs 88 bytes (add_done_callback and _invoke_callbacks, both below,
+        # are the only readers).
+        self._done_callbacks: Callable[[JobFuture], object] | list[Any] | None = None
         self._job_id = job_id
         self._owner = owner
         # Pushed by the scheduler (observe, resolve, fail); read by the caller.
@@ -155,7 +174,20 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         :class:`JobFuture` so that ``fn`` can read :attr:`job_id`, :attr:`status`
         and :attr:`polls`.
         """
-        super().add_done_callback(fn)  # type: ignore[arg-type]
+        with self._condition:
+            if self._state not in _DONE:
+                callbacks = self._done_callbacks
+                if callbacks is None:
+                    self._done_callbacks = fn
+                elif isinstance(callbacks, list):
+                    callbacks.append(fn)
+                else:
+                    self._done_callbacks = [callbacks, fn]
+                return
+        try:
+            fn(self)
+        except Exception:
+            logger.exception("exception calling callback for %r", self)
 
     def cancel(self) -> bool:
         """Cancel this future; polling stops when no other future tracks the job."""
@@ -190,8 +222,11 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
     def _invoke_callbacks(self) -> None:
         # concurrent.futures calls this after waking the waiters, on the thread that
         # settled the future: run our inline hand-offs here, queue the rest.
+        callbacks = self._done_callbacks
+        if callbacks is None:
+            return
         queued = []
-        for fn in self._done_callbacks:  # type: ignore[attr-defined]
+        for fn in callbacks if isinstance(callbacks, list) else (callbacks,):
             if isinstance(fn, _Inline):
                 try:
                     fn(self)

@@ -112,6 +112,34 @@ def test_a_callback_added_after_the_end_runs_at_once_on_the_callers_thread() -> 
     assert threads == [threading.current_thread()]
 
 
+@pytest.mark.parametrize("count", [1, 2, 5])
+@pytest.mark.parametrize("ending", ["resolve", "cancel"])
+def test_each_callback_runs_once_in_the_order_added_inline_ones_on_the_settling_thread(
+    count: int, ending: str
+) -> None:
+    future = JobFuture("a")
+    seen: list[tuple[str, str]] = []
+    last = threading.Event()
+
+    def record(label: str, _: object) -> None:
+        seen.append((label, threading.current_thread().name))
+        if label == f"queued {count - 1}":
+            last.set()
+
+    for i in range(count):
+        future.add_done_callback(functools.partial(record, f"queued {i}"))
+        future._add_inline_callback(functools.partial(record, f"inline {i}"))
+    settler = threading.current_thread().name
+    if ending == "cancel":
+        assert future.cancel()
+    else:
+        future.resolve(completed("a"), 1)
+    # The inline ones ran on this thread before the others were queued.
+    assert last.wait(5)
+    assert seen[:count] == [(f"inline {i}", settler) for i in range(count)]
+    assert seen[count:] == [(f"queued {i}", "heygen-client-callbacks") for i in range(count)]
+
+
 def test_progress_callbacks_of_a_batch_run_on_the_callback_thread() -> None:
     futures = [JobFuture(job_id) for job_id in "abc"]
     names: list[str] = []
