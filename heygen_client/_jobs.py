@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,10 @@ class Job:
 
     key: str | None
     started: float
-    # Usually one future: a list (64 B, where a dict is 224 B at 10,000 jobs);
-    # from _MANY on a dict, so that cancelling one of many stays O(1).
-    futures: list[JobFuture] | dict[JobFuture, None]
+    # Read as ``futures``.  Usually one future, kept bare (a list of one would add
+    # 64 bytes a job); a few in a tuple; from _MANY on a dict, so that cancelling
+    # one of many stays O(1).
+    _futures: JobFuture | tuple[JobFuture, ...] | dict[JobFuture, None]
     expected_duration: float | None = None
     video_duration: float | None = None  # seconds of video, once an answer said
     polls: int = 0
@@ -41,29 +43,46 @@ class Job:
     hint_misses: int = 0  # pending answers in a row after a hint said "done by now"
     alone: bool = False  # polled on its own: a batch that carried it was refused
 
+    @property
+    def futures(self) -> Collection[JobFuture]:
+        """The futures waiting on the job (see :func:`add_future`, :func:`remove_future`)."""
+        futures = self._futures
+        return futures if isinstance(futures, tuple | dict) else (futures,)
 
-#: Futures of one job from which they are kept in a dict instead of a list.
+    @futures.setter
+    def futures(self, futures: Collection[JobFuture]) -> None:
+        self._futures = tuple(futures)
+
+
+#: Futures of one job from which they are kept in a dict instead of a tuple.
 _MANY = 16
 
 
 def add_future(job: Job, future: JobFuture) -> None:
     """Add ``future`` to the futures waiting on ``job``."""
-    futures = job.futures
+    futures = job._futures
     if isinstance(futures, dict):
         futures[future] = None
+    elif not isinstance(futures, tuple):
+        job._futures = (futures, future)
     elif len(futures) < _MANY:
-        futures.append(future)
+        job._futures = (*futures, future)
     else:
-        job.futures = dict.fromkeys([*futures, future])
+        job._futures = dict.fromkeys([*futures, future])
 
 
 def remove_future(job: Job, future: JobFuture) -> None:
     """Remove ``future`` from the futures waiting on ``job`` (it must be there)."""
-    futures = job.futures
+    futures = job._futures
     if isinstance(futures, dict):
         del futures[future]
+    elif isinstance(futures, tuple):
+        at = futures.index(future)
+        job._futures = futures[:at] + futures[at + 1 :]
+    elif futures is future:
+        job._futures = ()
     else:
-        futures.remove(future)
+        raise ValueError(f"{future!r} does not wait on job {job.key!r}")
 
 
 class Kind(enum.StrEnum):

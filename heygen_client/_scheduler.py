@@ -235,7 +235,7 @@ class Scheduler:
         key = future.job_id
         job = self._jobs.get(key)
         if job is None:
-            job = Job(key, now - age, [future], expected)
+            job = Job(key, now - age, future, expected)
             self._jobs[key] = job
             self._make_ready(job, now)
         else:

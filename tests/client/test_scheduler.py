@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._jobs import _MANY, Job, add_future, remove_future
 from heygen_client._scheduler import SchedulerConfig
 from heygen_client.errors import (
     ClientClosed,
@@ -522,4 +523,23 @@ def test_cancelling_many_futures_of_one_job_stays_linear() -> None:
     assert "a" not in h.scheduler._jobs
     single = JobFuture("b", h.scheduler)
     h.scheduler.track([single])
-    assert isinstance(h.scheduler._jobs["b"].futures, list)  # one: a list
+    assert h.scheduler._jobs["b"]._futures is single  # one: kept bare
+
+
+@pytest.mark.parametrize("count", [1, 2, _MANY, _MANY + 1, 3 * _MANY])
+def test_a_jobs_futures_keep_their_order_as_they_come_and_go(count: int) -> None:
+    futures = [JobFuture("a") for _ in range(count)]
+    job = Job("a", 0.0, futures[0])
+    for future in futures[1:]:
+        add_future(job, future)
+    assert list(job.futures) == futures
+    assert all(future in job.futures for future in futures)
+    middle = futures.pop(count // 2)
+    remove_future(job, middle)
+    assert middle not in job.futures
+    assert list(job.futures) == futures
+    for future in futures:
+        remove_future(job, future)
+    assert not job.futures
+    add_future(job, middle)
+    assert list(job.futures) == [middle]
