@@ -10,11 +10,14 @@ import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from heygen_client._callbacks import run_callbacks
 from heygen_client.errors import TranslationFailed, WaitTimeout
 from heygen_client.models import JobStatus
+
+if TYPE_CHECKING:
+    from concurrent.futures._base import _Waiter
 
 __all__ = ["JobBatch", "JobFuture"]
 
@@ -118,6 +121,7 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
 
     # A class default: the instances of untagged jobs keep no attribute for it.
     _tags: Mapping[str, Any] = MappingProxyType({})
+    _waiter_list: list[_Waiter] | None
 
     def __init__(
         self,
@@ -128,6 +132,7 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         super().__init__()
         if LEAN_CONDITION:
             self._condition = _Condition()  # the same Condition API, without 1 KB per job
+            self._waiter_list = None  # see _waiters
         # None, one callback, or a list of them: most futures get none or one, and a
         # list costs 88 bytes (add_done_callback and _invoke_callbacks, both below,
         # are the only readers).
@@ -141,6 +146,24 @@ class JobFuture(concurrent.futures.Future[JobStatus]):
         self._listening = False
         if tags:
             self._tags = MappingProxyType(dict(tags))
+
+    @property
+    def _waiters(self) -> list[_Waiter]:
+        """The waiters of ``concurrent.futures.wait()`` and ``as_completed()``.
+
+        Future keeps them in a list from the start; most futures never have one.
+        With the lean condition the list is made at the first read: on CPython
+        3.11-3.13, ``wait()``, ``as_completed()`` and Future's own methods read it
+        only under the condition, so one list is made, once.
+        """
+        waiters = self._waiter_list
+        if waiters is None:
+            waiters = self._waiter_list = []
+        return waiters
+
+    @_waiters.setter
+    def _waiters(self, waiters: list[_Waiter]) -> None:
+        self._waiter_list = waiters  # Future.__init__ sets a list
 
     def __repr__(self) -> str:
         # Future's repr is "<JobFuture at 0x... state=...>": keep what follows the class name.
