@@ -22,6 +22,22 @@ def test_pending_expires_final_stays() -> None:
     assert len(cache) == 1
 
 
+def test_a_new_pending_status_starts_a_new_ttl_and_a_final_one_replaces_it() -> None:
+    clock = FakeClock()
+    cache = StatusCache(ttl=1.0, clock=clock)
+    cache.put(JobStatus("a", JobResult.PENDING, progress=0.1), "a")
+    clock.advance(0.8)
+    cache.put(JobStatus("a", JobResult.PENDING, progress=0.2), "a")
+    clock.advance(0.8)  # 1.6 s after the first, 0.8 s after the second
+    assert cache.get("a") == JobStatus("a", JobResult.PENDING, progress=0.2)
+    assert len(cache) == 1
+    cache.put(JobStatus("a", JobResult.COMPLETED), "a")
+    assert len(cache) == 1
+    clock.advance(0.5)  # past the pending one's ttl: the final one stays
+    assert cache.get("a") == JobStatus("a", JobResult.COMPLETED)
+    assert len(cache) == 1
+
+
 def test_final_is_never_replaced_by_pending() -> None:
     cache = StatusCache(clock=FakeClock())
     cache.put(JobStatus("a", JobResult.ERROR), "a")
