@@ -6,6 +6,10 @@ job. Jobs last an hour, so none finishes in the window; what is measured is
 the cost of *tracking*: threads, added RSS, time for all the ``track()`` /
 ``add_done_callback`` calls, and status requests per job in a fixed window.
 
+With ``--trace-memory S``, the client process also runs tracemalloc and, S
+seconds after its first ``track()``, reports where its memory is, by source
+line (its RSS is then inflated by tracemalloc's own bookkeeping).
+
 Bounds: the window is capped (default 30 s); the parent kills the client
 process when it passes ``RSS_LIMIT`` or the time limit; the client process
 ends itself with ``os._exit`` so 10,000 polling threads never hold it up.
@@ -15,14 +19,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import importlib
 import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +68,16 @@ def create_jobs(url: str, count: int, delay: float, workers: int = 4) -> list[st
         return [job_id for part in pool.map(make, shares) for job_id in part]
 
 
-def child(strategy: str, url: str, ids_path: str, window: float) -> None:
+def child(
+    strategy: str, url: str, ids_path: str, window: float, trace_at: float | None = None
+) -> None:
     """The client process: track every job, then idle until the parent kills it.
 
     It reports by JSON lines on stdout (a file the parent reads): ``ready``
     (threads and RSS before the client exists), ``start`` (wall time of the
-    first ``track()``), ``tracked`` (when every job is tracked). A
+    first ``track()``), ``tracked`` (when every job is tracked), and with
+    ``trace_at``, ``memory`` (what tracemalloc sees that many seconds after
+    the start). A
     thread-per-job client may never get to ``tracked`` within the window, and
     may not even get the GIL to write a result: the parent measures the window
     from outside and does not wait for this process.
@@ -86,17 +97,54 @@ def child(strategy: str, url: str, ids_path: str, window: float) -> None:
         pass
 
     try:
+        if trace_at is not None:
+            tracemalloc.start()
         say("start", at=time.time())
         t0 = time.perf_counter()
         tracker = make_tracker(strategy, url, give_up=window * 10)
         for job_id in ids:
             tracker.track(job_id, done)
         say("tracked", n=len(ids), seconds=time.perf_counter() - t0)
+        if trace_at is not None:
+            time.sleep(max(0.0, trace_at - (time.perf_counter() - t0)))
+            say("memory", **_traced_memory())
     except BaseException as exc:
         say("error", error=f"{type(exc).__name__}: {exc}")
     # Bounded even if the parent dies: it normally kills this process first.
     time.sleep(window * 3)
     os._exit(0)
+
+
+def _traced_memory(top: int = 15) -> dict[str, Any]:
+    """What tracemalloc sees now: the total, its peak, and the lines holding the most."""
+    gc.collect()  # what is live, not the cyclic garbage a later collection frees
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    traced, peak = tracemalloc.get_traced_memory()
+    lines = []
+    for stat in snapshot.statistics("lineno")[:top]:
+        frame = stat.traceback[0]
+        where = frame.filename
+        for root in (os.getcwd(), "site-packages", sysconfig.get_paths()["stdlib"]):
+            where = where.split(root + os.sep, 1)[-1]
+        lines.append({"where": f"{where}:{frame.lineno}", "bytes": stat.size, "count": stat.count})
+    return {"traced": traced, "peak": peak, "lines": lines}
+
+
+def memory_table(res: dict[str, Any]) -> str:
+    """The ``--trace-memory`` report of one strategy: bytes per job by source line."""
+    memory, jobs = res["memory"], res["jobs"]
+    rows = [
+        f"traced {memory['traced'] / 2**20:.1f} MiB (peak {memory['peak'] / 2**20:.1f} MiB), "
+        f"{memory['traced'] / jobs:.0f} B per job\n",
+        "| B per job | blocks | where |",
+        "|---:|---:|---|",
+    ]
+    rows += [
+        f"| {x['bytes'] / jobs:.0f} | {x['count']} | `{x['where']}` |" for x in memory["lines"]
+    ]
+    return "\n".join(rows) + "\n"
 
 
 def _events(log: Path) -> dict[str, dict[str, Any]]:
@@ -111,7 +159,9 @@ def _events(log: Path) -> dict[str, dict[str, Any]]:
     return events
 
 
-def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[str, Any]:
+def scale_one(
+    strategy: str, jobs: int, window: float, log_dir: Path, trace_at: float | None = None
+) -> dict[str, Any]:
     """One strategy on a fresh default server; never raises (see ``error``)."""
     out: dict[str, Any] = {"strategy": strategy, "mode": "batch", "jobs": jobs}
     server = MockServer("--seed", "1")
@@ -125,7 +175,7 @@ def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[st
             ids_path = Path(tmp) / "ids.json"
             ids_path.write_text(json.dumps(ids))
             before = status_requests(server.stats())
-            measured = _run_child(strategy, server, ids_path, window, log_path)
+            measured = _run_child(strategy, server, ids_path, window, log_path, trace_at)
             stats = measured.pop("stats", None)
             out.update(measured)
             events = _events(log_path)
@@ -143,6 +193,8 @@ def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[st
             out["server_rps"] = (after - before) / measured["window"]
             out["library_threads"] = out["peak_threads"] - events["ready"]["threads_before"]
             out["added_rss_mb"] = (out["peak_rss"] - events["ready"]["rss_before"]) / 2**20
+            if "memory" in events:
+                out["memory"] = {k: v for k, v in events["memory"].items() if k != "event"}
             tracked = events.get("tracked")
             out["tracked_all"] = tracked is not None
             out["track_seconds"] = tracked["seconds"] if tracked else None
@@ -154,7 +206,12 @@ def scale_one(strategy: str, jobs: int, window: float, log_dir: Path) -> dict[st
 
 
 def _run_child(
-    strategy: str, server: MockServer, ids_path: Path, window: float, log_path: Path
+    strategy: str,
+    server: MockServer,
+    ids_path: Path,
+    window: float,
+    log_path: Path,
+    trace_at: float | None = None,
 ) -> dict[str, Any]:
     """Run the client process through the window; kill it; return what was measured."""
     peak_threads = peak_rss = server_threads = 0
@@ -170,6 +227,7 @@ def _run_child(
                 server.url,
                 str(ids_path),
                 str(window),
+                *([] if trace_at is None else [str(trace_at)]),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -320,6 +378,7 @@ def run_scale(
     jobs: int = JOBS,
     window: float = WINDOW,
     strategies: tuple[str, ...] = ("ours", "google"),
+    trace_at: float | None = None,
 ) -> dict[str, Any]:
     """Both strategies, one after the other; the dict the report's scale table reads."""
     window = min(window, MAX_WINDOW)
@@ -327,12 +386,12 @@ def run_scale(
     result: dict[str, Any] = {"jobs": jobs, "window": window, "job_delay": JOB_DELAY}
     for strategy in strategies:
         print(f"scale: {strategy}, {jobs} jobs, {window:.0f} s window", flush=True)
-        res = scale_one(strategy, jobs, window, out_dir)
+        res = scale_one(strategy, jobs, window, out_dir, trace_at)
         result[strategy] = res
-        print(
-            f"  {json.dumps({k: v for k, v in res.items() if k != 'strategy'}, default=str)}",
-            flush=True,
-        )
+        shown = {k: v for k, v in res.items() if k not in ("strategy", "memory")}
+        print(f"  {json.dumps(shown, default=str)}", flush=True)
+        if "memory" in res:
+            print(memory_table(res), flush=True)
     (out_dir / "scale.json").write_text(json.dumps(result, indent=1))
     return result
 
@@ -345,14 +404,22 @@ def main(argv: list[str] | None = None) -> int:
         lateness_child(url, ids_path, out_path, float(limit))
         return 0
     if args_list and args_list[0] == "--child":
-        strategy, url, ids_path, window = args_list[1:]
-        child(strategy, url, ids_path, float(window))
+        strategy, url, ids_path, window, *trace_at = args_list[1:]
+        child(strategy, url, ids_path, float(window), *map(float, trace_at))
         return 0
     p = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__)
     p.add_argument("--jobs", type=int, default=JOBS)
     p.add_argument("--window", type=float, default=WINDOW, help=f"seconds, at most {MAX_WINDOW:g}")
     p.add_argument("--strategies", default="ours,google")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument(
+        "--trace-memory",
+        type=float,
+        default=None,
+        metavar="S",
+        help="also: where the client's memory is S seconds in, by line (tracemalloc; "
+        "inflates its RSS)",
+    )
     p.add_argument(
         "--lateness",
         action="store_true",
@@ -370,7 +437,11 @@ def main(argv: list[str] | None = None) -> int:
         (out / "scale-lateness.json").write_text(json.dumps(late, indent=1))
         print(json.dumps(late, indent=1))
         return 0
-    result = run_scale(out, args.jobs, args.window, tuple(args.strategies.split(",")))
+    if args.trace_memory is not None and not 0 < args.trace_memory < min(args.window, MAX_WINDOW):
+        p.error("--trace-memory must be within the window")
+    result = run_scale(
+        out, args.jobs, args.window, tuple(args.strategies.split(",")), args.trace_memory
+    )
     print(_report.scale_table(result))
     return 0
 

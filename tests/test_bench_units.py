@@ -1,8 +1,10 @@
-"""The benchmark harness's pure pieces: workload drawing, percentiles, Pareto front, targets."""
+"""The benchmark harness's pure pieces: workload drawing, percentiles, Pareto front, targets,
+the scale run's memory report."""
 
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import pytest
 
@@ -11,6 +13,7 @@ from benchmarks._report import targets
 from benchmarks._stats import percentile
 from benchmarks._workload import Duration, Workload
 from benchmarks.harness import RunResult
+from benchmarks.scale import _traced_memory, memory_table
 
 
 @pytest.mark.parametrize(
@@ -109,3 +112,23 @@ def test_pareto_dominance_is_judged_on_the_best_plain_row_and_names_it() -> None
     assert "**missed**" in polling2
     assert "ours-economical (plain)" in polling2
     assert "req +0.40" in polling2
+
+
+def _hold_200_kb() -> list[bytes]:
+    return [bytes(2_000) for _ in range(100)]  # the line the report must name
+
+
+def test_the_memory_report_names_the_lines_holding_the_most_per_job() -> None:
+    tracemalloc.start()
+    try:
+        held = _hold_200_kb()
+        memory = _traced_memory(top=3)
+    finally:
+        tracemalloc.stop()
+    assert len(held) == 100
+    top = memory["lines"][0]
+    assert top["where"].endswith(f"test_bench_units.py:{_hold_200_kb.__code__.co_firstlineno + 1}")
+    assert top["count"] >= 100
+    assert 200_000 <= top["bytes"] <= memory["traced"] <= memory["peak"]
+    table = memory_table({"jobs": 100, "memory": memory})
+    assert f"| {top['bytes'] / 100:.0f} | {top['count']} | `{top['where']}` |" in table
