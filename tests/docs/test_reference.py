@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import heygen_client
+from heygen_client import policies
 from mock_server import redis_server, testing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,14 @@ def test_the_reference_names_every_public_name_and_no_other() -> None:
     assert not missing, f"docs/reference.md lacks a '::: NAME' line for {missing}"
     extra = sorted(set(documented) - set(public))
     assert not extra, f"docs/reference.md documents names that are not public: {extra}"
+
+
+def test_the_policies_entry_lists_each_of_its_names_once() -> None:
+    # The entry lists its members by hand, for their reading order: a new one must be added.
+    text = REFERENCE.read_text(encoding="utf-8")
+    entry = text.split("::: heygen_client.policies\n", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^ +- (\w+)$", entry, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(policies.__all__)
 
 
 def test_roles_link_to_the_entry_they_name_seen_from_their_docstring() -> None:
