@@ -33,7 +33,7 @@ _T = TypeVar("_T")
 
 
 class CreateMethods:
-    """The job-creating part of :class:`~heygen_client.TranslationClient` (a mixin)."""
+    """The job-creating methods of :class:`~heygen_client.TranslationClient` (a mixin)."""
 
     if TYPE_CHECKING:  # what TranslationClient provides
         _backend: Backend

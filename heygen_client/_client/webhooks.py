@@ -38,7 +38,7 @@ _T = TypeVar("_T")
 
 
 class WebhookMethods:
-    """The webhook half of :class:`~heygen_client.TranslationClient` (a mixin)."""
+    """The webhook methods of :class:`~heygen_client.TranslationClient` (a mixin)."""
 
     if TYPE_CHECKING:  # what TranslationClient provides
         _backend: Backend
@@ -57,7 +57,7 @@ class WebhookMethods:
         self._webhook_secrets = secrets_of(secret) if secret is not None else ()
         self._webhook_scheme = scheme
         self._webhook_tolerance = tolerance
-        self._webhook_lock = threading.Lock()
+        self._webhook_lock = threading.Lock()  # register and serve may race
         # Shared with the client's Lifetime: its close() and its finalizer stop them.
         self._servers: list[WebhookServer] = []
 
