@@ -38,7 +38,7 @@ def test_the_finalizer_never_waits_for_a_lock_of_ours(lock: str) -> None:
     finalized = threading.Event()
 
     def collect() -> None:  # what the collector does, on whichever thread it runs
-        client._finalizer()
+        client._lifetime.finalizer()
         finalized.set()
 
     with held:  # as a worker inside complete(), or submitting, holds it
