@@ -14,7 +14,6 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from heygen_client import _learning
 from heygen_client._backends import BatchAnswer
 from heygen_client._jobs import Job, Kind, Request
 from heygen_client.errors import (
@@ -229,7 +228,7 @@ def on_status(
             "" if job.polls == 1 else "s",
         )
     if status.is_final:
-        _learning.learn(s, job, previous, elapsed)
+        s.pacer.learn(job, previous, elapsed)
         s._finish(job, status, None, settle)
         events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
         return
@@ -250,7 +249,7 @@ def on_status(
     elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
         delay, reason = 0.0, "long-poll again"
     else:
-        decision = _learning.decide(s, job, now)
+        decision = s.pacer.decide(job, now)
         if decision is None:
             delay, reason = 1.0, "no policy opinion"
         else:

@@ -25,13 +25,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from heygen_client import _learning, _outcomes
+from heygen_client import _outcomes
 from heygen_client._backends import Backend, BatchAnswer
 from heygen_client._budget import TokenBucket
+from heygen_client._deadlines import Deadlines
 from heygen_client._dispatch import Dispatcher, choose
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
+from heygen_client._learning import Pacer
 from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._stores import Limiter, SharedStore, Store
 from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
@@ -74,15 +76,6 @@ class _Due(NamedTuple):
     seq: int
     gen: int
     job: Job
-
-
-class _Deadline(NamedTuple):
-    """A heap entry: fail ``future`` at ``when`` (``seconds`` after it was tracked)."""
-
-    when: float
-    seq: int
-    future: JobFuture
-    seconds: float
 
 
 _Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
@@ -129,7 +122,6 @@ class Scheduler:
         threaded: bool = True,
     ) -> None:
         self.backend = backend
-        self.policy = policy
         self.retry = retry
         self.store = store
         self.config = config or SchedulerConfig()
@@ -140,8 +132,9 @@ class Scheduler:
         self.threaded = threaded
         self._cond = threading.Condition(threading.Lock())
         self._jobs: dict[str | None, Job] = {}
+        self.pacer = Pacer(policy, store, self._jobs, self.config, self.rng)
         self._heap: list[_Due] = []
-        self._deadlines: list[_Deadline] = []
+        self._deadlines = Deadlines(self._job_of)
         self._ready: dict[Job, None] = {}  # insertion-ordered; Job hashes by identity
         self._seq = itertools.count()
         self._closed = False
@@ -171,18 +164,8 @@ class Scheduler:
             self.bucket = TokenBucket(
                 self.config.max_requests_per_second, self.config.burst, clock()
             )
-        self._learned = len(store.durations())  # durations recorded, for the rebuild pace
-        self._durations: Durations | None = None
-        # Translation seconds per second of video, of finished jobs whose length was known.
-        self._ratio_samples: collections.deque[float] = collections.deque(maxlen=500)
-        self._ratios: Durations | None = None
-        self._pushed_at: float | None = None  # when apply() last brought a status
-        # Durations already in the store (a shared one, or a restart): a warm start.
-        self._durations_dirty = self._learned > 0
-        self._durations_built = -1e9
         # Polls of jobs no longer tracked (live jobs count on their Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
-        self._drops_since_compact = 0
         self._status_requests = 0
         self.dispatched: list[Request] = []  # requests made when not threaded (tests)
         self._thread: threading.Thread | None = None
@@ -244,9 +227,7 @@ class Scheduler:
             if expected is not None and job.expected_duration is None:
                 job.expected_duration = expected
         if deadline is not None:
-            heapq.heappush(
-                self._deadlines, _Deadline(now + deadline, next(self._seq), future, deadline)
-            )
+            self._deadlines.add(future, now, deadline)
 
     def detach(self, future: JobFuture) -> None:
         """Forget a cancelled future; stop polling its job when no future is left."""
@@ -319,7 +300,7 @@ class Scheduler:
         with self._cond:
             if self._closed:
                 return False
-            self._pushed_at = now
+            self.pacer.pushed_at = now
             self.store.put_status(key, status)
             job = self._jobs.get(key)
             if job is None:
@@ -343,11 +324,7 @@ class Scheduler:
         by a poll at most that much later than the policy alone would.
         """
         with self._cond:
-            self._pushed_at = self.clock()
-
-    def pushes_flow(self, now: float) -> bool:
-        """Whether polls are a safety net now (see :meth:`expect_pushes`)."""
-        return self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
+            self.pacer.pushed_at = self.clock()
 
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""
@@ -361,7 +338,7 @@ class Scheduler:
     def durations(self) -> Durations | None:
         """The learned durations snapshot (rebuilt if stale)."""
         with self._cond:
-            return _learning.snapshot(self, self.clock(), force=True)
+            return self.pacer.snapshot(self.clock(), force=True)
 
     def close(self, timeout: float = 0.9) -> None:
         """Stop the thread and workers; fail every pending future with ClientClosed."""
@@ -439,7 +416,7 @@ class Scheduler:
             if not self._caps_requested:
                 blocked_at = self._ask_capabilities(now, requests)
                 self._caps_requested = blocked_at is None
-            first_deadline = self._deadlines[0].when if self._deadlines else None
+            first_deadline = self._deadlines.next_at()
             times = [t for t in (blocked_at, first_deadline) if t is not None]
             return min(times) if times else None
         if self._caps_retry_at is not None and now >= self._caps_retry_at:
@@ -449,7 +426,7 @@ class Scheduler:
             # One bulk request asks about many jobs: the ones due soon go with it
             # (an early poll costs no lateness, and no request of its own).
             gather = self.config.batch_gather
-            if self.pushes_flow(now):
+            if self.pacer.pushes_flow(now):
                 gather *= self.config.pushed_slowdown
             horizon = now + gather
         while self._heap and self._heap[0].when <= horizon:
@@ -517,15 +494,13 @@ class Scheduler:
             heapq.heappop(self._heap)
         if self._heap:
             candidates.append(self._heap[0].when)
-        while self._deadlines and self._job_of(self._deadlines[0].future) is None:
-            heapq.heappop(self._deadlines)  # its future finished some other way
-        if self._deadlines:
-            candidates.append(self._deadlines[0].when)
+        first_deadline = self._deadlines.next_at()
+        if first_deadline is not None:
+            candidates.append(first_deadline)
         return min(candidates) if candidates else None
 
     def _expire_deadlines(self, now: float, settle: list[_Settle]) -> None:
-        while self._deadlines and self._deadlines[0].when <= now:
-            entry = heapq.heappop(self._deadlines)
+        for entry in self._deadlines.pop_due(now):
             job = self._job_of(entry.future)
             if job is None:
                 continue
@@ -566,7 +541,7 @@ class Scheduler:
         for job in jobs:
             if not job.first_scheduled:
                 job.first_scheduled = True
-                decision = _learning.decide(self, job, now)
+                decision = self.pacer.decide(job, now)
                 if decision is not None and decision.delay > 0:
                     self._unready(job)
                     self._schedule(job, now + decision.delay)
@@ -704,7 +679,7 @@ class Scheduler:
         self._done_polls[key] = self._done_polls.pop(key, 0) + job.polls
         if len(self._done_polls) > _POLLS_KEPT:
             self._done_polls.popitem(last=False)
-        self._compact_deadlines()
+        self._deadlines.stopped()
 
     def _make_ready(self, job: Job, now: float) -> None:
         if job not in self._ready:
@@ -717,14 +692,6 @@ class Scheduler:
     def _schedule(self, job: Job, when: float) -> None:
         job.gen += 1
         heapq.heappush(self._heap, _Due(when, next(self._seq), job.gen, job))
-
-    def _compact_deadlines(self) -> None:
-        """Drop the deadline entries of futures that no longer wait, when they dominate."""
-        self._drops_since_compact += 1
-        if len(self._deadlines) > 64 and 2 * self._drops_since_compact > len(self._deadlines):
-            self._deadlines = [e for e in self._deadlines if self._job_of(e.future) is not None]
-            heapq.heapify(self._deadlines)
-            self._drops_since_compact = 0
 
     def _kick(self) -> None:
         self._kicked = True
