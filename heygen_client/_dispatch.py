@@ -1,8 +1,8 @@
 """Dispatchers: how ready jobs become requests, one per kind of server.
 
-The scheduler picks one when it learns what the server offers
-(:func:`choose`), and calls it each round, under its lock, with the jobs that
-are due.  A dispatcher starts requests through :meth:`Scheduler.start` as far
+The scheduler's :class:`~heygen_client._discovery.Discovery` picks one when it
+learns what the server offers (:func:`choose`); the scheduler calls it each
+round, under its lock, with the jobs that are due.  A dispatcher starts requests through :meth:`Scheduler.start` as far
 as the request budget and the worker bound allow, and returns when a blocked
 round can go on (or None).
 
@@ -112,7 +112,7 @@ class Batches:
                 break
             if not s.bucket.take(now):
                 return s.bucket.next_token_at(now)
-            size = s.batch_size(self.max_ids)
+            size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
             s.start(Request(Kind.BATCH, chunk, None, now), requests)
         return self.then(s, rest, now, requests)
@@ -152,7 +152,7 @@ class BatchLongPolls:
                 break
             if not s.bucket.take(now):
                 return s.bucket.next_token_at(now)
-            size = s.batch_size(self.max_ids)
+            size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
             s.start(Request(Kind.BATCH_LONG_POLL, chunk, self.wait, now), requests)
         return self.then(s, rest, now, requests)
@@ -173,7 +173,7 @@ class BatchLongPolls:
                 return batchable, min(fresh) + self.join_wait if fresh else None
             if not s.bucket.take(now):
                 return batchable, s.bucket.next_token_at(now)
-            chunk = stale[: s.batch_size(self.max_ids)]
+            chunk = stale[: s.discovery.batch_size(self.max_ids)]
             s.start(Request(Kind.BATCH, chunk, None, now), requests)
             batchable = [j for j in batchable if not j.in_flight]
         return batchable, None

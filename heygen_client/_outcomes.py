@@ -10,7 +10,6 @@ scheduler once the lock is released.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -23,8 +22,6 @@ from heygen_client.errors import (
     TransportError,
 )
 from heygen_client.models import (
-    PLAIN,
-    Capabilities,
     JobResult,
     JobStatus,
     PollEvent,
@@ -105,13 +102,10 @@ def batch_refused(s: Scheduler, request: Request, outcome: object, now: float) -
     if code == 400 and size == 1:
         return False  # the job's own fault: it fails as any job does
     if code in (404, 405):
-        logger.info("the batch route answered %d: polling jobs one by one", code)
-        s._caps = dataclasses.replace(s._caps or PLAIN, batch_max_ids=None)
-        s._caps_retry_at = now + s.config.rediscover_after
-        s._choose_dispatcher()
+        s.discovery.no_batch_route(code, now)
+        s.adapt()
     elif code in (413, 414) and size > 1:
-        s._batch_cap = min(s._batch_cap, size // 2)
-        logger.warning("a batch of %d ids was too large (%d): %d at most", size, code, size // 2)
+        s.discovery.batch_too_large(size, code)
     else:
         logger.warning("a batch of %d ids was refused (%d): polling them alone", size, code)
     for job in request.jobs:
@@ -122,39 +116,12 @@ def batch_refused(s: Scheduler, request: Request, outcome: object, now: float) -
     return True
 
 
-def check_batch_hold(s: Scheduler, request: Request, answer: BatchAnswer, now: float) -> None:
-    """Detect a server that ignores a batch long-poll's ``wait`` (as for single ones).
-
-    A held batch comes back early only when one of its jobs left pending; back
-    early with every job pending, twice in a row, means the server ignores
-    ``wait``: batches are plain from then on, paced by the poll policy.
-    """
-    wait = request.wait or 0.0
-    all_pending = not any(status.is_final for status in answer.statuses)
-    if now - request.sent_at < 0.5 * wait and all_pending:
-        s._batch_long_early += 1
-        if s._batch_long_early >= 2 and not s._batch_long_off:
-            logger.info("the server answers batch long-polls at once: plain batches")
-            s._batch_long_off = True
-            s._choose_dispatcher()
-    else:
-        s._batch_long_early = 0
-
-
 def on_capabilities(s: Scheduler, outcome: object, now: float) -> None:
-    if isinstance(outcome, Capabilities):
-        s._caps = outcome
-        s._caps_retry_at = None
-    else:
-        # Transient (no answer, 5xx, 429): poll as for a plain server meanwhile.
-        logger.info("capabilities unknown (%s): plain for now, will ask again", outcome)
-        s._caps = s._caps or PLAIN
-        if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
-            # A 429/503 speaks for the whole server: nobody polls before it allows.
-            hard = min(outcome.retry_after, s.retry.retry_after_max)
-            s._paused_until = max(s._paused_until, now + hard)
-        s._caps_retry_at = max(now + s.config.rediscover_after, s._paused_until)
-    s._choose_dispatcher()
+    """Take the answer to ``GET /capabilities`` (or its failure)."""
+    if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
+        s.pause(outcome.retry_after, now)
+    s.discovery.answered(outcome, now, s.paused_until)
+    s.adapt()
 
 
 def complete_job(
@@ -204,7 +171,7 @@ def on_status(
     if job.dropped:
         return
     # Answered: back into batches, unless not even a batch of one carries it.
-    job.alone = job.alone and s._batch_cap <= 1
+    job.alone = job.alone and s.discovery.batch_cap <= 1
     if request.kind is not Kind.PUSH:
         job.polls += 1
     job.failures = 0
@@ -254,8 +221,7 @@ def on_status(
             delay, reason = 1.0, "no policy opinion"
         else:
             delay, reason = decision.delay, decision.reason
-        caps = s._caps or PLAIN
-        if request.kind is Kind.BATCH and s._batch_long_wait(caps) is not None:
+        if request.kind is Kind.BATCH and s.discovery.batch_long_wait() is not None:
             # A stand-in for a batch long-poll slot: come back soon to join one.
             cap = s.config.batch_join_wait / 2
             if delay > cap:
@@ -290,9 +256,7 @@ def on_failure(
     if retryable and not s.retry.exhausted(job.failures, now - job.failing_since):
         delay = s.retry.delay(job.failures, retry_after, s.rng)
         if retry_after is not None:
-            hard = min(retry_after, s.retry.retry_after_max)
-            # A 429/503 speaks for the whole server: nobody polls before it allows.
-            s._paused_until = max(s._paused_until, now + hard)
+            s.pause(retry_after, now)
         reason = f"retry {job.failures} after {type(error).__name__}"
         s._schedule(job, now + delay)
         events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))

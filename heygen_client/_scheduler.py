@@ -18,7 +18,6 @@ import heapq
 import itertools
 import logging
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,7 +28,7 @@ from heygen_client import _outcomes
 from heygen_client._backends import Backend, BatchAnswer
 from heygen_client._budget import TokenBucket
 from heygen_client._deadlines import Deadlines
-from heygen_client._dispatch import Dispatcher, choose
+from heygen_client._discovery import Discovery
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
@@ -47,7 +46,6 @@ from heygen_client.errors import (
     RateLimited,
 )
 from heygen_client.models import (
-    PLAIN,
     Capabilities,
     JobStatus,
     PollEvent,
@@ -139,18 +137,14 @@ class Scheduler:
         self._seq = itertools.count()
         self._closed = False
         self._kicked = False
-        self._caps: Capabilities | None = backend.known_capabilities
-        self._caps_requested = False
-        self._caps_retry_at: float | None = None
+        self.discovery = Discovery(backend.known_capabilities, self.config)
         self.in_flight_short = 0
         self.in_flight_long = 0
         # Batch long-poll slots kept for the jobs of a batch that came back, during
         # its linger: their expiry times.  Without this, new jobs take the slot and
         # the lingering ones are left unwatched until another batch returns.
         self.reserved: list[float] = []
-        self._paused_until = 0.0
-        self._batch_long_early = 0  # batch long-polls in a row answered early, all pending
-        self._batch_long_off = False
+        self.paused_until = 0.0
         # With a shared store: leases, the outcomes other processes learn, one budget.
         self._fleet: Fleet | None = None
         self.bucket: Limiter
@@ -171,16 +165,13 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._pool: WorkerPool[Request] | None = None
         self._close_signal: Callable[[], object] | None = None  # set by signal_close()
-        self._batch_cap = sys.maxsize  # halved by each batch refused as too large
-        self._dispatcher: Dispatcher = choose(PLAIN, self.config, None)
-        self._choose_dispatcher()
 
     # -- public surface (called by the client) -----------------------------------
 
     @property
     def capabilities(self) -> Capabilities | None:
         """The server's capabilities once known."""
-        return self._caps
+        return self.discovery.caps
 
     def track(
         self,
@@ -258,11 +249,11 @@ class Scheduler:
                 if self._closed:
                     raise ClientClosed("client is closed")
                 now = self.clock()
-                if now < self._paused_until:
+                if now < self.paused_until:
                     raise RateLimited(
                         f"{what}: the server asked to wait (Retry-After); not sent",
                         status_code=429,
-                        retry_after=self._paused_until - now,
+                        retry_after=self.paused_until - now,
                     )
                 if self.bucket.take(now):
                     return
@@ -280,8 +271,13 @@ class Scheduler:
         """A caller-thread request failed: a ``Retry-After`` on it pauses every poll."""
         if isinstance(error, HTTPStatusError) and error.retry_after is not None:
             with self._cond:
-                hard = min(error.retry_after, self.retry.retry_after_max)
-                self._paused_until = max(self._paused_until, self.clock() + hard)
+                self.pause(error.retry_after, self.clock())
+
+    def pause(self, retry_after: float, now: float) -> None:
+        """A 429/503 speaks for the whole server: nobody polls before it allows
+        (``retry_after`` clamped to the retry policy's ``retry_after_max``)."""
+        hard = min(retry_after, self.retry.retry_after_max)
+        self.paused_until = max(self.paused_until, now + hard)
 
     def apply(self, key: str | None, status: JobStatus) -> bool:
         """Take a status pushed to the client (a webhook) as if a poll had answered it.
@@ -411,18 +407,19 @@ class Scheduler:
         events: list[PollEvent | StateChange],
     ) -> float | None:
         self._expire_deadlines(now, settle)
-        if self._caps is None:
+        discovery = self.discovery
+        if discovery.caps is None:
             blocked_at = None
-            if not self._caps_requested:
+            if not discovery.requested:
                 blocked_at = self._ask_capabilities(now, requests)
-                self._caps_requested = blocked_at is None
+                discovery.requested = blocked_at is None
             first_deadline = self._deadlines.next_at()
             times = [t for t in (blocked_at, first_deadline) if t is not None]
             return min(times) if times else None
-        if self._caps_retry_at is not None and now >= self._caps_retry_at:
-            self._caps_retry_at = self._ask_capabilities(now, requests)
+        if discovery.retry_at is not None and now >= discovery.retry_at:
+            discovery.retry_at = self._ask_capabilities(now, requests)
         horizon = now
-        if self._heap and self._heap[0].when <= now and self._caps.batch_max_ids is not None:
+        if self._heap and self._heap[0].when <= now and discovery.caps.batch_max_ids is not None:
             # One bulk request asks about many jobs: the ones due soon go with it
             # (an early poll costs no lateness, and no request of its own).
             gather = self.config.batch_gather
@@ -456,28 +453,17 @@ class Scheduler:
             self._finish(job, status, None, settle)
         fleet.renew(now)
         # The jobs the dispatcher will look at this round (a window, as it does).
-        window = list(itertools.islice(self._ready, self._dispatcher.window))
+        window = list(itertools.islice(self._ready, self.discovery.dispatcher.window))
         elsewhere = fleet.claim([job.key for job in window], now) if window else {}
         for job in window:
             if job.key in elsewhere:
                 self._unready(job)
                 self._schedule(job, now + elsewhere[job.key])
 
-    def _batch_long_wait(self, caps: Capabilities) -> float | None:
-        """The ``wait`` of batch long-polls, or None when batches are plain.
-
-        Plain when the server has no long-poll or answers batch long-polls at once,
-        and with a single worker (a held batch would leave no worker for the jobs
-        that wait for a slot).
-        """
-        if caps.batch_max_ids is None or self._batch_long_off or self.config.max_workers < 2:
-            return None
-        return min(self.config.long_poll_wait, caps.long_poll_max_wait or 0.0) or None
-
     def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
         """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
-        if now < self._paused_until:
-            return self._paused_until
+        if now < self.paused_until:
+            return self.paused_until
         if not self.bucket.take(now):
             return self.bucket.next_token_at(now)
         requests.append(Request(Kind.CAPABILITIES, sent_at=now))
@@ -485,7 +471,7 @@ class Scheduler:
         return None
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
-        candidates = [t for t in (blocked_at, self._caps_retry_at) if t is not None]
+        candidates = [t for t in (blocked_at, self.discovery.retry_at) if t is not None]
         if self._fleet is not None and self._jobs:
             candidates.append(self._fleet.next_at())
         while self._heap and (
@@ -514,23 +500,24 @@ class Scheduler:
         """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
         if not self._ready:
             return None
-        if now < self._paused_until:
-            return self._paused_until
+        if now < self.paused_until:
+            return self.paused_until
         # A window of the queue, not all of it: with 100,000 jobs ready and six
         # workers, copying the queue every round would cost more than the round.
+        dispatcher = self.discovery.dispatcher
         before = len(self._ready)
-        window = list(itertools.islice(self._ready, self._dispatcher.window))
-        blocked_at = self._dispatcher(self, window, now, requests)
+        window = list(itertools.islice(self._ready, dispatcher.window))
+        blocked_at = dispatcher(self, window, now, requests)
         if before > len(window) and len(self._ready) < before:
             return now  # jobs left the queue: look at the next part of it at once
         return blocked_at
 
-    def _choose_dispatcher(self) -> None:
-        """Pick how jobs become requests, after what the server offers changed."""
-        caps = self._caps or PLAIN
-        self._dispatcher = choose(caps, self.config, self._batch_long_wait(caps))
+    def adapt(self) -> None:
+        """Choose the dispatcher and the worker bound again, after what the server
+        offers changed (see :class:`Discovery`)."""
+        self.discovery.choose()
         if self._pool is not None:
-            self._pool.limit = self._thread_limit()
+            self._pool.limit = self.discovery.thread_limit()
 
     # -- what the dispatchers use (under the lock) -------------------------------
 
@@ -548,10 +535,6 @@ class Scheduler:
                     continue
             due.append(job)
         return due
-
-    def batch_size(self, max_ids: int) -> int:
-        """Ids in one batch request: the server's maximum, or less if it refused that."""
-        return min(max_ids, self._batch_cap)
 
     def start(self, request: Request, requests: list[Request]) -> None:
         """Count ``request`` in flight and queue it to be sent after the round."""
@@ -633,8 +616,12 @@ class Scheduler:
                     _outcomes.on_capabilities(self, outcome, now)
                     self._kick()
                     return
-                if request.kind is Kind.BATCH_LONG_POLL and isinstance(outcome, BatchAnswer):
-                    _outcomes.check_batch_hold(self, request, outcome, now)
+                if (
+                    request.kind is Kind.BATCH_LONG_POLL
+                    and isinstance(outcome, BatchAnswer)
+                    and self.discovery.batch_came_back(request, outcome, now)
+                ):
+                    self.adapt()
                 if _outcomes.batch_refused(self, request, outcome, now):
                     self._kick()
                     return
@@ -726,12 +713,6 @@ class Scheduler:
 
     # -- threads -----------------------------------------------------------------
 
-    def _thread_limit(self) -> int:
-        caps = self._caps or PLAIN
-        if caps.long_poll_max_wait and caps.batch_max_ids is None:
-            return self.config.max_workers + self.config.max_long_polls
-        return self.config.max_workers
-
     def _ensure_thread(self) -> None:
         if not self.threaded or self._thread is not None:
             return
@@ -739,7 +720,7 @@ class Scheduler:
             if self._thread is not None or self._closed:
                 return
             self._pool = WorkerPool(
-                self.run_request, self._thread_limit(), self.config.idle_worker_timeout
+                self.run_request, self.discovery.thread_limit(), self.config.idle_worker_timeout
             )
             self._thread = threading.Thread(
                 target=self._loop, name="heygen-client-scheduler", daemon=True

@@ -218,7 +218,7 @@ def test_batch_long_polls_coming_back_early_with_a_final_job_stay_on() -> None:
     h.step()
     h.track("d")
     h.step()
-    assert not h.scheduler._batch_long_off
+    assert not h.scheduler.discovery.batch_long_off
 
 
 @pytest.mark.parametrize("code", [404, 405])
@@ -464,7 +464,7 @@ def test_a_batch_too_large_is_halved_and_the_size_remembered() -> None:
     later = [ids for kind, ids, _ in source.calls[last_refusal:] if kind == "batch"]
     assert later
     assert all(isinstance(ids, tuple) and len(ids) <= 2 for ids in later)
-    assert h.scheduler.batch_size(1000) == 2
+    assert h.scheduler.discovery.batch_size(1000) == 2
 
 
 def test_a_413_on_a_batch_of_one_fails_no_job() -> None:

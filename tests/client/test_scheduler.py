@@ -472,7 +472,7 @@ def test_a_round_looks_at_a_window_of_the_ready_queue() -> None:
     (caps,) = sched.dispatched
     sched.dispatched.clear()
     sched.complete(caps, sched.execute(caps), h.clock())
-    inner = sched._dispatcher
+    inner = sched.discovery.dispatcher
 
     class Spy:
         window = inner.window
@@ -481,7 +481,7 @@ def test_a_round_looks_at_a_window_of_the_ready_queue() -> None:
             seen.append(len(jobs))
             return inner(s, jobs, now, requests)
 
-    sched._dispatcher = Spy()
+    sched.discovery.dispatcher = Spy()
     for i in range(5000):
         h.source.script(f"j{i}", pending(f"j{i}"))
     sched.track([JobFuture(f"j{i}", sched) for i in range(5000)])
