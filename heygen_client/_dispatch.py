@@ -2,9 +2,9 @@
 
 The scheduler's :class:`~heygen_client._discovery.Discovery` picks one when it
 learns what the server offers (:func:`choose`); the scheduler calls it each
-round, under its lock, with the jobs that are due.  A dispatcher starts requests through :meth:`Scheduler.start` as far
-as the request budget and the worker bound allow, and returns when a blocked
-round can go on (or None).
+round, under its lock, with the jobs that are due.  A dispatcher starts
+requests through :meth:`Scheduler.start` as far as the request budget and the
+worker bound allow, and returns when a blocked round can go on (or None).
 
 * :class:`PollEach` - one request per job: plain polls, or held long-polls
   when the server offers them (up to ``long_limit`` at once).

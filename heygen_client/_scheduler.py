@@ -35,13 +35,11 @@ from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._learning import Pacer
 from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._stores import Limiter, SharedStore, Store
-from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
+from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
-from heygen_client._workers import WorkerPool
 from heygen_client.errors import (
     ClientClosed,
     DeadlineExceeded,
-    HeyGenError,
     HTTPStatusError,
     RateLimited,
 )
@@ -127,7 +125,6 @@ class Scheduler:
         self.rng = rng or random.Random()
         self.on_poll = tuple(on_poll)
         self.on_state_change = tuple(on_state_change)
-        self.threaded = threaded
         self._cond = threading.Condition(threading.Lock())
         self._jobs: dict[str | None, Job] = {}
         self.pacer = Pacer(policy, store, self._jobs, self.config, self.rng)
@@ -161,10 +158,9 @@ class Scheduler:
         # Polls of jobs no longer tracked (live jobs count on their Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._status_requests = 0
-        self.dispatched: list[Request] = []  # requests made when not threaded (tests)
-        self._thread: threading.Thread | None = None
-        self._pool: WorkerPool[Request] | None = None
-        self._close_signal: Callable[[], object] | None = None  # set by signal_close()
+        # Without threads (tests), the requests a round starts wait here to be made.
+        self._threads = Threads(self, self._cond) if threaded else None
+        self.dispatched: list[Request] = []
 
     # -- public surface (called by the client) -----------------------------------
 
@@ -196,7 +192,8 @@ class Scheduler:
             for future in futures:
                 self._add(future, now, expected_duration, deadline, age)
             self._kick()
-        self._ensure_thread()
+            if self._threads is not None:
+                self._threads.start(self.discovery.thread_limit())
 
     def _add(
         self,
@@ -349,35 +346,20 @@ class Scheduler:
             if self._fleet is not None:
                 self._fleet.close()
             self._cond.notify_all()
-            thread, pool = self._thread, self._pool
         error = ClientClosed("client closed while the job was pending")
         self._settle([(future, None, error, future.polls) for future in futures])
-        end = time.monotonic() + timeout
-        if pool is not None:
-            pool.close(end)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.0, end - time.monotonic()))
+        if self._threads is not None:
+            self._threads.stop(time.monotonic() + timeout)
 
     def signal_close(self, then: Callable[[], object]) -> None:
-        """Have the scheduler thread call ``then()`` and :meth:`close`; never blocks.
-
-        For a finalizer: the collector may run it on any thread, one of ours holding
-        our locks included, so it only sets a flag and wakes the thread if the lock
-        is free (the thread also looks every ``max_sleep``).
-        """
-        self._close_signal = then
-        if self._cond.acquire(blocking=False):
-            try:
-                self._cond.notify_all()
-            finally:
-                self._cond.release()
+        """Have the scheduler thread call ``then()`` and :meth:`close`; never blocks
+        (for a finalizer: see :meth:`Threads.signal_close`)."""
+        if self._threads is not None:
+            self._threads.signal_close(then)
 
     def threads(self) -> list[threading.Thread]:
         """The live threads of this scheduler (tests)."""
-        out = [self._thread] if self._thread is not None else []
-        if self._pool is not None:
-            out.extend(self._pool.threads())
-        return [t for t in out if t.is_alive()]
+        return self._threads.alive() if self._threads is not None else []
 
     # -- the round ---------------------------------------------------------------
 
@@ -395,8 +377,11 @@ class Scheduler:
             # Even when the round failed part-way: resolve what expired, send what started.
             self._settle(settle)
             self._emit(events)
-            for request in requests:
-                self._send(request)
+            if self._threads is not None:
+                for request in requests:
+                    self._threads.send(request)
+            else:
+                self.dispatched.extend(requests)
         return next_at
 
     def _round(
@@ -516,8 +501,8 @@ class Scheduler:
         """Choose the dispatcher and the worker bound again, after what the server
         offers changed (see :class:`Discovery`)."""
         self.discovery.choose()
-        if self._pool is not None:
-            self._pool.limit = self.discovery.thread_limit()
+        if self._threads is not None:
+            self._threads.resize(self.discovery.thread_limit())
 
     # -- what the dispatchers use (under the lock) -------------------------------
 
@@ -553,52 +538,6 @@ class Scheduler:
         requests.append(request)
 
     # -- requests ----------------------------------------------------------------
-
-    def _send(self, request: Request) -> None:
-        if not self.threaded:
-            self.dispatched.append(request)
-            return
-        pool = self._pool
-        if pool is None:
-            return
-        pool.submit(request)
-
-    def execute(self, request: Request) -> object:
-        """Make ``request`` (on a worker thread); returns its value or the error."""
-        try:
-            if request.kind is Kind.CAPABILITIES:
-                return self.backend.capabilities()
-            if request.kind in (Kind.POLL, Kind.LONG_POLL):
-                return self.backend.get_status(request.jobs[0].key, wait=request.wait)
-            keys = [job.key for job in request.jobs if job.key is not None]
-            return self.backend.batch_status(keys, wait=request.wait)
-        except HeyGenError as exc:
-            return exc
-        except IO_ERRORS as exc:
-            logger.debug("I/O error from %s", request.kind, exc_info=True)
-            mapped = map_exception(exc)
-            mapped.__cause__ = exc
-            return mapped
-        except Exception as exc:
-            # A bug (ours or a custom source's), not a failed request: never retried;
-            # it fails the futures of the request's jobs.
-            logger.error("%s request raised %r; not retried", request.kind, exc, exc_info=True)
-            return exc
-
-    def run_request(self, request: Request) -> None:
-        """Execute and complete ``request`` (what a worker does).
-
-        A request about jobs is given up once none of them is tracked any more
-        (their futures' deadlines passed, or they were cancelled): a slow or
-        endless answer then frees its worker within ``ABANDON_CHECK`` seconds.
-        """
-        jobs = request.jobs
-        if jobs:
-            with abandon_when(lambda: all(job.dropped for job in jobs)):
-                outcome = self.execute(request)
-        else:
-            outcome = self.execute(request)
-        self.complete(request, outcome, self.clock())
 
     def complete(self, request: Request, outcome: object, now: float) -> None:
         """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
@@ -711,42 +650,22 @@ class Scheduler:
                 except Exception:
                     logger.exception("hook %r raised", hook)
 
-    # -- threads -----------------------------------------------------------------
+    def sleep(self, next_at: float | None) -> bool:
+        """Wait (on the scheduler thread) until ``next_at``, a wake-up or ``max_sleep``.
 
-    def _ensure_thread(self) -> None:
-        if not self.threaded or self._thread is not None:
-            return
+        Returns:
+            False once the scheduler is closed.
+        """
         with self._cond:
-            if self._thread is not None or self._closed:
-                return
-            self._pool = WorkerPool(
-                self.run_request, self.discovery.thread_limit(), self.config.idle_worker_timeout
-            )
-            self._thread = threading.Thread(
-                target=self._loop, name="heygen-client-scheduler", daemon=True
-            )
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            if self._close_signal is not None:
-                self._close_signal()
-                self.close()
-                return
-            try:
-                next_at = self.run_due(self.clock())
-            except Exception:  # a bug must not kill the thread silently
-                logger.exception("scheduler round failed")
-                next_at = self.clock() + 0.1
-            with self._cond:
-                if self._closed:
-                    return
-                if self._kicked:
-                    self._kicked = False
-                    continue
-                timeout = self.config.max_sleep
-                if next_at is not None:
-                    timeout = min(timeout, max(0.0, next_at - self.clock()))
-                if timeout > 0:
-                    self._cond.wait(timeout)
+            if self._closed:
+                return False
+            if self._kicked:
                 self._kicked = False
+                return True
+            timeout = self.config.max_sleep
+            if next_at is not None:
+                timeout = min(timeout, max(0.0, next_at - self.clock()))
+            if timeout > 0:
+                self._cond.wait(timeout)
+            self._kicked = False
+            return True

@@ -13,6 +13,7 @@ from heygen_client import _scheduler as scheduler_module
 from heygen_client._backends import BatchAnswer
 from heygen_client._budget import TokenBucket
 from heygen_client._scheduler import SchedulerConfig
+from heygen_client._threads import execute
 from heygen_client.errors import (
     ClientClosed,
     HTTPStatusError,
@@ -281,7 +282,7 @@ def test_plain_batches_use_every_worker() -> None:
     scheduler.run_due(h.clock())
     (discovery,) = scheduler.dispatched
     scheduler.dispatched.clear()
-    scheduler.complete(discovery, scheduler.execute(discovery), h.clock())
+    scheduler.complete(discovery, execute(scheduler.backend, discovery), h.clock())
     scheduler.run_due(h.clock())
     # Six batches of ten in flight at once, not two (no worker kept for long-polls).
     assert [len(r.jobs) for r in scheduler.dispatched if r.kind == "batch"] == [10] * 6
