@@ -1,11 +1,12 @@
 """What the scheduler does with an answer: update the job, settle or reschedule it.
 
-``Scheduler.complete()`` hands each request's outcome here, under its lock:
-a status (``on_status``), a failure (``on_failure``, which asks the retry
-policy), a batch refused for its size or for one bad id (``batch_refused``),
-or the capabilities the server offers (``on_capabilities``).  The futures to
-settle and the events for the hooks are collected, and settled by the
-scheduler once the lock is released.
+``Scheduler.complete()`` hands each request's outcome to :func:`take`, under
+its lock: a status (``on_status``), a failure (``on_failure``, which asks the
+retry policy), a batch refused for its size or for one bad id
+(``batch_refused``), or the capabilities the server offers
+(``on_capabilities``).  The futures to settle and the events for the hooks are
+collected in an :class:`~heygen_client._outbox.Outbox`, which the scheduler
+delivers once the lock is released.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from heygen_client._backends import BatchAnswer
 from heygen_client._jobs import Job, Kind, Request
+from heygen_client._outbox import Outbox, own_copy
 from heygen_client.errors import (
     HTTPStatusError,
     JobNotFound,
@@ -29,21 +31,9 @@ from heygen_client.models import (
 )
 
 if TYPE_CHECKING:
-    from heygen_client._scheduler import Scheduler, _Settle
+    from heygen_client._scheduler import Scheduler
 
 logger = logging.getLogger("heygen_client._scheduler")
-
-
-def own_copy(error: BaseException) -> BaseException:
-    """A copy of ``error`` (same type, args and attributes), chained to it."""
-    try:
-        clone = type(error).__new__(type(error), *error.args)
-        clone.__dict__.update(error.__dict__)
-        clone.args = error.args
-    except Exception:  # an exotic exception type: share it rather than fail
-        return error
-    clone.__cause__ = error
-    return clone
 
 
 def hint_missed(previous: JobStatus | None, waited: float | None) -> bool:
@@ -124,6 +114,26 @@ def on_capabilities(s: Scheduler, outcome: object, now: float) -> None:
     s.adapt()
 
 
+def take(s: Scheduler, request: Request, outcome: object, now: float, out: Outbox) -> None:
+    """Take the outcome of ``request``: update its jobs, settle or reschedule them."""
+    if request.kind is Kind.CAPABILITIES:
+        on_capabilities(s, outcome, now)
+        return
+    if (
+        request.kind is Kind.BATCH_LONG_POLL
+        and isinstance(outcome, BatchAnswer)
+        and s.discovery.batch_came_back(request, outcome, now)
+    ):
+        s.adapt()
+    if batch_refused(s, request, outcome, now):
+        return
+    by_id: dict[str | None, JobStatus] = {}
+    if isinstance(outcome, BatchAnswer):
+        by_id = {status.job_id: status for status in outcome.statuses}
+    for job in request.jobs:
+        complete_job(s, job, request, outcome, by_id, now, out)
+
+
 def complete_job(
     s: Scheduler,
     job: Job,
@@ -131,25 +141,24 @@ def complete_job(
     outcome: object,
     by_id: dict[str | None, JobStatus],
     now: float,
-    settle: list[_Settle],
-    events: list[PollEvent | StateChange],
+    out: Outbox,
 ) -> None:
     """Take one job's part of the outcome; a bug here reschedules the job."""
     try:
         if isinstance(outcome, BaseException):
-            on_failure(s, job, request, outcome, now, settle, events)
+            on_failure(s, job, request, outcome, now, out)
         elif isinstance(outcome, BatchAnswer):
             status = by_id.get(job.key)
             if status is not None:
-                on_status(s, job, request, status, now, settle, events)
+                on_status(s, job, request, status, now, out)
             elif job.key in outcome.unknown:
                 error = JobNotFound(f"job {job.key} is unknown to the server", status_code=404)
-                on_failure(s, job, request, error, now, settle, events)
+                on_failure(s, job, request, error, now, out)
             else:
                 error2 = MalformedResponse(f"batch answer lacks job {job.key}")
-                on_failure(s, job, request, error2, now, settle, events)
+                on_failure(s, job, request, error2, now, out)
         elif isinstance(outcome, JobStatus):
-            on_status(s, job, request, outcome, now, settle, events)
+            on_status(s, job, request, outcome, now, out)
     except Exception:
         logger.exception("handling the answer for job %s failed", job.key or "(default)")
         job.in_flight = False
@@ -163,8 +172,7 @@ def on_status(
     request: Request,
     status: JobStatus,
     now: float,
-    settle: list[_Settle],
-    events: list[PollEvent | StateChange],
+    out: Outbox,
 ) -> None:
     job.in_flight = False
     s.store.put_status(job.key, status)
@@ -184,7 +192,7 @@ def on_status(
     for future in job.futures:
         future.observe(status, job.polls)
     if old != status.result:
-        events.append(StateChange(job.key, old, status.result, elapsed, status))
+        out.events.append(StateChange(job.key, old, status.result, elapsed, status))
         logger.info(
             "job %s: %s -> %s after %.2f s (%d poll%s)",
             job.key or "(default)",
@@ -196,8 +204,8 @@ def on_status(
         )
     if status.is_final:
         s.pacer.learn(job, previous, elapsed)
-        s._finish(job, status, None, settle)
-        events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
+        s._finish(job, status, None, out)
+        out.events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
         return
     job.last_pending_at = elapsed
     job.hint_misses = job.hint_misses + 1 if hint_missed(previous, job.last_delay) else 0
@@ -229,7 +237,7 @@ def on_status(
     delay = max(delay, 0.0)
     job.last_delay = delay
     s._schedule(job, now + delay)
-    events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
+    out.events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
 
 
 def on_failure(
@@ -238,8 +246,7 @@ def on_failure(
     request: Request,
     error: BaseException,
     now: float,
-    settle: list[_Settle],
-    events: list[PollEvent | StateChange],
+    out: Outbox,
 ) -> None:
     job.in_flight = False
     if job.dropped:
@@ -259,12 +266,12 @@ def on_failure(
             s.pause(retry_after, now)
         reason = f"retry {job.failures} after {type(error).__name__}"
         s._schedule(job, now + delay)
-        events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))
+        out.events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))
         return
     reason = "retries exhausted" if retryable else "not retryable"
     logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
-    s._finish(job, None, about_job(error, job, retryable), settle)
-    events.append(poll_event(s, job, request, elapsed, None, error, None, reason))
+    s._finish(job, None, about_job(error, job, retryable), out)
+    out.events.append(poll_event(s, job, request, elapsed, None, error, None, reason))
 
 
 def poll_event(

@@ -20,12 +20,12 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from heygen_client import _outcomes
-from heygen_client._backends import Backend, BatchAnswer
+from heygen_client._backends import Backend
 from heygen_client._budget import TokenBucket
 from heygen_client._deadlines import Deadlines
 from heygen_client._discovery import Discovery
@@ -34,6 +34,7 @@ from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._learning import Pacer
 from heygen_client._options import Limits, Polling, Timeouts
+from heygen_client._outbox import Outbox
 from heygen_client._stores import Limiter, SharedStore, Store
 from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
@@ -46,7 +47,6 @@ from heygen_client.errors import (
 from heygen_client.models import (
     Capabilities,
     JobStatus,
-    PollEvent,
     PollHook,
     StateChange,
     StateChangeHook,
@@ -72,9 +72,6 @@ class _Due(NamedTuple):
     seq: int
     gen: int
     job: Job
-
-
-_Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,8 +284,7 @@ class Scheduler:
         Returns:
             True when a tracked job took the status.
         """
-        settle: list[_Settle] = []
-        events: list[PollEvent | StateChange] = []
+        out = Outbox()
         now = self.clock()
         with self._cond:
             if self._closed:
@@ -300,10 +296,9 @@ class Scheduler:
                 return False
             self._unready(job)
             push = Request(Kind.PUSH, [job], sent_at=now)
-            _outcomes.on_status(self, job, push, status, now, settle, events)
+            _outcomes.on_status(self, job, push, status, now, out)
             self._kick()
-        self._settle(settle)
-        self._emit(events)
+        out.deliver(self.on_poll, self.on_state_change)
         return True
 
     def expect_pushes(self) -> None:
@@ -347,7 +342,10 @@ class Scheduler:
                 self._fleet.close()
             self._cond.notify_all()
         error = ClientClosed("client closed while the job was pending")
-        self._settle([(future, None, error, future.polls) for future in futures])
+        out = Outbox()
+        for future in futures:
+            out.fail(future, error, future.polls)
+        out.deliver(self.on_poll, self.on_state_change)
         if self._threads is not None:
             self._threads.stop(time.monotonic() + timeout)
 
@@ -365,18 +363,16 @@ class Scheduler:
 
     def run_due(self, now: float) -> float | None:
         """One scheduling round at ``now``; returns when the next one is due (or None)."""
-        settle: list[_Settle] = []
+        out = Outbox()
         requests: list[Request] = []
-        events: list[PollEvent | StateChange] = []
         try:
             with self._cond:
                 if self._closed:
                     return None
-                next_at = self._round(now, settle, requests, events)
+                next_at = self._round(now, out, requests)
         finally:
             # Even when the round failed part-way: resolve what expired, send what started.
-            self._settle(settle)
-            self._emit(events)
+            out.deliver(self.on_poll, self.on_state_change)
             if self._threads is not None:
                 for request in requests:
                     self._threads.send(request)
@@ -384,14 +380,8 @@ class Scheduler:
                 self.dispatched.extend(requests)
         return next_at
 
-    def _round(
-        self,
-        now: float,
-        settle: list[_Settle],
-        requests: list[Request],
-        events: list[PollEvent | StateChange],
-    ) -> float | None:
-        self._expire_deadlines(now, settle)
+    def _round(self, now: float, out: Outbox, requests: list[Request]) -> float | None:
+        self._expire_deadlines(now, out)
         discovery = self.discovery
         if discovery.caps is None:
             blocked_at = None
@@ -416,17 +406,11 @@ class Scheduler:
             if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
                 self._make_ready(due.job, now)
         if self._fleet is not None:
-            self._fleet_round(self._fleet, now, settle, events)
+            self._fleet_round(self._fleet, now, out)
         blocked_at = self._dispatch(now, requests)
         return self._next_deadline(blocked_at)
 
-    def _fleet_round(
-        self,
-        fleet: Fleet,
-        now: float,
-        settle: list[_Settle],
-        events: list[PollEvent | StateChange],
-    ) -> None:
+    def _fleet_round(self, fleet: Fleet, now: float, out: Outbox) -> None:
         """Outcomes other processes learned; renewed leases; ready jobs leased elsewhere wait."""
         for key, status in fleet.sync(now, self._jobs).items():
             job = self._jobs[key]
@@ -434,8 +418,8 @@ class Scheduler:
             job.status = status
             for future in job.futures:
                 future.observe(status, job.polls)
-            events.append(StateChange(key, old, status.result, now - job.started, status))
-            self._finish(job, status, None, settle)
+            out.events.append(StateChange(key, old, status.result, now - job.started, status))
+            self._finish(job, status, None, out)
         fleet.renew(now)
         # The jobs the dispatcher will look at this round (a window, as it does).
         window = list(itertools.islice(self._ready, self.discovery.dispatcher.window))
@@ -470,7 +454,7 @@ class Scheduler:
             candidates.append(first_deadline)
         return min(candidates) if candidates else None
 
-    def _expire_deadlines(self, now: float, settle: list[_Settle]) -> None:
+    def _expire_deadlines(self, now: float, out: Outbox) -> None:
         for entry in self._deadlines.pop_due(now):
             job = self._job_of(entry.future)
             if job is None:
@@ -478,8 +462,7 @@ class Scheduler:
             remove_future(job, entry.future)
             if not job.futures:
                 self._drop(job)
-            error = DeadlineExceeded(job.key, entry.seconds)
-            settle.append((entry.future, None, error, job.polls))
+            out.fail(entry.future, DeadlineExceeded(job.key, entry.seconds), job.polls)
 
     def _dispatch(self, now: float, requests: list[Request]) -> float | None:
         """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
@@ -541,39 +524,19 @@ class Scheduler:
 
     def complete(self, request: Request, outcome: object, now: float) -> None:
         """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
-        settle: list[_Settle] = []
-        events: list[PollEvent | StateChange] = []
+        out = Outbox()
         try:
             with self._cond:
                 if request.wait:
                     self.in_flight_long -= 1
                 else:
                     self.in_flight_short -= 1
-                if self._closed:
-                    return
-                if request.kind is Kind.CAPABILITIES:
-                    _outcomes.on_capabilities(self, outcome, now)
+                if not self._closed:
+                    _outcomes.take(self, request, outcome, now, out)
                     self._kick()
-                    return
-                if (
-                    request.kind is Kind.BATCH_LONG_POLL
-                    and isinstance(outcome, BatchAnswer)
-                    and self.discovery.batch_came_back(request, outcome, now)
-                ):
-                    self.adapt()
-                if _outcomes.batch_refused(self, request, outcome, now):
-                    self._kick()
-                    return
-                by_id: dict[str | None, JobStatus] = {}
-                if isinstance(outcome, BatchAnswer):
-                    by_id = {s.job_id: s for s in outcome.statuses}
-                for job in request.jobs:
-                    _outcomes.complete_job(self, job, request, outcome, by_id, now, settle, events)
-                self._kick()
         finally:
             # Whatever went wrong above, the futures resolved so far are resolved.
-            self._settle(settle)
-            self._emit(events)
+            out.deliver(self.on_poll, self.on_state_change)
 
     # -- helpers (all under the lock) --------------------------------------------
 
@@ -582,10 +545,10 @@ class Scheduler:
         job: Job,
         status: JobStatus | None,
         error: BaseException | None,
-        settle: list[_Settle],
+        out: Outbox,
     ) -> None:
         for future in job.futures:
-            settle.append((future, status, error, job.polls))
+            out.settle.append((future, status, error, job.polls))
         job.futures = []
         self._drop(job)
 
@@ -622,33 +585,6 @@ class Scheduler:
     def _kick(self) -> None:
         self._kicked = True
         self._cond.notify()
-
-    def _settle(self, settle: Sequence[_Settle]) -> None:
-        shared = collections.Counter(id(e) for _, _, e, _ in settle if e is not None)
-        for future, status, error, polls in settle:
-            try:
-                if error is not None:
-                    # One failed batch (or close) fails many futures: each gets its
-                    # own exception, so a traceback added by one caller is not seen
-                    # by another.
-                    future.fail(
-                        _outcomes.own_copy(error) if shared[id(error)] > 1 else error, polls
-                    )
-                elif status is not None:
-                    future.resolve(status, polls)
-            except Exception:
-                logger.exception("resolving the future of job %s failed", future.job_id)
-
-    def _emit(self, events: Iterable[PollEvent | StateChange]) -> None:
-        for event in events:
-            hooks: Sequence[Callable[[Any], object]] = (
-                self.on_poll if isinstance(event, PollEvent) else self.on_state_change
-            )
-            for hook in hooks:
-                try:
-                    hook(event)
-                except Exception:
-                    logger.exception("hook %r raised", hook)
 
     def sleep(self, next_at: float | None) -> bool:
         """Wait (on the scheduler thread) until ``next_at``, a wake-up or ``max_sleep``.
