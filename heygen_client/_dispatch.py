@@ -64,16 +64,17 @@ class PollEach:
     ) -> float | None:
         if self.long_wait is None:
             jobs = s.first_polls(jobs, now)
+        budget = s.budget
         for job in jobs:
             use_long = (
                 self.long_wait is not None
-                and s.in_flight_long < self.long_limit
+                and budget.in_flight_long < self.long_limit
                 and job.long_poll_early < 2
             )
-            if not use_long and s.in_flight_short >= self.short_limit:
+            if not use_long and budget.in_flight_short >= self.short_limit:
                 break
-            if not s.bucket.take(now):
-                return s.bucket.next_token_at(now)
+            if (blocked_at := budget.spend(now)) is not None:
+                return blocked_at
             if use_long:
                 s.start(Request(Kind.LONG_POLL, [job], self.long_wait, now), requests)
             else:
@@ -106,12 +107,12 @@ class Batches:
         if self.then.long_wait is None:
             jobs = s.first_polls(jobs, now)
         batchable, rest = _split(jobs)
-        while batchable and s.in_flight_short < self.then.short_limit:
+        while batchable and s.budget.in_flight_short < self.then.short_limit:
             if len(batchable) < self.min_jobs:
                 rest.extend(batchable)
                 break
-            if not s.bucket.take(now):
-                return s.bucket.next_token_at(now)
+            if (blocked_at := s.budget.spend(now)) is not None:
+                return blocked_at
             size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
             s.start(Request(Kind.BATCH, chunk, None, now), requests)
@@ -138,20 +139,21 @@ class BatchLongPolls:
         for job in jobs:
             job.first_scheduled = True
         batchable, rest = _split(jobs)
-        s.reserved = [t for t in s.reserved if t > now]
+        budget = s.budget
+        budget.reserved = [t for t in budget.reserved if t > now]
         while batchable:
-            use_long = s.in_flight_long + len(s.reserved) < self.long_limit
-            if not use_long and s.reserved and any(job.lingering for job in batchable):
+            use_long = budget.in_flight_long + len(budget.reserved) < self.long_limit
+            if not use_long and budget.reserved and any(job.lingering for job in batchable):
                 # The slot kept for a batch that came back, during its linger.
-                s.reserved.pop()
+                budget.reserved.pop()
                 use_long = True
             if not use_long:
                 batchable, blocked_at = self._plain_for_stale(s, batchable, now, requests)
                 if batchable:
                     return blocked_at
                 break
-            if not s.bucket.take(now):
-                return s.bucket.next_token_at(now)
+            if (blocked_at := budget.spend(now)) is not None:
+                return blocked_at
             size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
             s.start(Request(Kind.BATCH_LONG_POLL, chunk, self.wait, now), requests)
@@ -168,11 +170,11 @@ class BatchLongPolls:
         """
         while batchable:
             stale = [j for j in batchable if now - j.ready_since >= self.join_wait]
-            if not stale or s.in_flight_short >= self.then.short_limit:
+            if not stale or s.budget.in_flight_short >= self.then.short_limit:
                 fresh = [j.ready_since for j in batchable if now - j.ready_since < self.join_wait]
                 return batchable, min(fresh) + self.join_wait if fresh else None
-            if not s.bucket.take(now):
-                return batchable, s.bucket.next_token_at(now)
+            if (blocked_at := s.budget.spend(now)) is not None:
+                return batchable, blocked_at
             chunk = stale[: s.discovery.batch_size(self.max_ids)]
             s.start(Request(Kind.BATCH, chunk, None, now), requests)
             batchable = [j for j in batchable if not j.in_flight]

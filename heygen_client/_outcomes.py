@@ -109,8 +109,8 @@ def batch_refused(s: Scheduler, request: Request, outcome: object, now: float) -
 def on_capabilities(s: Scheduler, outcome: object, now: float) -> None:
     """Take the answer to ``GET /capabilities`` (or its failure)."""
     if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
-        s.pause(outcome.retry_after, now)
-    s.discovery.answered(outcome, now, s.paused_until)
+        s.budget.pause(outcome.retry_after, now)
+    s.discovery.answered(outcome, now, s.budget.paused_until)
     s.adapt()
 
 
@@ -220,7 +220,7 @@ def on_status(
         job.lingering = True
         if not request.reserved:
             request.reserved = True
-            s.reserved.append(now + delay + 0.5)
+            s.budget.reserved.append(now + delay + 0.5)
     elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
         delay, reason = 0.0, "long-poll again"
     else:
@@ -263,7 +263,7 @@ def on_failure(
     if retryable and not s.retry.exhausted(job.failures, now - job.failing_since):
         delay = s.retry.delay(job.failures, retry_after, s.rng)
         if retry_after is not None:
-            s.pause(retry_after, now)
+            s.budget.pause(retry_after, now)
         reason = f"retry {job.failures} after {type(error).__name__}"
         s._schedule(job, now + delay)
         out.events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))

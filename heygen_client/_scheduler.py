@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from heygen_client import _outcomes
 from heygen_client._backends import Backend
-from heygen_client._budget import TokenBucket
+from heygen_client._budget import Budget, TokenBucket
 from heygen_client._deadlines import Deadlines
 from heygen_client._discovery import Discovery
 from heygen_client._fleet import Fleet
@@ -35,14 +35,13 @@ from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._learning import Pacer
 from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._outbox import Outbox
-from heygen_client._stores import Limiter, SharedStore, Store
+from heygen_client._stores import SharedStore, Store
 from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
 from heygen_client.errors import (
     ClientClosed,
     DeadlineExceeded,
     HTTPStatusError,
-    RateLimited,
 )
 from heygen_client.models import (
     Capabilities,
@@ -132,29 +131,18 @@ class Scheduler:
         self._closed = False
         self._kicked = False
         self.discovery = Discovery(backend.known_capabilities, self.config)
-        self.in_flight_short = 0
-        self.in_flight_long = 0
-        # Batch long-poll slots kept for the jobs of a batch that came back, during
-        # its linger: their expiry times.  Without this, new jobs take the slot and
-        # the lingering ones are left unwatched until another batch returns.
-        self.reserved: list[float] = []
-        self.paused_until = 0.0
-        # With a shared store: leases, the outcomes other processes learn, one budget.
-        self._fleet: Fleet | None = None
-        self.bucket: Limiter
-        if isinstance(store, SharedStore):
-            cfg = self.config
-            self._fleet = Fleet(
-                store, lease_ttl=cfg.lease_ttl, sync_every=cfg.fleet_sync, now=clock()
-            )
-            self.bucket = store.limiter(cfg.max_requests_per_second, cfg.burst)
-        else:
-            self.bucket = TokenBucket(
-                self.config.max_requests_per_second, self.config.burst, clock()
-            )
+        # With a shared store: one budget, leases, the outcomes other processes learn.
+        shared = store if isinstance(store, SharedStore) else None
+        rate, burst, cfg = self.config.max_requests_per_second, self.config.burst, self.config
+        bucket = shared.limiter(rate, burst) if shared else TokenBucket(rate, burst, clock())
+        self.budget = Budget(bucket, retry.retry_after_max)
+        self._fleet = (
+            Fleet(shared, lease_ttl=cfg.lease_ttl, sync_every=cfg.fleet_sync, now=clock())
+            if shared
+            else None
+        )
         # Polls of jobs no longer tracked (live jobs count on their Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
-        self._status_requests = 0
         # Without threads (tests), the requests a round starts wait here to be made.
         self._threads = Threads(self, self._cond) if threaded else None
         self.dispatched: list[Request] = []
@@ -242,36 +230,16 @@ class Scheduler:
             while True:
                 if self._closed:
                     raise ClientClosed("client is closed")
-                now = self.clock()
-                if now < self.paused_until:
-                    raise RateLimited(
-                        f"{what}: the server asked to wait (Retry-After); not sent",
-                        status_code=429,
-                        retry_after=self.paused_until - now,
-                    )
-                if self.bucket.take(now):
+                due = self.budget.admit(what, self.clock(), give_up - time.monotonic())
+                if due is None:
                     return
-                due = self.bucket.next_token_at(now) - now
-                left = give_up - time.monotonic()
-                if due > left:
-                    raise RateLimited(
-                        f"{what}: the client's request budget is spent; not sent",
-                        status_code=429,
-                        retry_after=due,
-                    )
                 self._cond.wait(due)
 
     def note_answer(self, error: BaseException) -> None:
         """A caller-thread request failed: a ``Retry-After`` on it pauses every poll."""
         if isinstance(error, HTTPStatusError) and error.retry_after is not None:
             with self._cond:
-                self.pause(error.retry_after, self.clock())
-
-    def pause(self, retry_after: float, now: float) -> None:
-        """A 429/503 speaks for the whole server: nobody polls before it allows
-        (``retry_after`` clamped to the retry policy's ``retry_after_max``)."""
-        hard = min(retry_after, self.retry.retry_after_max)
-        self.paused_until = max(self.paused_until, now + hard)
+                self.budget.pause(error.retry_after, self.clock())
 
     def apply(self, key: str | None, status: JobStatus) -> bool:
         """Take a status pushed to the client (a webhook) as if a poll had answered it.
@@ -321,7 +289,7 @@ class Scheduler:
             for job in self._jobs.values():
                 key = job.key or ""
                 polls[key] = polls.get(key, 0) + job.polls
-            return polls, self._status_requests, len(self._jobs)
+            return polls, self.budget.status_requests, len(self._jobs)
 
     def durations(self) -> Durations | None:
         """The learned durations snapshot (rebuilt if stale)."""
@@ -431,13 +399,12 @@ class Scheduler:
 
     def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
         """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
-        if now < self.paused_until:
-            return self.paused_until
-        if not self.bucket.take(now):
-            return self.bucket.next_token_at(now)
-        requests.append(Request(Kind.CAPABILITIES, sent_at=now))
-        self.in_flight_short += 1
-        return None
+        blocked_at = self.budget.spend(now)
+        if blocked_at is None:
+            request = Request(Kind.CAPABILITIES, sent_at=now)
+            self.budget.started(request)
+            requests.append(request)
+        return blocked_at
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
         candidates = [t for t in (blocked_at, self.discovery.retry_at) if t is not None]
@@ -468,8 +435,8 @@ class Scheduler:
         """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
         if not self._ready:
             return None
-        if now < self.paused_until:
-            return self.paused_until
+        if now < self.budget.paused_until:
+            return self.budget.paused_until
         # A window of the queue, not all of it: with 100,000 jobs ready and six
         # workers, copying the queue every round would cost more than the round.
         dispatcher = self.discovery.dispatcher
@@ -513,11 +480,7 @@ class Scheduler:
             if request.wait:
                 for future in job.futures:
                     future.observe_listening()
-        if request.wait:
-            self.in_flight_long += 1
-        else:
-            self.in_flight_short += 1
-        self._status_requests += 1
+        self.budget.started(request)
         requests.append(request)
 
     # -- requests ----------------------------------------------------------------
@@ -527,10 +490,7 @@ class Scheduler:
         out = Outbox()
         try:
             with self._cond:
-                if request.wait:
-                    self.in_flight_long -= 1
-                else:
-                    self.in_flight_short -= 1
+                self.budget.finished(request)
                 if not self._closed:
                     _outcomes.take(self, request, outcome, now, out)
                     self._kick()

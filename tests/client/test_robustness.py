@@ -87,7 +87,7 @@ def test_a_raising_policy_on_the_first_poll_keeps_deadlines_and_slots() -> None:
     h.run_until(h.clock() + 5)
     assert isinstance(a.exception(0), TimeoutError)
     assert len(h.poll_times("b")) >= 2  # still polled, on the Backoff() fallback
-    assert h.scheduler.in_flight_short == 0
+    assert h.scheduler.budget.in_flight_short == 0
 
 
 BAD_SECONDS = [float("nan"), float("inf"), -1.0, "5"]
