@@ -3,8 +3,8 @@
 The scheduler's :class:`~heygen_client._discovery.Discovery` picks one when it
 learns what the server offers (:func:`choose`); the scheduler calls it each
 round, under its lock, with the jobs that are due.  A dispatcher starts
-requests through :meth:`Scheduler.start` as far as the request budget and the
-worker bound allow, and returns when a blocked round can go on (or None).
+requests (:func:`_start`) as far as the request budget and the worker bound
+allow, and returns when a blocked round can go on (or None).
 
 * :class:`PollEach` - one request per job: plain polls, or held long-polls
   when the server offers them (up to ``long_limit`` at once).
@@ -63,7 +63,7 @@ class PollEach:
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
     ) -> float | None:
         if self.long_wait is None:
-            jobs = s.first_polls(jobs, now)
+            jobs = _first_polls(s, jobs, now)
         budget = s.budget
         for job in jobs:
             use_long = (
@@ -76,10 +76,39 @@ class PollEach:
             if (blocked_at := budget.spend(now)) is not None:
                 return blocked_at
             if use_long:
-                s.start(Request(Kind.LONG_POLL, [job], self.long_wait, now), requests)
+                _start(s, Request(Kind.LONG_POLL, [job], self.long_wait, now), requests)
             else:
-                s.start(Request(Kind.POLL, [job], None, now), requests)
+                _start(s, Request(Kind.POLL, [job], None, now), requests)
         return None
+
+
+def _first_polls(s: Scheduler, jobs: list[Job], now: float) -> list[Job]:
+    """Jobs whose first poll is due now; the policy may put it off (learned
+    durations, an expected duration), and those are scheduled for later."""
+    due: list[Job] = []
+    for job in jobs:
+        if not job.first_scheduled:
+            job.first_scheduled = True
+            decision = s.pacer.decide(job, now)
+            if decision is not None and decision.delay > 0:
+                s.queue.unready(job)
+                s.queue.schedule(job, now + decision.delay)
+                continue
+        due.append(job)
+    return due
+
+
+def _start(s: Scheduler, request: Request, requests: list[Request]) -> None:
+    """Count ``request`` in flight and queue it to be sent after the round."""
+    for job in request.jobs:
+        s.queue.unready(job)
+        job.in_flight = True
+        job.lingering = False
+        if request.wait:
+            for future in job.futures:
+                future.observe_listening()
+    s.budget.started(request)
+    requests.append(request)
 
 
 def _split(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
@@ -105,7 +134,7 @@ class Batches:
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
     ) -> float | None:
         if self.then.long_wait is None:
-            jobs = s.first_polls(jobs, now)
+            jobs = _first_polls(s, jobs, now)
         batchable, rest = _split(jobs)
         while batchable and s.budget.in_flight_short < self.then.short_limit:
             if len(batchable) < self.min_jobs:
@@ -115,7 +144,7 @@ class Batches:
                 return blocked_at
             size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
-            s.start(Request(Kind.BATCH, chunk, None, now), requests)
+            _start(s, Request(Kind.BATCH, chunk, None, now), requests)
         return self.then(s, rest, now, requests)
 
 
@@ -156,7 +185,7 @@ class BatchLongPolls:
                 return blocked_at
             size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
-            s.start(Request(Kind.BATCH_LONG_POLL, chunk, self.wait, now), requests)
+            _start(s, Request(Kind.BATCH_LONG_POLL, chunk, self.wait, now), requests)
         return self.then(s, rest, now, requests)
 
     def _plain_for_stale(
@@ -176,7 +205,7 @@ class BatchLongPolls:
             if (blocked_at := s.budget.spend(now)) is not None:
                 return batchable, blocked_at
             chunk = stale[: s.discovery.batch_size(self.max_ids)]
-            s.start(Request(Kind.BATCH, chunk, None, now), requests)
+            _start(s, Request(Kind.BATCH, chunk, None, now), requests)
             batchable = [j for j in batchable if not j.in_flight]
         return batchable, None
 

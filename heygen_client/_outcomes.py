@@ -102,7 +102,7 @@ def batch_refused(s: Scheduler, request: Request, outcome: object, now: float) -
         job.in_flight = False
         job.alone = code not in (404, 405, 413, 414) or size == 1
         if not job.dropped:
-            s._make_ready(job, now)
+            s.queue.make_ready(job, now)
     return True
 
 
@@ -163,7 +163,7 @@ def complete_job(
         logger.exception("handling the answer for job %s failed", job.key or "(default)")
         job.in_flight = False
         if not job.dropped:
-            s._schedule(job, now + 1.0)
+            s.queue.schedule(job, now + 1.0)
 
 
 def on_status(
@@ -204,7 +204,7 @@ def on_status(
         )
     if status.is_final:
         s.pacer.learn(job, previous, elapsed)
-        s._finish(job, status, None, out)
+        s.finish(job, status, None, out)
         out.events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
         return
     job.last_pending_at = elapsed
@@ -236,7 +236,7 @@ def on_status(
                 delay, reason = cap, "waiting for a batch long-poll slot"
     delay = max(delay, 0.0)
     job.last_delay = delay
-    s._schedule(job, now + delay)
+    s.queue.schedule(job, now + delay)
     out.events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
 
 
@@ -265,12 +265,12 @@ def on_failure(
         if retry_after is not None:
             s.budget.pause(retry_after, now)
         reason = f"retry {job.failures} after {type(error).__name__}"
-        s._schedule(job, now + delay)
+        s.queue.schedule(job, now + delay)
         out.events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))
         return
     reason = "retries exhausted" if retryable else "not retryable"
     logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
-    s._finish(job, None, about_job(error, job, retryable), out)
+    s.finish(job, None, about_job(error, job, retryable), out)
     out.events.append(poll_event(s, job, request, elapsed, None, error, None, reason))
 
 

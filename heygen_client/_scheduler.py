@@ -14,15 +14,12 @@ after it is released.
 from __future__ import annotations
 
 import collections
-import heapq
-import itertools
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from heygen_client import _outcomes
 from heygen_client._backends import Backend
@@ -35,6 +32,7 @@ from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._learning import Pacer
 from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._outbox import Outbox
+from heygen_client._queue import Queue
 from heygen_client._stores import SharedStore, Store
 from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
@@ -62,15 +60,6 @@ Clock = Callable[[], float]
 
 
 _POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
-
-
-class _Due(NamedTuple):
-    """A heap entry: poll ``job`` at ``when``, unless its ``gen`` moved on (lazy deletion)."""
-
-    when: float
-    seq: int
-    gen: int
-    job: Job
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +113,8 @@ class Scheduler:
         self._cond = threading.Condition(threading.Lock())
         self._jobs: dict[str | None, Job] = {}
         self.pacer = Pacer(policy, store, self._jobs, self.config, self.rng)
-        self._heap: list[_Due] = []
+        self.queue = Queue()
         self._deadlines = Deadlines(self._job_of)
-        self._ready: dict[Job, None] = {}  # insertion-ordered; Job hashes by identity
-        self._seq = itertools.count()
         self._closed = False
         self._kicked = False
         self.discovery = Discovery(backend.known_capabilities, self.config)
@@ -193,7 +180,7 @@ class Scheduler:
         if job is None:
             job = Job(key, now - age, [future], expected)
             self._jobs[key] = job
-            self._make_ready(job, now)
+            self.queue.make_ready(job, now)
         else:
             add_future(job, future)
             future.observe(job.status, job.polls)
@@ -262,7 +249,7 @@ class Scheduler:
             job = self._jobs.get(key)
             if job is None:
                 return False
-            self._unready(job)
+            self.queue.unready(job)
             push = Request(Kind.PUSH, [job], sent_at=now)
             _outcomes.on_status(self, job, push, status, now, out)
             self._kick()
@@ -362,17 +349,14 @@ class Scheduler:
         if discovery.retry_at is not None and now >= discovery.retry_at:
             discovery.retry_at = self._ask_capabilities(now, requests)
         horizon = now
-        if self._heap and self._heap[0].when <= now and discovery.caps.batch_max_ids is not None:
+        if discovery.caps.batch_max_ids is not None and self.queue.any_due(now):
             # One bulk request asks about many jobs: the ones due soon go with it
             # (an early poll costs no lateness, and no request of its own).
             gather = self.config.batch_gather
             if self.pacer.pushes_flow(now):
                 gather *= self.config.pushed_slowdown
             horizon = now + gather
-        while self._heap and self._heap[0].when <= horizon:
-            due = heapq.heappop(self._heap)
-            if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
-                self._make_ready(due.job, now)
+        self.queue.release(horizon, now)
         if self._fleet is not None:
             self._fleet_round(self._fleet, now, out)
         blocked_at = self._dispatch(now, requests)
@@ -387,15 +371,15 @@ class Scheduler:
             for future in job.futures:
                 future.observe(status, job.polls)
             out.events.append(StateChange(key, old, status.result, now - job.started, status))
-            self._finish(job, status, None, out)
+            self.finish(job, status, None, out)
         fleet.renew(now)
         # The jobs the dispatcher will look at this round (a window, as it does).
-        window = list(itertools.islice(self._ready, self.discovery.dispatcher.window))
+        window = self.queue.window(self.discovery.dispatcher.window)
         elsewhere = fleet.claim([job.key for job in window], now) if window else {}
         for job in window:
             if job.key in elsewhere:
-                self._unready(job)
-                self._schedule(job, now + elsewhere[job.key])
+                self.queue.unready(job)
+                self.queue.schedule(job, now + elsewhere[job.key])
 
     def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
         """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
@@ -407,19 +391,13 @@ class Scheduler:
         return blocked_at
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
-        candidates = [t for t in (blocked_at, self.discovery.retry_at) if t is not None]
+        """When the next round is due: the earliest of every clock the scheduler keeps."""
+        times = [blocked_at, self.discovery.retry_at, self.queue.first_due()]
+        times.append(self._deadlines.next_at())
         if self._fleet is not None and self._jobs:
-            candidates.append(self._fleet.next_at())
-        while self._heap and (
-            self._heap[0].job.dropped or self._heap[0].gen != self._heap[0].job.gen
-        ):
-            heapq.heappop(self._heap)
-        if self._heap:
-            candidates.append(self._heap[0].when)
-        first_deadline = self._deadlines.next_at()
-        if first_deadline is not None:
-            candidates.append(first_deadline)
-        return min(candidates) if candidates else None
+            times.append(self._fleet.next_at())
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
 
     def _expire_deadlines(self, now: float, out: Outbox) -> None:
         for entry in self._deadlines.pop_due(now):
@@ -433,17 +411,16 @@ class Scheduler:
 
     def _dispatch(self, now: float, requests: list[Request]) -> float | None:
         """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
-        if not self._ready:
+        queue = self.queue
+        before = queue.ready_count()
+        if not before:
             return None
         if now < self.budget.paused_until:
             return self.budget.paused_until
-        # A window of the queue, not all of it: with 100,000 jobs ready and six
-        # workers, copying the queue every round would cost more than the round.
         dispatcher = self.discovery.dispatcher
-        before = len(self._ready)
-        window = list(itertools.islice(self._ready, dispatcher.window))
+        window = queue.window(dispatcher.window)
         blocked_at = dispatcher(self, window, now, requests)
-        if before > len(window) and len(self._ready) < before:
+        if before > len(window) and queue.ready_count() < before:
             return now  # jobs left the queue: look at the next part of it at once
         return blocked_at
 
@@ -453,35 +430,6 @@ class Scheduler:
         self.discovery.choose()
         if self._threads is not None:
             self._threads.resize(self.discovery.thread_limit())
-
-    # -- what the dispatchers use (under the lock) -------------------------------
-
-    def first_polls(self, jobs: list[Job], now: float) -> list[Job]:
-        """Jobs whose first poll is due now; the policy may put it off (learned
-        durations, an expected duration), and those are scheduled for later."""
-        due: list[Job] = []
-        for job in jobs:
-            if not job.first_scheduled:
-                job.first_scheduled = True
-                decision = self.pacer.decide(job, now)
-                if decision is not None and decision.delay > 0:
-                    self._unready(job)
-                    self._schedule(job, now + decision.delay)
-                    continue
-            due.append(job)
-        return due
-
-    def start(self, request: Request, requests: list[Request]) -> None:
-        """Count ``request`` in flight and queue it to be sent after the round."""
-        for job in request.jobs:
-            self._unready(job)
-            job.in_flight = True
-            job.lingering = False
-            if request.wait:
-                for future in job.futures:
-                    future.observe_listening()
-        self.budget.started(request)
-        requests.append(request)
 
     # -- requests ----------------------------------------------------------------
 
@@ -500,7 +448,7 @@ class Scheduler:
 
     # -- helpers (all under the lock) --------------------------------------------
 
-    def _finish(
+    def finish(
         self,
         job: Job,
         status: JobStatus | None,
@@ -517,7 +465,7 @@ class Scheduler:
             return
         job.dropped = True
         job.gen += 1
-        self._unready(job)
+        self.queue.unready(job)
         if self._jobs.get(job.key) is job:
             del self._jobs[job.key]
             if not self._closed:  # closing keeps the job recorded, for resume()
@@ -529,18 +477,6 @@ class Scheduler:
         if len(self._done_polls) > _POLLS_KEPT:
             self._done_polls.popitem(last=False)
         self._deadlines.stopped()
-
-    def _make_ready(self, job: Job, now: float) -> None:
-        if job not in self._ready:
-            job.ready_since = now
-            self._ready[job] = None
-
-    def _unready(self, job: Job) -> None:
-        self._ready.pop(job, None)
-
-    def _schedule(self, job: Job, when: float) -> None:
-        job.gen += 1
-        heapq.heappush(self._heap, _Due(when, next(self._seq), job.gen, job))
 
     def _kick(self) -> None:
         self._kicked = True
