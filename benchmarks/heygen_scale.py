@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from heygen_client._backends import BaseBackend
+from heygen_client._config import SchedulerConfig
 from heygen_client._futures import JobFuture
-from heygen_client._scheduler import Scheduler, SchedulerConfig
+from heygen_client._scheduler import Scheduler
 from heygen_client._stores.memory import MemoryStore
 from heygen_client._threads import execute
 from heygen_client.models import JobResult, JobStatus

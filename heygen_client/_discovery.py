@@ -22,12 +22,13 @@ import sys
 from typing import TYPE_CHECKING
 
 from heygen_client._dispatch import Dispatcher, choose
+from heygen_client._jobs import Kind, Request
 from heygen_client.models import PLAIN, Capabilities
 
 if TYPE_CHECKING:
     from heygen_client._backends import BatchAnswer
-    from heygen_client._jobs import Request
-    from heygen_client._scheduler import SchedulerConfig
+    from heygen_client._budget import Budget
+    from heygen_client._config import SchedulerConfig
 
 __all__ = ["Discovery"]
 
@@ -57,6 +58,25 @@ class Discovery:
         self.batch_long_off = False
         self._early = 0  # batch long-polls in a row answered early, all pending
         self.dispatcher: Dispatcher = self._choose()
+
+    def ask(self, now: float, budget: Budget, requests: list[Request]) -> float | None:
+        """Start a ``GET /capabilities`` if one is due (the first, or the one again
+        after a failure) and the budget allows it; otherwise, when to try again."""
+        if self.caps is None:
+            if self.requested:
+                return None
+        elif self.retry_at is None or now < self.retry_at:
+            return None
+        blocked_at = budget.spend(now)
+        if blocked_at is None:
+            request = Request(Kind.CAPABILITIES, sent_at=now)
+            budget.started(request)
+            requests.append(request)
+        if self.caps is None:
+            self.requested = blocked_at is None
+        else:
+            self.retry_at = blocked_at
+        return blocked_at
 
     def choose(self) -> None:
         """Choose the dispatcher again, after what the server offers changed."""

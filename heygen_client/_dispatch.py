@@ -23,7 +23,8 @@ from heygen_client._jobs import Job, Kind, Request
 from heygen_client.models import Capabilities
 
 if TYPE_CHECKING:
-    from heygen_client._scheduler import Scheduler, SchedulerConfig
+    from heygen_client._config import SchedulerConfig
+    from heygen_client._scheduler import Scheduler
 
 __all__ = ["BatchLongPolls", "Batches", "Dispatcher", "PollEach", "choose"]
 

@@ -22,7 +22,7 @@ from heygen_client.models import JobStatus
 from heygen_client.policies import Backoff, Decision, Durations, PollPolicy, PollState
 
 if TYPE_CHECKING:
-    from heygen_client._scheduler import SchedulerConfig
+    from heygen_client._config import SchedulerConfig
 
 __all__ = ["Pacer"]
 

@@ -240,6 +240,16 @@ def on_status(
     out.events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
 
 
+def on_final_elsewhere(s: Scheduler, job: Job, status: JobStatus, now: float, out: Outbox) -> None:
+    """Take a final status that another process of the fleet learned (no poll here)."""
+    old = job.status.result if job.status is not None else None
+    job.status = status
+    for future in job.futures:
+        future.observe(status, job.polls)
+    out.events.append(StateChange(job.key, old, status.result, now - job.started, status))
+    s.finish(job, status, None, out)
+
+
 def on_failure(
     s: Scheduler,
     job: Job,

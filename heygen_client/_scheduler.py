@@ -1,14 +1,25 @@
-"""The scheduler: one thread, a heap of deadlines, a bounded pool of HTTP workers.
+"""The scheduler: one lock, the tracked jobs, and the rounds that poll them.
 
 ``run_due(now)`` does one round with no thread at all (unit tests call it on a
 fake clock): it expires deadlines, moves due jobs to the ready queue and turns
 ready jobs into requests (single polls, long-polls, batches) as far as the
-request budget and the worker bound allow.  Workers run the requests and hand
+request budget and the worker bound allow.  Workers make the requests and hand
 the outcome to ``complete()``, which updates the job, resolves futures and
 schedules the next poll from the poll policy or the retry policy.
 
-All state is guarded by one lock; futures are resolved and hooks are called only
-after it is released.
+The scheduler keeps the lock and the tracked jobs.  The rest of the state is
+its collaborators', each in a module of its own, called under the lock:
+
+* ``_queue.Queue``: when each job is due (a heap), and the jobs due now;
+* ``_deadlines.Deadlines``: when each future given a deadline gives up;
+* ``_discovery.Discovery``: what the server offers, and the dispatcher for it;
+* ``_budget.Budget``: the token bucket, the ``Retry-After`` pause, requests in flight;
+* ``_learning.Pacer``: the poll policy asked, with the durations learned;
+* ``_fleet.Fleet``: leases, and the outcomes other processes learn (a shared store);
+* ``_threads.Threads``: the scheduler thread and the HTTP workers.
+
+What an answer does to a job is ``_outcomes``'.  Futures are resolved and hooks
+are called only after the lock is released (``_outbox.Outbox``).
 """
 
 from __future__ import annotations
@@ -19,40 +30,25 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from heygen_client import _outcomes
 from heygen_client._backends import Backend
 from heygen_client._budget import Budget, TokenBucket
+from heygen_client._config import SchedulerConfig
 from heygen_client._deadlines import Deadlines
 from heygen_client._discovery import Discovery
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._learning import Pacer
-from heygen_client._options import Limits, Polling, Timeouts
 from heygen_client._outbox import Outbox
 from heygen_client._queue import Queue
 from heygen_client._stores import SharedStore, Store
 from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
-from heygen_client.errors import (
-    ClientClosed,
-    DeadlineExceeded,
-    HTTPStatusError,
-)
-from heygen_client.models import (
-    Capabilities,
-    JobStatus,
-    PollHook,
-    StateChange,
-    StateChangeHook,
-)
-from heygen_client.policies import (
-    Durations,
-    PollPolicy,
-    RetryPolicy,
-)
+from heygen_client.errors import ClientClosed, DeadlineExceeded, HTTPStatusError
+from heygen_client.models import Capabilities, JobStatus, PollHook, StateChangeHook
+from heygen_client.policies import Durations, PollPolicy, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -60,29 +56,6 @@ Clock = Callable[[], float]
 
 
 _POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
-
-
-@dataclass(frozen=True, slots=True)
-class SchedulerConfig:
-    """The scheduler's knobs (documented as client options)."""
-
-    max_workers: int = Limits.max_workers
-    max_long_polls: int = Limits.max_long_polls
-    long_poll_wait: float = Timeouts.long_poll_wait
-    batch_linger: float = Polling.batch_linger
-    batch_min_jobs: int = 2
-    max_requests_per_second: float = 200.0
-    burst: float = 50.0
-    idle_worker_timeout: float = 5.0
-    max_sleep: float = 0.5
-    batch_join_wait: float = 1.0
-    rediscover_after: float = 10.0
-    batch_gather: float = 0.0
-    pushed_slowdown: float = 4.0
-    pushed_min_delay: float = 0.0
-    pushed_recent: float = 600.0
-    lease_ttl: float = 5.0
-    fleet_sync: float = 0.05
 
 
 class Scheduler:
@@ -337,19 +310,13 @@ class Scheduler:
 
     def _round(self, now: float, out: Outbox, requests: list[Request]) -> float | None:
         self._expire_deadlines(now, out)
-        discovery = self.discovery
-        if discovery.caps is None:
-            blocked_at = None
-            if not discovery.requested:
-                blocked_at = self._ask_capabilities(now, requests)
-                discovery.requested = blocked_at is None
-            first_deadline = self._deadlines.next_at()
-            times = [t for t in (blocked_at, first_deadline) if t is not None]
+        blocked_at = self.discovery.ask(now, self.budget, requests)
+        caps = self.discovery.caps
+        if caps is None:  # no poll before the server says what it offers
+            times = [t for t in (blocked_at, self._deadlines.next_at()) if t is not None]
             return min(times) if times else None
-        if discovery.retry_at is not None and now >= discovery.retry_at:
-            discovery.retry_at = self._ask_capabilities(now, requests)
         horizon = now
-        if discovery.caps.batch_max_ids is not None and self.queue.any_due(now):
+        if caps.batch_max_ids is not None and self.queue.any_due(now):
             # One bulk request asks about many jobs: the ones due soon go with it
             # (an early poll costs no lateness, and no request of its own).
             gather = self.config.batch_gather
@@ -365,13 +332,7 @@ class Scheduler:
     def _fleet_round(self, fleet: Fleet, now: float, out: Outbox) -> None:
         """Outcomes other processes learned; renewed leases; ready jobs leased elsewhere wait."""
         for key, status in fleet.sync(now, self._jobs).items():
-            job = self._jobs[key]
-            old = job.status.result if job.status is not None else None
-            job.status = status
-            for future in job.futures:
-                future.observe(status, job.polls)
-            out.events.append(StateChange(key, old, status.result, now - job.started, status))
-            self.finish(job, status, None, out)
+            _outcomes.on_final_elsewhere(self, self._jobs[key], status, now, out)
         fleet.renew(now)
         # The jobs the dispatcher will look at this round (a window, as it does).
         window = self.queue.window(self.discovery.dispatcher.window)
@@ -380,15 +341,6 @@ class Scheduler:
             if job.key in elsewhere:
                 self.queue.unready(job)
                 self.queue.schedule(job, now + elsewhere[job.key])
-
-    def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
-        """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
-        blocked_at = self.budget.spend(now)
-        if blocked_at is None:
-            request = Request(Kind.CAPABILITIES, sent_at=now)
-            self.budget.started(request)
-            requests.append(request)
-        return blocked_at
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
         """When the next round is due: the earliest of every clock the scheduler keeps."""
@@ -455,6 +407,7 @@ class Scheduler:
         error: BaseException | None,
         out: Outbox,
     ) -> None:
+        """Settle every future of ``job`` with ``status`` or ``error``; stop tracking it."""
         for future in job.futures:
             out.settle.append((future, status, error, job.polls))
         job.futures = []

@@ -13,9 +13,10 @@ from typing import Any
 
 from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._callbacks import run_callbacks
+from heygen_client._config import SchedulerConfig
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Request
-from heygen_client._scheduler import Scheduler, SchedulerConfig
+from heygen_client._scheduler import Scheduler
 from heygen_client._stores.memory import MemoryStore
 from heygen_client._threads import execute
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus

@@ -12,7 +12,7 @@ from heygen_client import TranslationClient
 from heygen_client import _scheduler as scheduler_module
 from heygen_client._backends import BatchAnswer
 from heygen_client._budget import TokenBucket
-from heygen_client._scheduler import SchedulerConfig
+from heygen_client._config import SchedulerConfig
 from heygen_client._threads import execute
 from heygen_client.errors import (
     ClientClosed,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from heygen_client._config import SchedulerConfig
 from heygen_client._futures import JobBatch, JobFuture
-from heygen_client._scheduler import SchedulerConfig
 from heygen_client._threads import execute
 from heygen_client.errors import (
     ClientClosed,
