@@ -174,18 +174,39 @@ def on_status(
     now: float,
     out: Outbox,
 ) -> None:
+    """Take ``status`` for ``job``: settle a final one, or schedule the next poll."""
     job.in_flight = False
     s.store.put_status(job.key, status)
     if job.dropped:
         return
+    previous = job.status
+    elapsed = _record(s, job, request, status, now, out)
+    if status.is_final:
+        s.pacer.learn(job, previous, elapsed)
+        s.finish(job, status, None, out)
+        out.events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
+        return
+    job.last_pending_at = elapsed
+    job.hint_misses = job.hint_misses + 1 if hint_missed(previous, job.last_delay) else 0
+    delay, reason = next_delay(s, job, request, now)
+    delay = max(delay, 0.0)
+    job.last_delay = delay
+    s.queue.schedule(job, now + delay)
+    out.events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
+
+
+def _record(
+    s: Scheduler, job: Job, request: Request, status: JobStatus, now: float, out: Outbox
+) -> float:
+    """Give ``job`` its new status and tell its futures; a new state is an event
+    (and a log line).  Returns the job's age."""
     # Answered: back into batches, unless not even a batch of one carries it.
     job.alone = job.alone and s.discovery.batch_cap <= 1
     if request.kind is not Kind.PUSH:
         job.polls += 1
     job.failures = 0
     elapsed = now - job.started
-    previous = job.status
-    old = previous.result if previous is not None else None
+    old = job.status.result if job.status is not None else None
     job.status = status
     if status.video_duration is not None:
         job.video_duration = status.video_duration  # a bulk answer does not repeat it
@@ -202,42 +223,35 @@ def on_status(
             job.polls,
             "" if job.polls == 1 else "s",
         )
-    if status.is_final:
-        s.pacer.learn(job, previous, elapsed)
-        s.finish(job, status, None, out)
-        out.events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
-        return
-    job.last_pending_at = elapsed
-    job.hint_misses = job.hint_misses + 1 if hint_missed(previous, job.last_delay) else 0
-    held = now - request.sent_at
+    return elapsed
+
+
+def next_delay(s: Scheduler, job: Job, request: Request, now: float) -> tuple[float, str]:
+    """Seconds until ``job``'s next poll after a pending answer to ``request``, and why."""
     if request.kind is Kind.LONG_POLL:
-        if held < 0.5 * (request.wait or 0.0):
+        if now - request.sent_at < 0.5 * (request.wait or 0.0):
             job.long_poll_early += 1  # the server ignored wait= (a plain server)
         else:
             job.long_poll_early = 0
     if request.kind is Kind.BATCH_LONG_POLL:
-        delay, reason = s.config.batch_linger, "batch long-poll again"
         job.lingering = True
         if not request.reserved:
             request.reserved = True
-            s.budget.reserved.append(now + delay + 0.5)
-    elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
-        delay, reason = 0.0, "long-poll again"
+            s.budget.reserved.append(now + s.config.batch_linger + 0.5)
+        return s.config.batch_linger, "batch long-poll again"
+    if request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
+        return 0.0, "long-poll again"
+    decision = s.pacer.decide(job, now)
+    if decision is None:
+        delay, reason = 1.0, "no policy opinion"
     else:
-        decision = s.pacer.decide(job, now)
-        if decision is None:
-            delay, reason = 1.0, "no policy opinion"
-        else:
-            delay, reason = decision.delay, decision.reason
-        if request.kind is Kind.BATCH and s.discovery.batch_long_wait() is not None:
-            # A stand-in for a batch long-poll slot: come back soon to join one.
-            cap = s.config.batch_join_wait / 2
-            if delay > cap:
-                delay, reason = cap, "waiting for a batch long-poll slot"
-    delay = max(delay, 0.0)
-    job.last_delay = delay
-    s.queue.schedule(job, now + delay)
-    out.events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
+        delay, reason = decision.delay, decision.reason
+    if request.kind is Kind.BATCH and s.discovery.batch_long_wait() is not None:
+        # A stand-in for a batch long-poll slot: come back soon to join one.
+        cap = s.config.batch_join_wait / 2
+        if delay > cap:
+            return cap, "waiting for a batch long-poll slot"
+    return delay, reason
 
 
 def on_final_elsewhere(s: Scheduler, job: Job, status: JobStatus, now: float, out: Outbox) -> None:
