@@ -43,7 +43,7 @@ from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
 from heygen_client._learning import Pacer
 from heygen_client._outbox import Outbox
 from heygen_client._queue import Queue
-from heygen_client._stores import SharedStore, Store
+from heygen_client._stores import Limiter, SharedStore, Store
 from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
 from heygen_client.errors import ClientClosed, DeadlineExceeded, HTTPStatusError
@@ -78,29 +78,31 @@ class Scheduler:
         self.backend = backend
         self.retry = retry
         self.store = store
-        self.config = config or SchedulerConfig()
+        self.config = cfg = config or SchedulerConfig()
         self.clock = clock
         self.rng = rng or random.Random()
         self.on_poll = tuple(on_poll)
         self.on_state_change = tuple(on_state_change)
         self._cond = threading.Condition(threading.Lock())
         self._jobs: dict[str | None, Job] = {}
-        self.pacer = Pacer(policy, store, self._jobs, self.config, self.rng)
+        self.pacer = Pacer(policy, store, self._jobs, cfg, self.rng)
         self.queue = Queue()
         self._deadlines = Deadlines(self._job_of)
         self._closed = False
         self._kicked = False
-        self.discovery = Discovery(backend.known_capabilities, self.config)
-        # With a shared store: one budget, leases, the outcomes other processes learn.
-        shared = store if isinstance(store, SharedStore) else None
-        rate, burst, cfg = self.config.max_requests_per_second, self.config.burst, self.config
-        bucket = shared.limiter(rate, burst) if shared else TokenBucket(rate, burst, clock())
+        self.discovery = Discovery(backend.known_capabilities, cfg)
+        # With a shared store: one budget for every process, leases, the outcomes
+        # other processes learn.
+        self._fleet: Fleet | None = None
+        bucket: Limiter
+        if isinstance(store, SharedStore):
+            self._fleet = Fleet(
+                store, lease_ttl=cfg.lease_ttl, sync_every=cfg.fleet_sync, now=clock()
+            )
+            bucket = store.limiter(cfg.max_requests_per_second, cfg.burst)
+        else:
+            bucket = TokenBucket(cfg.max_requests_per_second, cfg.burst, clock())
         self.budget = Budget(bucket, retry.retry_after_max)
-        self._fleet = (
-            Fleet(shared, lease_ttl=cfg.lease_ttl, sync_every=cfg.fleet_sync, now=clock())
-            if shared
-            else None
-        )
         # Polls of jobs no longer tracked (live jobs count on their Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
         # Without threads (tests), the requests a round starts wait here to be made.
