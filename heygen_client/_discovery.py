@@ -62,10 +62,7 @@ class Discovery:
     def ask(self, now: float, budget: Budget, requests: list[Request]) -> float | None:
         """Start a ``GET /capabilities`` if one is due (the first, or the one again
         after a failure) and the budget allows it; otherwise, when to try again."""
-        if self.caps is None:
-            if self.requested:
-                return None
-        elif self.retry_at is None or now < self.retry_at:
+        if not self._due(now):
             return None
         blocked_at = budget.spend(now)
         if blocked_at is None:
@@ -77,6 +74,11 @@ class Discovery:
         else:
             self.retry_at = blocked_at
         return blocked_at
+
+    def _due(self, now: float) -> bool:
+        if self.caps is None:
+            return not self.requested
+        return self.retry_at is not None and now >= self.retry_at
 
     def choose(self) -> None:
         """Choose the dispatcher again, after what the server offers changed."""

@@ -25,7 +25,6 @@ are called only after the lock is released (``_outbox.Outbox``).
 from __future__ import annotations
 
 import collections
-import logging
 import random
 import threading
 import time
@@ -49,8 +48,6 @@ from heygen_client._validate import check_seconds
 from heygen_client.errors import ClientClosed, DeadlineExceeded, HTTPStatusError
 from heygen_client.models import Capabilities, JobStatus, PollHook, StateChangeHook
 from heygen_client.policies import Durations, PollPolicy, RetryPolicy
-
-logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -140,7 +137,7 @@ class Scheduler:
                 self._add(future, now, expected_duration, deadline, age)
             self._kick()
             if self._threads is not None:
-                self._threads.start(self.discovery.thread_limit())
+                self._threads.start()
 
     def _add(
         self,
@@ -385,7 +382,7 @@ class Scheduler:
         if self._threads is not None:
             self._threads.resize(self.discovery.thread_limit())
 
-    # -- requests ----------------------------------------------------------------
+    # -- what the threads call ---------------------------------------------------
 
     def complete(self, request: Request, outcome: object, now: float) -> None:
         """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
@@ -399,6 +396,26 @@ class Scheduler:
         finally:
             # Whatever went wrong above, the futures resolved so far are resolved.
             out.deliver(self.on_poll, self.on_state_change)
+
+    def sleep(self, next_at: float | None) -> bool:
+        """Wait (on the scheduler thread) until ``next_at``, a wake-up or ``max_sleep``.
+
+        Returns:
+            False once the scheduler is closed.
+        """
+        with self._cond:
+            if self._closed:
+                return False
+            if self._kicked:
+                self._kicked = False
+                return True
+            timeout = self.config.max_sleep
+            if next_at is not None:
+                timeout = min(timeout, max(0.0, next_at - self.clock()))
+            if timeout > 0:
+                self._cond.wait(timeout)
+            self._kicked = False
+            return True
 
     # -- helpers (all under the lock) --------------------------------------------
 
@@ -436,23 +453,3 @@ class Scheduler:
     def _kick(self) -> None:
         self._kicked = True
         self._cond.notify()
-
-    def sleep(self, next_at: float | None) -> bool:
-        """Wait (on the scheduler thread) until ``next_at``, a wake-up or ``max_sleep``.
-
-        Returns:
-            False once the scheduler is closed.
-        """
-        with self._cond:
-            if self._closed:
-                return False
-            if self._kicked:
-                self._kicked = False
-                return True
-            timeout = self.config.max_sleep
-            if next_at is not None:
-                timeout = min(timeout, max(0.0, next_at - self.clock()))
-            if timeout > 0:
-                self._cond.wait(timeout)
-            self._kicked = False
-            return True

@@ -67,15 +67,16 @@ class Threads:
         self.pool: WorkerPool[Request] | None = None
         self._close_signal: Callable[[], object] | None = None  # set by signal_close()
 
-    def start(self, limit: int) -> None:
-        """Start the loop and the pool (of up to ``limit`` workers) unless started.
+    def start(self) -> None:
+        """Start the loop and the pool unless started.
 
         Called under the scheduler's lock, while it is open.
         """
         if self.thread is not None:
             return
-        config = self._scheduler.config
-        self.pool = WorkerPool(self._work, limit, config.idle_worker_timeout)
+        scheduler = self._scheduler
+        limit = scheduler.discovery.thread_limit()
+        self.pool = WorkerPool(self._work, limit, scheduler.config.idle_worker_timeout)
         self.thread = threading.Thread(
             target=self._loop, name="heygen-client-scheduler", daemon=True
         )
