@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from heygen_client._backends import Backend, BackendFactory
 from heygen_client._backends.heygen import API_HOST, HeyGenBackend
 from heygen_client._backends.mock import MockBackend
+from heygen_client._config import SchedulerConfig
 from heygen_client._options import Limits, Polling, Timeouts
-from heygen_client._scheduler import SchedulerConfig
 from heygen_client._transport import Transport
 from heygen_client._validate import check_number
 from heygen_client.policies import PollPolicy, default_policy, heygen_policy
