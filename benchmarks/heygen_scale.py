@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from heygen_client._backends import BaseBackend
+from heygen_client._config import SchedulerConfig
 from heygen_client._futures import JobFuture
-from heygen_client._scheduler import Scheduler, SchedulerConfig
+from heygen_client._scheduler import Scheduler
 from heygen_client._stores.memory import MemoryStore
+from heygen_client._threads import execute
 from heygen_client.models import JobResult, JobStatus
 from heygen_client.policies import Decision, PollPolicy, PollState, RetryPolicy, heygen_policy
 
@@ -146,7 +148,7 @@ def simulate(strategy: str, jobs: int, seed: int, latency: float = 0.2) -> Outco
         next_at = scheduler.run_due(clock.now)
         while scheduler.dispatched:
             request = scheduler.dispatched.pop(0)
-            outcome = scheduler.execute(request)
+            outcome = execute(scheduler.backend, request)
             scheduler.complete(request, outcome, clock.now + latency)
             next_at = scheduler.run_due(clock.now)
         arrival = pending[index][0] if index < len(pending) else math.inf

@@ -11,7 +11,8 @@ interval, and resolves real :class:`concurrent.futures.Future` objects.
 """
 
 from heygen_client import policies
-from heygen_client._async import AsyncJobBatch, AsyncJobFuture, AsyncTranslationClient
+from heygen_client._async import AsyncTranslationClient
+from heygen_client._async_futures import AsyncJobBatch, AsyncJobFuture
 from heygen_client._backends import Backend, BackendFactory, BaseBackend, BatchAnswer
 from heygen_client._client import TranslationClient
 from heygen_client._futures import JobBatch, JobFuture

@@ -1,25 +1,25 @@
 """How a :class:`~heygen_client.TranslationClient` is put together from its options.
 
-The API's defaults (``"mock"`` or ``"heygen"``), the key, the transport, the
-scheduler's knobs, the backend, and the checks of what callers attach to a
-job (tags).  The client calls these once, at construction.
+The API's defaults (``"mock"`` or ``"heygen"``) and the checks across options,
+the key, the transport, the scheduler's knobs and policy, the backend.  The
+client calls these once, at construction, before it opens anything.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from heygen_client._backends import Backend, BackendFactory
 from heygen_client._backends.heygen import API_HOST, HeyGenBackend
 from heygen_client._backends.mock import MockBackend
+from heygen_client._config import SchedulerConfig
 from heygen_client._options import Limits, Polling, Timeouts
-from heygen_client._scheduler import SchedulerConfig
 from heygen_client._transport import Transport
+from heygen_client._validate import check_number
+from heygen_client.policies import PollPolicy, default_policy, heygen_policy
 
 if TYPE_CHECKING:
     import requests
@@ -60,6 +60,22 @@ API_DEFAULTS = {
     "mock": ApiDefaults("http://127.0.0.1:5000", 200.0, 50.0, 0.0, 0.0),
     "heygen": ApiDefaults(API_HOST, 2.0, 10.0, 20.0, 60.0),
 }
+
+
+def api_defaults(api: str | BackendFactory, time_scale: float) -> ApiDefaults:
+    """The defaults of ``api`` (a factory's are the mock's) at ``time_scale``.
+
+    Raises:
+        ValueError: an API we do not speak, or a time scale for another API than HeyGen's.
+    """
+    if not callable(api) and api not in APIS:
+        raise ValueError(
+            f"api must be one of {', '.join(map(repr, APIS))} or a backend factory, not {api!r}"
+        )
+    check_number("time_scale", time_scale, above=0)
+    if time_scale != 1.0 and api != "heygen":
+        raise ValueError('time_scale is for api="heygen" (the mock\'s v3 --time-scale)')
+    return scaled(API_DEFAULTS["heygen" if api == "heygen" else "mock"], time_scale)
 
 
 def api_key_of(api: str, api_key: str | None) -> str | None:
@@ -126,6 +142,7 @@ def scheduler_config(
     time_scale: float,
 ) -> SchedulerConfig:
     """The scheduler's knobs from the option groups, with the API's defaults."""
+    check_number("lease_ttl", lease_ttl, above=0)
     rate = bounds.max_requests_per_second
     return SchedulerConfig(
         max_workers=bounds.max_workers,
@@ -141,6 +158,13 @@ def scheduler_config(
     )
 
 
+def poll_policy(api: str | BackendFactory, pace: Polling, time_scale: float) -> PollPolicy:
+    """The poll policy given, else the API's: HeyGen's pace (scaled) or the default."""
+    if pace.policy is not None:
+        return pace.policy
+    return heygen_policy(time_scale) if api == "heygen" else default_policy()
+
+
 def make_backend(api: str | BackendFactory, transport: Transport, *, discover: bool) -> Backend:
     """The backend for ``api``: a name (checked already), or a factory given the transport."""
     if callable(api):
@@ -150,32 +174,8 @@ def make_backend(api: str | BackendFactory, transport: Transport, *, discover: b
     return MockBackend(transport, discover=discover)
 
 
-AGE_MAX = 7 * 86400.0  # a record's clock may be off (another machine): bounded
-
-
-TAGS_MAX = 4096  # bytes of JSON: tags label a job, they are not its payload
-
-
-# Shared by every job tracked without tags or options: nothing per job.
-NO_TAGS: Mapping[str, Any] = MappingProxyType({})
-
-
-def check_tags(tags: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """``tags`` as a read-only copy, checked to be a small JSON object."""
-    if not tags:
-        return NO_TAGS
-    if not isinstance(tags, Mapping) or not all(isinstance(k, str) for k in tags):
-        raise ValueError("tags must be a dict with string keys")
-    try:
-        size = len(json.dumps(dict(tags)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"tags must be JSON-serializable: {exc}") from exc
-    if size > TAGS_MAX:
-        raise ValueError(f"tags take {size} bytes as JSON; at most {TAGS_MAX}")
-    return MappingProxyType(dict(tags))
-
-
 def as_hooks(value: Any) -> tuple[Any, ...]:
+    """One hook, several, or None, as a tuple."""
     if value is None:
         return ()
     if callable(value):

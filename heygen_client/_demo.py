@@ -143,24 +143,28 @@ def _track(
         for future, delay, tracked_at in submitted:
             with contextlib.suppress(TranslationFailed):
                 future.result(timeout=60)
-            assert future.job_id is not None
-            record = client.get_job(future.job_id)
-            status = future.status
-            assert status is not None
-            duration = float(record["finishes_at"]) - tracked_at
-            rows.append(
-                DemoRow(
-                    job_id=future.job_id,
-                    delay=delay,
-                    result=status.result.value,
-                    polls=future.polls,
-                    lateness=status.received_at - float(record["finishes_at"]),
-                    fixed_poller_polls=max(1, math.ceil(duration)) + 1,
-                )
-            )
+            rows.append(_row(client, future, delay, tracked_at))
         stats = client.stats()
     _print_table(rows, stream, mode, stats.status_requests)
     return rows
+
+
+def _row(client: TranslationClient, future: JobFuture, delay: float, tracked_at: float) -> DemoRow:
+    """The summary of a finished job, from its future and the server's record."""
+    assert future.job_id is not None
+    record = client.get_job(future.job_id)
+    status = future.status
+    assert status is not None
+    finishes_at = float(record["finishes_at"])
+    return DemoRow(
+        job_id=future.job_id,
+        delay=delay,
+        result=status.result.value,
+        polls=future.polls,
+        lateness=status.received_at - finishes_at,
+        # A poller asking every second: at 0 s, 1 s, ..., the first ask after the end.
+        fixed_poller_polls=max(1, math.ceil(finishes_at - tracked_at)) + 1,
+    )
 
 
 def _print_table(rows: Sequence[DemoRow], stream: IO[str], mode: str, requests_: int) -> None:

@@ -1,10 +1,10 @@
 """Dispatchers: how ready jobs become requests, one per kind of server.
 
-The scheduler picks one when it learns what the server offers
-(:func:`choose`), and calls it each round, under its lock, with the jobs that
-are due.  A dispatcher starts requests through :meth:`Scheduler.start` as far
-as the request budget and the worker bound allow, and returns when a blocked
-round can go on (or None).
+The scheduler's :class:`~heygen_client._discovery.Discovery` picks one when it
+learns what the server offers (:func:`choose`); the scheduler calls it each
+round, under its lock, with the jobs that are due.  A dispatcher starts
+requests (:func:`_start`) as far as the request budget and the worker bound
+allow, and returns when a blocked round can go on (or None).
 
 * :class:`PollEach` - one request per job: plain polls, or held long-polls
   when the server offers them (up to ``long_limit`` at once).
@@ -23,7 +23,8 @@ from heygen_client._jobs import Job, Kind, Request
 from heygen_client.models import Capabilities
 
 if TYPE_CHECKING:
-    from heygen_client._scheduler import Scheduler, SchedulerConfig
+    from heygen_client._config import SchedulerConfig
+    from heygen_client._scheduler import Scheduler
 
 __all__ = ["BatchLongPolls", "Batches", "Dispatcher", "PollEach", "choose"]
 
@@ -63,22 +64,52 @@ class PollEach:
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
     ) -> float | None:
         if self.long_wait is None:
-            jobs = s.first_polls(jobs, now)
+            jobs = _first_polls(s, jobs, now)
+        budget = s.budget
         for job in jobs:
             use_long = (
                 self.long_wait is not None
-                and s.in_flight_long < self.long_limit
+                and budget.in_flight_long < self.long_limit
                 and job.long_poll_early < 2
             )
-            if not use_long and s.in_flight_short >= self.short_limit:
+            if not use_long and budget.in_flight_short >= self.short_limit:
                 break
-            if not s.bucket.take(now):
-                return s.bucket.next_token_at(now)
+            if (blocked_at := budget.spend(now)) is not None:
+                return blocked_at
             if use_long:
-                s.start(Request(Kind.LONG_POLL, [job], self.long_wait, now), requests)
+                _start(s, Request(Kind.LONG_POLL, [job], self.long_wait, now), requests)
             else:
-                s.start(Request(Kind.POLL, [job], None, now), requests)
+                _start(s, Request(Kind.POLL, [job], None, now), requests)
         return None
+
+
+def _first_polls(s: Scheduler, jobs: list[Job], now: float) -> list[Job]:
+    """Jobs whose first poll is due now; the policy may put it off (learned
+    durations, an expected duration), and those are scheduled for later."""
+    due: list[Job] = []
+    for job in jobs:
+        if not job.first_scheduled:
+            job.first_scheduled = True
+            decision = s.pacer.decide(job, now)
+            if decision is not None and decision.delay > 0:
+                s.queue.unready(job)
+                s.queue.schedule(job, now + decision.delay)
+                continue
+        due.append(job)
+    return due
+
+
+def _start(s: Scheduler, request: Request, requests: list[Request]) -> None:
+    """Count ``request`` in flight and queue it to be sent after the round."""
+    for job in request.jobs:
+        s.queue.unready(job)
+        job.in_flight = True
+        job.lingering = False
+        if request.wait:
+            for future in job.futures:
+                future.observe_listening()
+    s.budget.started(request)
+    requests.append(request)
 
 
 def _split(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
@@ -104,17 +135,17 @@ class Batches:
         self, s: Scheduler, jobs: list[Job], now: float, requests: list[Request]
     ) -> float | None:
         if self.then.long_wait is None:
-            jobs = s.first_polls(jobs, now)
+            jobs = _first_polls(s, jobs, now)
         batchable, rest = _split(jobs)
-        while batchable and s.in_flight_short < self.then.short_limit:
+        while batchable and s.budget.in_flight_short < self.then.short_limit:
             if len(batchable) < self.min_jobs:
                 rest.extend(batchable)
                 break
-            if not s.bucket.take(now):
-                return s.bucket.next_token_at(now)
-            size = s.batch_size(self.max_ids)
+            if (blocked_at := s.budget.spend(now)) is not None:
+                return blocked_at
+            size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
-            s.start(Request(Kind.BATCH, chunk, None, now), requests)
+            _start(s, Request(Kind.BATCH, chunk, None, now), requests)
         return self.then(s, rest, now, requests)
 
 
@@ -138,23 +169,24 @@ class BatchLongPolls:
         for job in jobs:
             job.first_scheduled = True
         batchable, rest = _split(jobs)
-        s.reserved = [t for t in s.reserved if t > now]
+        budget = s.budget
+        budget.reserved = [t for t in budget.reserved if t > now]
         while batchable:
-            use_long = s.in_flight_long + len(s.reserved) < self.long_limit
-            if not use_long and s.reserved and any(job.lingering for job in batchable):
+            use_long = budget.in_flight_long + len(budget.reserved) < self.long_limit
+            if not use_long and budget.reserved and any(job.lingering for job in batchable):
                 # The slot kept for a batch that came back, during its linger.
-                s.reserved.pop()
+                budget.reserved.pop()
                 use_long = True
             if not use_long:
                 batchable, blocked_at = self._plain_for_stale(s, batchable, now, requests)
                 if batchable:
                     return blocked_at
                 break
-            if not s.bucket.take(now):
-                return s.bucket.next_token_at(now)
-            size = s.batch_size(self.max_ids)
+            if (blocked_at := budget.spend(now)) is not None:
+                return blocked_at
+            size = s.discovery.batch_size(self.max_ids)
             chunk, batchable = batchable[:size], batchable[size:]
-            s.start(Request(Kind.BATCH_LONG_POLL, chunk, self.wait, now), requests)
+            _start(s, Request(Kind.BATCH_LONG_POLL, chunk, self.wait, now), requests)
         return self.then(s, rest, now, requests)
 
     def _plain_for_stale(
@@ -168,13 +200,13 @@ class BatchLongPolls:
         """
         while batchable:
             stale = [j for j in batchable if now - j.ready_since >= self.join_wait]
-            if not stale or s.in_flight_short >= self.then.short_limit:
+            if not stale or s.budget.in_flight_short >= self.then.short_limit:
                 fresh = [j.ready_since for j in batchable if now - j.ready_since < self.join_wait]
                 return batchable, min(fresh) + self.join_wait if fresh else None
-            if not s.bucket.take(now):
-                return batchable, s.bucket.next_token_at(now)
-            chunk = stale[: s.batch_size(self.max_ids)]
-            s.start(Request(Kind.BATCH, chunk, None, now), requests)
+            if (blocked_at := s.budget.spend(now)) is not None:
+                return batchable, blocked_at
+            chunk = stale[: s.discovery.batch_size(self.max_ids)]
+            _start(s, Request(Kind.BATCH, chunk, None, now), requests)
             batchable = [j for j in batchable if not j.in_flight]
         return batchable, None
 

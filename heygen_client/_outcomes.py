@@ -1,22 +1,22 @@
 """What the scheduler does with an answer: update the job, settle or reschedule it.
 
-``Scheduler.complete()`` hands each request's outcome here, under its lock:
-a status (``on_status``), a failure (``on_failure``, which asks the retry
-policy), a batch refused for its size or for one bad id (``batch_refused``),
-or the capabilities the server offers (``on_capabilities``).  The futures to
-settle and the events for the hooks are collected, and settled by the
-scheduler once the lock is released.
+``Scheduler.complete()`` hands each request's outcome to :func:`take`, under
+its lock: a status (``on_status``), a failure (``on_failure``, which asks the
+retry policy), a batch refused for its size or for one bad id
+(``batch_refused``), or the capabilities the server offers
+(``on_capabilities``).  The futures to settle and the events for the hooks are
+collected in an :class:`~heygen_client._outbox.Outbox`, which the scheduler
+delivers once the lock is released.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from heygen_client import _learning
 from heygen_client._backends import BatchAnswer
 from heygen_client._jobs import Job, Kind, Request
+from heygen_client._outbox import Outbox, own_copy
 from heygen_client.errors import (
     HTTPStatusError,
     JobNotFound,
@@ -24,8 +24,6 @@ from heygen_client.errors import (
     TransportError,
 )
 from heygen_client.models import (
-    PLAIN,
-    Capabilities,
     JobResult,
     JobStatus,
     PollEvent,
@@ -33,21 +31,9 @@ from heygen_client.models import (
 )
 
 if TYPE_CHECKING:
-    from heygen_client._scheduler import Scheduler, _Settle
+    from heygen_client._scheduler import Scheduler
 
 logger = logging.getLogger("heygen_client._scheduler")
-
-
-def own_copy(error: BaseException) -> BaseException:
-    """A copy of ``error`` (same type, args and attributes), chained to it."""
-    try:
-        clone = type(error).__new__(type(error), *error.args)
-        clone.__dict__.update(error.__dict__)
-        clone.args = error.args
-    except Exception:  # an exotic exception type: share it rather than fail
-        return error
-    clone.__cause__ = error
-    return clone
 
 
 def hint_missed(previous: JobStatus | None, waited: float | None) -> bool:
@@ -106,56 +92,46 @@ def batch_refused(s: Scheduler, request: Request, outcome: object, now: float) -
     if code == 400 and size == 1:
         return False  # the job's own fault: it fails as any job does
     if code in (404, 405):
-        logger.info("the batch route answered %d: polling jobs one by one", code)
-        s._caps = dataclasses.replace(s._caps or PLAIN, batch_max_ids=None)
-        s._caps_retry_at = now + s.config.rediscover_after
-        s._choose_dispatcher()
+        s.discovery.no_batch_route(code, now)
+        s.adapt()
     elif code in (413, 414) and size > 1:
-        s._batch_cap = min(s._batch_cap, size // 2)
-        logger.warning("a batch of %d ids was too large (%d): %d at most", size, code, size // 2)
+        s.discovery.batch_too_large(size, code)
     else:
         logger.warning("a batch of %d ids was refused (%d): polling them alone", size, code)
     for job in request.jobs:
         job.in_flight = False
         job.alone = code not in (404, 405, 413, 414) or size == 1
         if not job.dropped:
-            s._make_ready(job, now)
+            s.queue.make_ready(job, now)
     return True
 
 
-def check_batch_hold(s: Scheduler, request: Request, answer: BatchAnswer, now: float) -> None:
-    """Detect a server that ignores a batch long-poll's ``wait`` (as for single ones).
-
-    A held batch comes back early only when one of its jobs left pending; back
-    early with every job pending, twice in a row, means the server ignores
-    ``wait``: batches are plain from then on, paced by the poll policy.
-    """
-    wait = request.wait or 0.0
-    all_pending = not any(status.is_final for status in answer.statuses)
-    if now - request.sent_at < 0.5 * wait and all_pending:
-        s._batch_long_early += 1
-        if s._batch_long_early >= 2 and not s._batch_long_off:
-            logger.info("the server answers batch long-polls at once: plain batches")
-            s._batch_long_off = True
-            s._choose_dispatcher()
-    else:
-        s._batch_long_early = 0
-
-
 def on_capabilities(s: Scheduler, outcome: object, now: float) -> None:
-    if isinstance(outcome, Capabilities):
-        s._caps = outcome
-        s._caps_retry_at = None
-    else:
-        # Transient (no answer, 5xx, 429): poll as for a plain server meanwhile.
-        logger.info("capabilities unknown (%s): plain for now, will ask again", outcome)
-        s._caps = s._caps or PLAIN
-        if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
-            # A 429/503 speaks for the whole server: nobody polls before it allows.
-            hard = min(outcome.retry_after, s.retry.retry_after_max)
-            s._paused_until = max(s._paused_until, now + hard)
-        s._caps_retry_at = max(now + s.config.rediscover_after, s._paused_until)
-    s._choose_dispatcher()
+    """Take the answer to ``GET /capabilities`` (or its failure)."""
+    if isinstance(outcome, HTTPStatusError) and outcome.retry_after is not None:
+        s.budget.pause(outcome.retry_after, now)
+    s.discovery.answered(outcome, now, s.budget.paused_until)
+    s.adapt()
+
+
+def take(s: Scheduler, request: Request, outcome: object, now: float, out: Outbox) -> None:
+    """Take the outcome of ``request``: update its jobs, settle or reschedule them."""
+    if request.kind is Kind.CAPABILITIES:
+        on_capabilities(s, outcome, now)
+        return
+    if (
+        request.kind is Kind.BATCH_LONG_POLL
+        and isinstance(outcome, BatchAnswer)
+        and s.discovery.batch_came_back(request, outcome, now)
+    ):
+        s.adapt()
+    if batch_refused(s, request, outcome, now):
+        return
+    by_id: dict[str | None, JobStatus] = {}
+    if isinstance(outcome, BatchAnswer):
+        by_id = {status.job_id: status for status in outcome.statuses}
+    for job in request.jobs:
+        complete_job(s, job, request, outcome, by_id, now, out)
 
 
 def complete_job(
@@ -165,30 +141,29 @@ def complete_job(
     outcome: object,
     by_id: dict[str | None, JobStatus],
     now: float,
-    settle: list[_Settle],
-    events: list[PollEvent | StateChange],
+    out: Outbox,
 ) -> None:
     """Take one job's part of the outcome; a bug here reschedules the job."""
     try:
         if isinstance(outcome, BaseException):
-            on_failure(s, job, request, outcome, now, settle, events)
+            on_failure(s, job, request, outcome, now, out)
         elif isinstance(outcome, BatchAnswer):
             status = by_id.get(job.key)
             if status is not None:
-                on_status(s, job, request, status, now, settle, events)
+                on_status(s, job, request, status, now, out)
             elif job.key in outcome.unknown:
                 error = JobNotFound(f"job {job.key} is unknown to the server", status_code=404)
-                on_failure(s, job, request, error, now, settle, events)
+                on_failure(s, job, request, error, now, out)
             else:
                 error2 = MalformedResponse(f"batch answer lacks job {job.key}")
-                on_failure(s, job, request, error2, now, settle, events)
+                on_failure(s, job, request, error2, now, out)
         elif isinstance(outcome, JobStatus):
-            on_status(s, job, request, outcome, now, settle, events)
+            on_status(s, job, request, outcome, now, out)
     except Exception:
         logger.exception("handling the answer for job %s failed", job.key or "(default)")
         job.in_flight = False
         if not job.dropped:
-            s._schedule(job, now + 1.0)
+            s.queue.schedule(job, now + 1.0)
 
 
 def on_status(
@@ -197,28 +172,48 @@ def on_status(
     request: Request,
     status: JobStatus,
     now: float,
-    settle: list[_Settle],
-    events: list[PollEvent | StateChange],
+    out: Outbox,
 ) -> None:
+    """Take ``status`` for ``job``: settle a final one, or schedule the next poll."""
     job.in_flight = False
     s.store.put_status(job.key, status)
     if job.dropped:
         return
+    previous = job.status
+    elapsed = _record(s, job, request, status, now, out)
+    if status.is_final:
+        s.pacer.learn(job, previous, elapsed)
+        s.finish(job, status, None, out)
+        out.events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
+        return
+    job.last_pending_at = elapsed
+    job.hint_misses = job.hint_misses + 1 if hint_missed(previous, job.last_delay) else 0
+    delay, reason = next_delay(s, job, request, now)
+    delay = max(delay, 0.0)
+    job.last_delay = delay
+    s.queue.schedule(job, now + delay)
+    out.events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
+
+
+def _record(
+    s: Scheduler, job: Job, request: Request, status: JobStatus, now: float, out: Outbox
+) -> float:
+    """Give ``job`` its new status and tell its futures; a new state is an event
+    (and a log line).  Returns the job's age."""
     # Answered: back into batches, unless not even a batch of one carries it.
-    job.alone = job.alone and s._batch_cap <= 1
+    job.alone = job.alone and s.discovery.batch_cap <= 1
     if request.kind is not Kind.PUSH:
         job.polls += 1
     job.failures = 0
     elapsed = now - job.started
-    previous = job.status
-    old = previous.result if previous is not None else None
+    old = job.status.result if job.status is not None else None
     job.status = status
     if status.video_duration is not None:
         job.video_duration = status.video_duration  # a bulk answer does not repeat it
     for future in job.futures:
         future.observe(status, job.polls)
     if old != status.result:
-        events.append(StateChange(job.key, old, status.result, elapsed, status))
+        out.events.append(StateChange(job.key, old, status.result, elapsed, status))
         logger.info(
             "job %s: %s -> %s after %.2f s (%d poll%s)",
             job.key or "(default)",
@@ -228,43 +223,45 @@ def on_status(
             job.polls,
             "" if job.polls == 1 else "s",
         )
-    if status.is_final:
-        _learning.learn(s, job, previous, elapsed)
-        s._finish(job, status, None, settle)
-        events.append(poll_event(s, job, request, elapsed, status.result, None, None, "final"))
-        return
-    job.last_pending_at = elapsed
-    job.hint_misses = job.hint_misses + 1 if hint_missed(previous, job.last_delay) else 0
-    held = now - request.sent_at
+    return elapsed
+
+
+def next_delay(s: Scheduler, job: Job, request: Request, now: float) -> tuple[float, str]:
+    """Seconds until ``job``'s next poll after a pending answer to ``request``, and why."""
     if request.kind is Kind.LONG_POLL:
-        if held < 0.5 * (request.wait or 0.0):
+        if now - request.sent_at < 0.5 * (request.wait or 0.0):
             job.long_poll_early += 1  # the server ignored wait= (a plain server)
         else:
             job.long_poll_early = 0
     if request.kind is Kind.BATCH_LONG_POLL:
-        delay, reason = s.config.batch_linger, "batch long-poll again"
         job.lingering = True
         if not request.reserved:
             request.reserved = True
-            s.reserved.append(now + delay + 0.5)
-    elif request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
-        delay, reason = 0.0, "long-poll again"
+            s.budget.reserved.append(now + s.config.batch_linger + 0.5)
+        return s.config.batch_linger, "batch long-poll again"
+    if request.kind is Kind.LONG_POLL and job.long_poll_early < 2:
+        return 0.0, "long-poll again"
+    decision = s.pacer.decide(job, now)
+    if decision is None:
+        delay, reason = 1.0, "no policy opinion"
     else:
-        decision = _learning.decide(s, job, now)
-        if decision is None:
-            delay, reason = 1.0, "no policy opinion"
-        else:
-            delay, reason = decision.delay, decision.reason
-        caps = s._caps or PLAIN
-        if request.kind is Kind.BATCH and s._batch_long_wait(caps) is not None:
-            # A stand-in for a batch long-poll slot: come back soon to join one.
-            cap = s.config.batch_join_wait / 2
-            if delay > cap:
-                delay, reason = cap, "waiting for a batch long-poll slot"
-    delay = max(delay, 0.0)
-    job.last_delay = delay
-    s._schedule(job, now + delay)
-    events.append(poll_event(s, job, request, elapsed, status.result, None, delay, reason))
+        delay, reason = decision.delay, decision.reason
+    if request.kind is Kind.BATCH and s.discovery.batch_long_wait() is not None:
+        # A stand-in for a batch long-poll slot: come back soon to join one.
+        cap = s.config.batch_join_wait / 2
+        if delay > cap:
+            return cap, "waiting for a batch long-poll slot"
+    return delay, reason
+
+
+def on_final_elsewhere(s: Scheduler, job: Job, status: JobStatus, now: float, out: Outbox) -> None:
+    """Take a final status that another process of the fleet learned (no poll here)."""
+    old = job.status.result if job.status is not None else None
+    job.status = status
+    for future in job.futures:
+        future.observe(status, job.polls)
+    out.events.append(StateChange(job.key, old, status.result, now - job.started, status))
+    s.finish(job, status, None, out)
 
 
 def on_failure(
@@ -273,8 +270,7 @@ def on_failure(
     request: Request,
     error: BaseException,
     now: float,
-    settle: list[_Settle],
-    events: list[PollEvent | StateChange],
+    out: Outbox,
 ) -> None:
     job.in_flight = False
     if job.dropped:
@@ -291,17 +287,15 @@ def on_failure(
     if retryable and not s.retry.exhausted(job.failures, now - job.failing_since):
         delay = s.retry.delay(job.failures, retry_after, s.rng)
         if retry_after is not None:
-            hard = min(retry_after, s.retry.retry_after_max)
-            # A 429/503 speaks for the whole server: nobody polls before it allows.
-            s._paused_until = max(s._paused_until, now + hard)
+            s.budget.pause(retry_after, now)
         reason = f"retry {job.failures} after {type(error).__name__}"
-        s._schedule(job, now + delay)
-        events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))
+        s.queue.schedule(job, now + delay)
+        out.events.append(poll_event(s, job, request, elapsed, None, error, delay, reason))
         return
     reason = "retries exhausted" if retryable else "not retryable"
     logger.info("job %s: tracking failed (%s): %s", job.key or "(default)", reason, error)
-    s._finish(job, None, about_job(error, job, retryable), settle)
-    events.append(poll_event(s, job, request, elapsed, None, error, None, reason))
+    s.finish(job, None, about_job(error, job, retryable), out)
+    out.events.append(poll_event(s, job, request, elapsed, None, error, None, reason))
 
 
 def poll_event(

@@ -1,114 +1,58 @@
-"""The scheduler: one thread, a heap of deadlines, a bounded pool of HTTP workers.
+"""The scheduler: one lock, the tracked jobs, and the rounds that poll them.
 
 ``run_due(now)`` does one round with no thread at all (unit tests call it on a
 fake clock): it expires deadlines, moves due jobs to the ready queue and turns
 ready jobs into requests (single polls, long-polls, batches) as far as the
-request budget and the worker bound allow.  Workers run the requests and hand
+request budget and the worker bound allow.  Workers make the requests and hand
 the outcome to ``complete()``, which updates the job, resolves futures and
 schedules the next poll from the poll policy or the retry policy.
 
-All state is guarded by one lock; futures are resolved and hooks are called only
-after it is released.
+The scheduler keeps the lock and the tracked jobs.  The rest of the state is
+its collaborators', each in a module of its own, called under the lock:
+
+* ``_queue.Queue``: when each job is due (a heap), and the jobs due now;
+* ``_deadlines.Deadlines``: when each future given a deadline gives up;
+* ``_discovery.Discovery``: what the server offers, and the dispatcher for it;
+* ``_budget.Budget``: the token bucket, the ``Retry-After`` pause, requests in flight;
+* ``_learning.Pacer``: the poll policy asked, with the durations learned;
+* ``_fleet.Fleet``: leases, and the outcomes other processes learn (a shared store);
+* ``_threads.Threads``: the scheduler thread and the HTTP workers.
+
+What an answer does to a job is ``_outcomes``'.  Futures are resolved and hooks
+are called only after the lock is released (``_outbox.Outbox``).
 """
 
 from __future__ import annotations
 
 import collections
-import heapq
-import itertools
-import logging
 import random
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
 
-from heygen_client import _learning, _outcomes
-from heygen_client._backends import Backend, BatchAnswer
-from heygen_client._budget import TokenBucket
-from heygen_client._dispatch import Dispatcher, choose
+from heygen_client import _outcomes
+from heygen_client._backends import Backend
+from heygen_client._budget import Budget, TokenBucket
+from heygen_client._config import SchedulerConfig
+from heygen_client._deadlines import Deadlines
+from heygen_client._discovery import Discovery
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
-from heygen_client._options import Limits, Polling, Timeouts
+from heygen_client._learning import Pacer
+from heygen_client._outbox import Outbox
+from heygen_client._queue import Queue
 from heygen_client._stores import Limiter, SharedStore, Store
-from heygen_client._transport import IO_ERRORS, abandon_when, map_exception
+from heygen_client._threads import Threads
 from heygen_client._validate import check_seconds
-from heygen_client._workers import WorkerPool
-from heygen_client.errors import (
-    ClientClosed,
-    DeadlineExceeded,
-    HeyGenError,
-    HTTPStatusError,
-    RateLimited,
-)
-from heygen_client.models import (
-    PLAIN,
-    Capabilities,
-    JobStatus,
-    PollEvent,
-    PollHook,
-    StateChange,
-    StateChangeHook,
-)
-from heygen_client.policies import (
-    Durations,
-    PollPolicy,
-    RetryPolicy,
-)
-
-logger = logging.getLogger(__name__)
+from heygen_client.errors import ClientClosed, DeadlineExceeded, HTTPStatusError
+from heygen_client.models import Capabilities, JobStatus, PollHook, StateChangeHook
+from heygen_client.policies import Durations, PollPolicy, RetryPolicy
 
 Clock = Callable[[], float]
 
 
 _POLLS_KEPT = 100_000  # finished jobs whose poll counts stats() keeps
-
-
-class _Due(NamedTuple):
-    """A heap entry: poll ``job`` at ``when``, unless its ``gen`` moved on (lazy deletion)."""
-
-    when: float
-    seq: int
-    gen: int
-    job: Job
-
-
-class _Deadline(NamedTuple):
-    """A heap entry: fail ``future`` at ``when`` (``seconds`` after it was tracked)."""
-
-    when: float
-    seq: int
-    future: JobFuture
-    seconds: float
-
-
-_Settle = tuple[JobFuture, JobStatus | None, BaseException | None, int]
-
-
-@dataclass(frozen=True, slots=True)
-class SchedulerConfig:
-    """The scheduler's knobs (documented as client options)."""
-
-    max_workers: int = Limits.max_workers
-    max_long_polls: int = Limits.max_long_polls
-    long_poll_wait: float = Timeouts.long_poll_wait
-    batch_linger: float = Polling.batch_linger
-    batch_min_jobs: int = 2
-    max_requests_per_second: float = 200.0
-    burst: float = 50.0
-    idle_worker_timeout: float = 5.0
-    max_sleep: float = 0.5
-    batch_join_wait: float = 1.0
-    rediscover_after: float = 10.0
-    batch_gather: float = 0.0
-    pushed_slowdown: float = 4.0
-    pushed_min_delay: float = 0.0
-    pushed_recent: float = 600.0
-    lease_ttl: float = 5.0
-    fleet_sync: float = 0.05
 
 
 class Scheduler:
@@ -129,75 +73,45 @@ class Scheduler:
         threaded: bool = True,
     ) -> None:
         self.backend = backend
-        self.policy = policy
         self.retry = retry
         self.store = store
-        self.config = config or SchedulerConfig()
+        self.config = cfg = config or SchedulerConfig()
         self.clock = clock
         self.rng = rng or random.Random()
         self.on_poll = tuple(on_poll)
         self.on_state_change = tuple(on_state_change)
-        self.threaded = threaded
         self._cond = threading.Condition(threading.Lock())
         self._jobs: dict[str | None, Job] = {}
-        self._heap: list[_Due] = []
-        self._deadlines: list[_Deadline] = []
-        self._ready: dict[Job, None] = {}  # insertion-ordered; Job hashes by identity
-        self._seq = itertools.count()
+        self.pacer = Pacer(policy, store, self._jobs, cfg, self.rng)
+        self.queue = Queue()
+        self._deadlines = Deadlines(self._job_of)
         self._closed = False
         self._kicked = False
-        self._caps: Capabilities | None = backend.known_capabilities
-        self._caps_requested = False
-        self._caps_retry_at: float | None = None
-        self.in_flight_short = 0
-        self.in_flight_long = 0
-        # Batch long-poll slots kept for the jobs of a batch that came back, during
-        # its linger: their expiry times.  Without this, new jobs take the slot and
-        # the lingering ones are left unwatched until another batch returns.
-        self.reserved: list[float] = []
-        self._paused_until = 0.0
-        self._batch_long_early = 0  # batch long-polls in a row answered early, all pending
-        self._batch_long_off = False
-        # With a shared store: leases, the outcomes other processes learn, one budget.
+        self.discovery = Discovery(backend.known_capabilities, cfg)
+        # With a shared store: one budget for every process, leases, the outcomes
+        # other processes learn.
         self._fleet: Fleet | None = None
-        self.bucket: Limiter
+        bucket: Limiter
         if isinstance(store, SharedStore):
-            cfg = self.config
             self._fleet = Fleet(
                 store, lease_ttl=cfg.lease_ttl, sync_every=cfg.fleet_sync, now=clock()
             )
-            self.bucket = store.limiter(cfg.max_requests_per_second, cfg.burst)
+            bucket = store.limiter(cfg.max_requests_per_second, cfg.burst)
         else:
-            self.bucket = TokenBucket(
-                self.config.max_requests_per_second, self.config.burst, clock()
-            )
-        self._learned = len(store.durations())  # durations recorded, for the rebuild pace
-        self._durations: Durations | None = None
-        # Translation seconds per second of video, of finished jobs whose length was known.
-        self._ratio_samples: collections.deque[float] = collections.deque(maxlen=500)
-        self._ratios: Durations | None = None
-        self._pushed_at: float | None = None  # when apply() last brought a status
-        # Durations already in the store (a shared one, or a restart): a warm start.
-        self._durations_dirty = self._learned > 0
-        self._durations_built = -1e9
+            bucket = TokenBucket(cfg.max_requests_per_second, cfg.burst, clock())
+        self.budget = Budget(bucket, retry.retry_after_max)
         # Polls of jobs no longer tracked (live jobs count on their Job), oldest first.
         self._done_polls: collections.OrderedDict[str, int] = collections.OrderedDict()
-        self._drops_since_compact = 0
-        self._status_requests = 0
-        self.dispatched: list[Request] = []  # requests made when not threaded (tests)
-        self._thread: threading.Thread | None = None
-        self._pool: WorkerPool[Request] | None = None
-        self._close_signal: Callable[[], object] | None = None  # set by signal_close()
-        self._batch_cap = sys.maxsize  # halved by each batch refused as too large
-        self._dispatcher: Dispatcher = choose(PLAIN, self.config, None)
-        self._choose_dispatcher()
+        # Without threads (tests), the requests a round starts wait here to be made.
+        self._threads = Threads(self, self._cond) if threaded else None
+        self.dispatched: list[Request] = []
 
     # -- public surface (called by the client) -----------------------------------
 
     @property
     def capabilities(self) -> Capabilities | None:
         """The server's capabilities once known."""
-        return self._caps
+        return self.discovery.caps
 
     def track(
         self,
@@ -222,7 +136,8 @@ class Scheduler:
             for future in futures:
                 self._add(future, now, expected_duration, deadline, age)
             self._kick()
-        self._ensure_thread()
+            if self._threads is not None:
+                self._threads.start()
 
     def _add(
         self,
@@ -237,16 +152,14 @@ class Scheduler:
         if job is None:
             job = Job(key, now - age, future, expected)
             self._jobs[key] = job
-            self._make_ready(job, now)
+            self.queue.make_ready(job, now)
         else:
             add_future(job, future)
             future.observe(job.status, job.polls)
             if expected is not None and job.expected_duration is None:
                 job.expected_duration = expected
         if deadline is not None:
-            heapq.heappush(
-                self._deadlines, _Deadline(now + deadline, next(self._seq), future, deadline)
-            )
+            self._deadlines.add(future, now, deadline)
 
     def detach(self, future: JobFuture) -> None:
         """Forget a cancelled future; stop polling its job when no future is left."""
@@ -276,31 +189,16 @@ class Scheduler:
             while True:
                 if self._closed:
                     raise ClientClosed("client is closed")
-                now = self.clock()
-                if now < self._paused_until:
-                    raise RateLimited(
-                        f"{what}: the server asked to wait (Retry-After); not sent",
-                        status_code=429,
-                        retry_after=self._paused_until - now,
-                    )
-                if self.bucket.take(now):
+                due = self.budget.admit(what, self.clock(), give_up - time.monotonic())
+                if due is None:
                     return
-                due = self.bucket.next_token_at(now) - now
-                left = give_up - time.monotonic()
-                if due > left:
-                    raise RateLimited(
-                        f"{what}: the client's request budget is spent; not sent",
-                        status_code=429,
-                        retry_after=due,
-                    )
                 self._cond.wait(due)
 
     def note_answer(self, error: BaseException) -> None:
         """A caller-thread request failed: a ``Retry-After`` on it pauses every poll."""
         if isinstance(error, HTTPStatusError) and error.retry_after is not None:
             with self._cond:
-                hard = min(error.retry_after, self.retry.retry_after_max)
-                self._paused_until = max(self._paused_until, self.clock() + hard)
+                self.budget.pause(error.retry_after, self.clock())
 
     def apply(self, key: str | None, status: JobStatus) -> bool:
         """Take a status pushed to the client (a webhook) as if a poll had answered it.
@@ -313,23 +211,21 @@ class Scheduler:
         Returns:
             True when a tracked job took the status.
         """
-        settle: list[_Settle] = []
-        events: list[PollEvent | StateChange] = []
+        out = Outbox()
         now = self.clock()
         with self._cond:
             if self._closed:
                 return False
-            self._pushed_at = now
+            self.pacer.pushed_at = now
             self.store.put_status(key, status)
             job = self._jobs.get(key)
             if job is None:
                 return False
-            self._unready(job)
+            self.queue.unready(job)
             push = Request(Kind.PUSH, [job], sent_at=now)
-            _outcomes.on_status(self, job, push, status, now, settle, events)
+            _outcomes.on_status(self, job, push, status, now, out)
             self._kick()
-        self._settle(settle)
-        self._emit(events)
+        out.deliver(self.on_poll, self.on_state_change)
         return True
 
     def expect_pushes(self) -> None:
@@ -343,11 +239,7 @@ class Scheduler:
         by a poll at most that much later than the policy alone would.
         """
         with self._cond:
-            self._pushed_at = self.clock()
-
-    def pushes_flow(self, now: float) -> bool:
-        """Whether polls are a safety net now (see :meth:`expect_pushes`)."""
-        return self._pushed_at is not None and now - self._pushed_at < self.config.pushed_recent
+            self.pacer.pushed_at = self.clock()
 
     def stats(self) -> tuple[dict[str, int], int, int]:
         """(polls per job, status requests, tracked jobs)."""
@@ -356,12 +248,12 @@ class Scheduler:
             for job in self._jobs.values():
                 key = job.key or ""
                 polls[key] = polls.get(key, 0) + job.polls
-            return polls, self._status_requests, len(self._jobs)
+            return polls, self.budget.status_requests, len(self._jobs)
 
     def durations(self) -> Durations | None:
         """The learned durations snapshot (rebuilt if stale)."""
         with self._cond:
-            return _learning.snapshot(self, self.clock(), force=True)
+            return self.pacer.snapshot(self.clock(), force=True)
 
     def close(self, timeout: float = 0.9) -> None:
         """Stop the thread and workers; fail every pending future with ClientClosed."""
@@ -376,315 +268,167 @@ class Scheduler:
             if self._fleet is not None:
                 self._fleet.close()
             self._cond.notify_all()
-            thread, pool = self._thread, self._pool
         error = ClientClosed("client closed while the job was pending")
-        self._settle([(future, None, error, future.polls) for future in futures])
-        end = time.monotonic() + timeout
-        if pool is not None:
-            pool.close(end)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.0, end - time.monotonic()))
+        out = Outbox()
+        for future in futures:
+            out.fail(future, error, future.polls)
+        out.deliver(self.on_poll, self.on_state_change)
+        if self._threads is not None:
+            self._threads.stop(time.monotonic() + timeout)
 
     def signal_close(self, then: Callable[[], object]) -> None:
-        """Have the scheduler thread call ``then()`` and :meth:`close`; never blocks.
-
-        For a finalizer: the collector may run it on any thread, one of ours holding
-        our locks included, so it only sets a flag and wakes the thread if the lock
-        is free (the thread also looks every ``max_sleep``).
-        """
-        self._close_signal = then
-        if self._cond.acquire(blocking=False):
-            try:
-                self._cond.notify_all()
-            finally:
-                self._cond.release()
+        """Have the scheduler thread call ``then()`` and :meth:`close`; never blocks
+        (for a finalizer: see :meth:`Threads.signal_close`)."""
+        if self._threads is not None:
+            self._threads.signal_close(then)
 
     def threads(self) -> list[threading.Thread]:
         """The live threads of this scheduler (tests)."""
-        out = [self._thread] if self._thread is not None else []
-        if self._pool is not None:
-            out.extend(self._pool.threads())
-        return [t for t in out if t.is_alive()]
+        return self._threads.alive() if self._threads is not None else []
 
     # -- the round ---------------------------------------------------------------
 
     def run_due(self, now: float) -> float | None:
         """One scheduling round at ``now``; returns when the next one is due (or None)."""
-        settle: list[_Settle] = []
+        out = Outbox()
         requests: list[Request] = []
-        events: list[PollEvent | StateChange] = []
         try:
             with self._cond:
                 if self._closed:
                     return None
-                next_at = self._round(now, settle, requests, events)
+                next_at = self._round(now, out, requests)
         finally:
             # Even when the round failed part-way: resolve what expired, send what started.
-            self._settle(settle)
-            self._emit(events)
-            for request in requests:
-                self._send(request)
+            out.deliver(self.on_poll, self.on_state_change)
+            if self._threads is not None:
+                for request in requests:
+                    self._threads.send(request)
+            else:
+                self.dispatched.extend(requests)
         return next_at
 
-    def _round(
-        self,
-        now: float,
-        settle: list[_Settle],
-        requests: list[Request],
-        events: list[PollEvent | StateChange],
-    ) -> float | None:
-        self._expire_deadlines(now, settle)
-        if self._caps is None:
-            blocked_at = None
-            if not self._caps_requested:
-                blocked_at = self._ask_capabilities(now, requests)
-                self._caps_requested = blocked_at is None
-            first_deadline = self._deadlines[0].when if self._deadlines else None
-            times = [t for t in (blocked_at, first_deadline) if t is not None]
+    def _round(self, now: float, out: Outbox, requests: list[Request]) -> float | None:
+        self._expire_deadlines(now, out)
+        blocked_at = self.discovery.ask(now, self.budget, requests)
+        caps = self.discovery.caps
+        if caps is None:  # no poll before the server says what it offers
+            times = [t for t in (blocked_at, self._deadlines.next_at()) if t is not None]
             return min(times) if times else None
-        if self._caps_retry_at is not None and now >= self._caps_retry_at:
-            self._caps_retry_at = self._ask_capabilities(now, requests)
         horizon = now
-        if self._heap and self._heap[0].when <= now and self._caps.batch_max_ids is not None:
+        if caps.batch_max_ids is not None and self.queue.any_due(now):
             # One bulk request asks about many jobs: the ones due soon go with it
             # (an early poll costs no lateness, and no request of its own).
             gather = self.config.batch_gather
-            if self.pushes_flow(now):
+            if self.pacer.pushes_flow(now):
                 gather *= self.config.pushed_slowdown
             horizon = now + gather
-        while self._heap and self._heap[0].when <= horizon:
-            due = heapq.heappop(self._heap)
-            if due.gen == due.job.gen and not due.job.dropped and not due.job.in_flight:
-                self._make_ready(due.job, now)
+        self.queue.release(horizon, now)
         if self._fleet is not None:
-            self._fleet_round(self._fleet, now, settle, events)
+            self._fleet_round(self._fleet, now, out)
         blocked_at = self._dispatch(now, requests)
         return self._next_deadline(blocked_at)
 
-    def _fleet_round(
-        self,
-        fleet: Fleet,
-        now: float,
-        settle: list[_Settle],
-        events: list[PollEvent | StateChange],
-    ) -> None:
+    def _fleet_round(self, fleet: Fleet, now: float, out: Outbox) -> None:
         """Outcomes other processes learned; renewed leases; ready jobs leased elsewhere wait."""
         for key, status in fleet.sync(now, self._jobs).items():
-            job = self._jobs[key]
-            old = job.status.result if job.status is not None else None
-            job.status = status
-            for future in job.futures:
-                future.observe(status, job.polls)
-            events.append(StateChange(key, old, status.result, now - job.started, status))
-            self._finish(job, status, None, settle)
+            _outcomes.on_final_elsewhere(self, self._jobs[key], status, now, out)
         fleet.renew(now)
         # The jobs the dispatcher will look at this round (a window, as it does).
-        window = list(itertools.islice(self._ready, self._dispatcher.window))
+        window = self.queue.window(self.discovery.dispatcher.window)
         elsewhere = fleet.claim([job.key for job in window], now) if window else {}
         for job in window:
             if job.key in elsewhere:
-                self._unready(job)
-                self._schedule(job, now + elsewhere[job.key])
-
-    def _batch_long_wait(self, caps: Capabilities) -> float | None:
-        """The ``wait`` of batch long-polls, or None when batches are plain.
-
-        Plain when the server has no long-poll or answers batch long-polls at once,
-        and with a single worker (a held batch would leave no worker for the jobs
-        that wait for a slot).
-        """
-        if caps.batch_max_ids is None or self._batch_long_off or self.config.max_workers < 2:
-            return None
-        return min(self.config.long_poll_wait, caps.long_poll_max_wait or 0.0) or None
-
-    def _ask_capabilities(self, now: float, requests: list[Request]) -> float | None:
-        """Start a ``GET /capabilities`` unless paused or out of tokens (then: when to try)."""
-        if now < self._paused_until:
-            return self._paused_until
-        if not self.bucket.take(now):
-            return self.bucket.next_token_at(now)
-        requests.append(Request(Kind.CAPABILITIES, sent_at=now))
-        self.in_flight_short += 1
-        return None
+                self.queue.unready(job)
+                self.queue.schedule(job, now + elsewhere[job.key])
 
     def _next_deadline(self, blocked_at: float | None) -> float | None:
-        candidates = [t for t in (blocked_at, self._caps_retry_at) if t is not None]
+        """When the next round is due: the earliest of every clock the scheduler keeps."""
+        times = [blocked_at, self.discovery.retry_at, self.queue.first_due()]
+        times.append(self._deadlines.next_at())
         if self._fleet is not None and self._jobs:
-            candidates.append(self._fleet.next_at())
-        while self._heap and (
-            self._heap[0].job.dropped or self._heap[0].gen != self._heap[0].job.gen
-        ):
-            heapq.heappop(self._heap)
-        if self._heap:
-            candidates.append(self._heap[0].when)
-        while self._deadlines and self._job_of(self._deadlines[0].future) is None:
-            heapq.heappop(self._deadlines)  # its future finished some other way
-        if self._deadlines:
-            candidates.append(self._deadlines[0].when)
-        return min(candidates) if candidates else None
+            times.append(self._fleet.next_at())
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
 
-    def _expire_deadlines(self, now: float, settle: list[_Settle]) -> None:
-        while self._deadlines and self._deadlines[0].when <= now:
-            entry = heapq.heappop(self._deadlines)
+    def _expire_deadlines(self, now: float, out: Outbox) -> None:
+        for entry in self._deadlines.pop_due(now):
             job = self._job_of(entry.future)
             if job is None:
                 continue
             remove_future(job, entry.future)
             if not job.futures:
                 self._drop(job)
-            error = DeadlineExceeded(job.key, entry.seconds)
-            settle.append((entry.future, None, error, job.polls))
+            out.fail(entry.future, DeadlineExceeded(job.key, entry.seconds), job.polls)
 
     def _dispatch(self, now: float, requests: list[Request]) -> float | None:
         """Turn ready jobs into requests; returns when a blocked dispatch can go on."""
-        if not self._ready:
+        queue = self.queue
+        before = queue.ready_count()
+        if not before:
             return None
-        if now < self._paused_until:
-            return self._paused_until
-        # A window of the queue, not all of it: with 100,000 jobs ready and six
-        # workers, copying the queue every round would cost more than the round.
-        before = len(self._ready)
-        window = list(itertools.islice(self._ready, self._dispatcher.window))
-        blocked_at = self._dispatcher(self, window, now, requests)
-        if before > len(window) and len(self._ready) < before:
+        if now < self.budget.paused_until:
+            return self.budget.paused_until
+        dispatcher = self.discovery.dispatcher
+        window = queue.window(dispatcher.window)
+        blocked_at = dispatcher(self, window, now, requests)
+        if before > len(window) and queue.ready_count() < before:
             return now  # jobs left the queue: look at the next part of it at once
         return blocked_at
 
-    def _choose_dispatcher(self) -> None:
-        """Pick how jobs become requests, after what the server offers changed."""
-        caps = self._caps or PLAIN
-        self._dispatcher = choose(caps, self.config, self._batch_long_wait(caps))
-        if self._pool is not None:
-            self._pool.limit = self._thread_limit()
+    def adapt(self) -> None:
+        """Choose the dispatcher and the worker bound again, after what the server
+        offers changed (see :class:`Discovery`)."""
+        self.discovery.choose()
+        if self._threads is not None:
+            self._threads.resize(self.discovery.thread_limit())
 
-    # -- what the dispatchers use (under the lock) -------------------------------
-
-    def first_polls(self, jobs: list[Job], now: float) -> list[Job]:
-        """Jobs whose first poll is due now; the policy may put it off (learned
-        durations, an expected duration), and those are scheduled for later."""
-        due: list[Job] = []
-        for job in jobs:
-            if not job.first_scheduled:
-                job.first_scheduled = True
-                decision = _learning.decide(self, job, now)
-                if decision is not None and decision.delay > 0:
-                    self._unready(job)
-                    self._schedule(job, now + decision.delay)
-                    continue
-            due.append(job)
-        return due
-
-    def batch_size(self, max_ids: int) -> int:
-        """Ids in one batch request: the server's maximum, or less if it refused that."""
-        return min(max_ids, self._batch_cap)
-
-    def start(self, request: Request, requests: list[Request]) -> None:
-        """Count ``request`` in flight and queue it to be sent after the round."""
-        for job in request.jobs:
-            self._unready(job)
-            job.in_flight = True
-            job.lingering = False
-            if request.wait:
-                for future in job.futures:
-                    future.observe_listening()
-        if request.wait:
-            self.in_flight_long += 1
-        else:
-            self.in_flight_short += 1
-        self._status_requests += 1
-        requests.append(request)
-
-    # -- requests ----------------------------------------------------------------
-
-    def _send(self, request: Request) -> None:
-        if not self.threaded:
-            self.dispatched.append(request)
-            return
-        pool = self._pool
-        if pool is None:
-            return
-        pool.submit(request)
-
-    def execute(self, request: Request) -> object:
-        """Make ``request`` (on a worker thread); returns its value or the error."""
-        try:
-            if request.kind is Kind.CAPABILITIES:
-                return self.backend.capabilities()
-            if request.kind in (Kind.POLL, Kind.LONG_POLL):
-                return self.backend.get_status(request.jobs[0].key, wait=request.wait)
-            keys = [job.key for job in request.jobs if job.key is not None]
-            return self.backend.batch_status(keys, wait=request.wait)
-        except HeyGenError as exc:
-            return exc
-        except IO_ERRORS as exc:
-            logger.debug("I/O error from %s", request.kind, exc_info=True)
-            mapped = map_exception(exc)
-            mapped.__cause__ = exc
-            return mapped
-        except Exception as exc:
-            # A bug (ours or a custom source's), not a failed request: never retried;
-            # it fails the futures of the request's jobs.
-            logger.error("%s request raised %r; not retried", request.kind, exc, exc_info=True)
-            return exc
-
-    def run_request(self, request: Request) -> None:
-        """Execute and complete ``request`` (what a worker does).
-
-        A request about jobs is given up once none of them is tracked any more
-        (their futures' deadlines passed, or they were cancelled): a slow or
-        endless answer then frees its worker within ``ABANDON_CHECK`` seconds.
-        """
-        jobs = request.jobs
-        if jobs:
-            with abandon_when(lambda: all(job.dropped for job in jobs)):
-                outcome = self.execute(request)
-        else:
-            outcome = self.execute(request)
-        self.complete(request, outcome, self.clock())
+    # -- what the threads call ---------------------------------------------------
 
     def complete(self, request: Request, outcome: object, now: float) -> None:
         """Take the outcome of ``request``: update jobs, resolve futures, reschedule."""
-        settle: list[_Settle] = []
-        events: list[PollEvent | StateChange] = []
+        out = Outbox()
         try:
             with self._cond:
-                if request.wait:
-                    self.in_flight_long -= 1
-                else:
-                    self.in_flight_short -= 1
-                if self._closed:
-                    return
-                if request.kind is Kind.CAPABILITIES:
-                    _outcomes.on_capabilities(self, outcome, now)
+                self.budget.finished(request)
+                if not self._closed:
+                    _outcomes.take(self, request, outcome, now, out)
                     self._kick()
-                    return
-                if request.kind is Kind.BATCH_LONG_POLL and isinstance(outcome, BatchAnswer):
-                    _outcomes.check_batch_hold(self, request, outcome, now)
-                if _outcomes.batch_refused(self, request, outcome, now):
-                    self._kick()
-                    return
-                by_id: dict[str | None, JobStatus] = {}
-                if isinstance(outcome, BatchAnswer):
-                    by_id = {s.job_id: s for s in outcome.statuses}
-                for job in request.jobs:
-                    _outcomes.complete_job(self, job, request, outcome, by_id, now, settle, events)
-                self._kick()
         finally:
             # Whatever went wrong above, the futures resolved so far are resolved.
-            self._settle(settle)
-            self._emit(events)
+            out.deliver(self.on_poll, self.on_state_change)
+
+    def sleep(self, next_at: float | None) -> bool:
+        """Wait (on the scheduler thread) until ``next_at``, a wake-up or ``max_sleep``.
+
+        Returns:
+            False once the scheduler is closed.
+        """
+        with self._cond:
+            if self._closed:
+                return False
+            if self._kicked:
+                self._kicked = False
+                return True
+            timeout = self.config.max_sleep
+            if next_at is not None:
+                timeout = min(timeout, max(0.0, next_at - self.clock()))
+            if timeout > 0:
+                self._cond.wait(timeout)
+            self._kicked = False
+            return True
 
     # -- helpers (all under the lock) --------------------------------------------
 
-    def _finish(
+    def finish(
         self,
         job: Job,
         status: JobStatus | None,
         error: BaseException | None,
-        settle: list[_Settle],
+        out: Outbox,
     ) -> None:
+        """Settle every future of ``job`` with ``status`` or ``error``; stop tracking it."""
         for future in job.futures:
-            settle.append((future, status, error, job.polls))
+            out.settle.append((future, status, error, job.polls))
         job.futures = []
         self._drop(job)
 
@@ -693,7 +437,7 @@ class Scheduler:
             return
         job.dropped = True
         job.gen += 1
-        self._unready(job)
+        self.queue.unready(job)
         if self._jobs.get(job.key) is job:
             del self._jobs[job.key]
             if not self._closed:  # closing keeps the job recorded, for resume()
@@ -704,101 +448,8 @@ class Scheduler:
         self._done_polls[key] = self._done_polls.pop(key, 0) + job.polls
         if len(self._done_polls) > _POLLS_KEPT:
             self._done_polls.popitem(last=False)
-        self._compact_deadlines()
-
-    def _make_ready(self, job: Job, now: float) -> None:
-        if job not in self._ready:
-            job.ready_since = now
-            self._ready[job] = None
-
-    def _unready(self, job: Job) -> None:
-        self._ready.pop(job, None)
-
-    def _schedule(self, job: Job, when: float) -> None:
-        job.gen += 1
-        heapq.heappush(self._heap, _Due(when, next(self._seq), job.gen, job))
-
-    def _compact_deadlines(self) -> None:
-        """Drop the deadline entries of futures that no longer wait, when they dominate."""
-        self._drops_since_compact += 1
-        if len(self._deadlines) > 64 and 2 * self._drops_since_compact > len(self._deadlines):
-            self._deadlines = [e for e in self._deadlines if self._job_of(e.future) is not None]
-            heapq.heapify(self._deadlines)
-            self._drops_since_compact = 0
+        self._deadlines.stopped()
 
     def _kick(self) -> None:
         self._kicked = True
         self._cond.notify()
-
-    def _settle(self, settle: Sequence[_Settle]) -> None:
-        shared = collections.Counter(id(e) for _, _, e, _ in settle if e is not None)
-        for future, status, error, polls in settle:
-            try:
-                if error is not None:
-                    # One failed batch (or close) fails many futures: each gets its
-                    # own exception, so a traceback added by one caller is not seen
-                    # by another.
-                    future.fail(
-                        _outcomes.own_copy(error) if shared[id(error)] > 1 else error, polls
-                    )
-                elif status is not None:
-                    future.resolve(status, polls)
-            except Exception:
-                logger.exception("resolving the future of job %s failed", future.job_id)
-
-    def _emit(self, events: Iterable[PollEvent | StateChange]) -> None:
-        for event in events:
-            hooks: Sequence[Callable[[Any], object]] = (
-                self.on_poll if isinstance(event, PollEvent) else self.on_state_change
-            )
-            for hook in hooks:
-                try:
-                    hook(event)
-                except Exception:
-                    logger.exception("hook %r raised", hook)
-
-    # -- threads -----------------------------------------------------------------
-
-    def _thread_limit(self) -> int:
-        caps = self._caps or PLAIN
-        if caps.long_poll_max_wait and caps.batch_max_ids is None:
-            return self.config.max_workers + self.config.max_long_polls
-        return self.config.max_workers
-
-    def _ensure_thread(self) -> None:
-        if not self.threaded or self._thread is not None:
-            return
-        with self._cond:
-            if self._thread is not None or self._closed:
-                return
-            self._pool = WorkerPool(
-                self.run_request, self._thread_limit(), self.config.idle_worker_timeout
-            )
-            self._thread = threading.Thread(
-                target=self._loop, name="heygen-client-scheduler", daemon=True
-            )
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            if self._close_signal is not None:
-                self._close_signal()
-                self.close()
-                return
-            try:
-                next_at = self.run_due(self.clock())
-            except Exception:  # a bug must not kill the thread silently
-                logger.exception("scheduler round failed")
-                next_at = self.clock() + 0.1
-            with self._cond:
-                if self._closed:
-                    return
-                if self._kicked:
-                    self._kicked = False
-                    continue
-                timeout = self.config.max_sleep
-                if next_at is not None:
-                    timeout = min(timeout, max(0.0, next_at - self.clock()))
-                if timeout > 0:
-                    self._cond.wait(timeout)
-                self._kicked = False

@@ -77,6 +77,28 @@ def _envelope(data: object) -> object:
     return data["data"]
 
 
+def _bulk_status(job_id: str, entry: dict[str, Any], now: float) -> JobStatus:
+    """One entry of a bulk answer; its ``error.message`` is the ``failure_message``."""
+    fields = dict(entry)
+    error = entry.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        fields.setdefault("failure_message", error["message"])
+    return JobStatus(
+        job_id, _result(entry.get("status")), received_at=now, extra=MappingProxyType(fields)
+    )
+
+
+def _next_token(page: dict[str, Any], entries: list[Any]) -> str | None:
+    """The token of the page after ``page``, or None when it is the last."""
+    if not page.get("has_more"):
+        return None
+    token = page.get("next_token")
+    # A page that says "more" must name it, and hold an entry, or paging never ends.
+    if not isinstance(token, str) or not token or not entries:
+        raise MalformedResponse(f"bulk answer with has_more but no next page: {page!r:.200}")
+    return token
+
+
 class HeyGenBackend(BaseBackend):
     """Speaks HeyGen's v3 video-translation routes.
 
@@ -150,27 +172,9 @@ class HeyGenBackend(BaseBackend):
                 key = ours.get(video_id, video_id)
                 if entry.get("status") == _NOT_FOUND:
                     unknown.append(key)
-                    continue
-                fields = dict(entry)
-                error = entry.get("error")
-                if isinstance(error, dict) and isinstance(error.get("message"), str):
-                    fields.setdefault("failure_message", error["message"])
-                statuses.append(
-                    JobStatus(
-                        key,
-                        _result(entry.get("status")),
-                        received_at=now,
-                        extra=MappingProxyType(fields),
-                    )
-                )
-            if not data.get("has_more"):
-                return None
-            token = data.get("next_token")
-            if not isinstance(token, str) or not token or not entries:
-                raise MalformedResponse(
-                    f"bulk answer with has_more but no next page: {data!r:.200}"
-                )
-            return token
+                else:
+                    statuses.append(_bulk_status(key, entry, now))
+            return _next_token(data, entries)
 
         ids = ",".join(job_ids)
         token: str | None = None

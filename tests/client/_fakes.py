@@ -13,10 +13,12 @@ from typing import Any
 
 from heygen_client._backends import BaseBackend, BatchAnswer
 from heygen_client._callbacks import run_callbacks
+from heygen_client._config import SchedulerConfig
 from heygen_client._futures import JobFuture
 from heygen_client._jobs import Request
-from heygen_client._scheduler import Scheduler, SchedulerConfig
+from heygen_client._scheduler import Scheduler
 from heygen_client._stores.memory import MemoryStore
+from heygen_client._threads import execute
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, RetryPolicy, default_policy
 from mock_server import FakeClock
@@ -120,7 +122,7 @@ class Harness:
         while self.scheduler.dispatched:
             request = self.scheduler.dispatched.pop(0)
             self.requests.append((self.clock(), request))
-            outcome = self.scheduler.execute(request)
+            outcome = execute(self.scheduler.backend, request)
             self.clock.advance(self.latency)
             self.scheduler.complete(request, outcome, self.clock())
             next_at = self.scheduler.run_due(self.clock())

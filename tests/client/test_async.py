@@ -68,7 +68,7 @@ def tick(client: TranslationClient | AsyncTranslationClient, clock: FakeClock) -
     give_up = time.monotonic() + 5.0
     while True:
         with scheduler._cond:
-            if scheduler.in_flight_short == 0 and scheduler.in_flight_long == 0:
+            if scheduler.budget.in_flight_short == 0 and scheduler.budget.in_flight_long == 0:
                 clock.advance(1.0)
                 scheduler._kick()
                 return

@@ -345,9 +345,9 @@ def test_a_time_scale_speeds_up_the_clients_own_pacing() -> None:
 
 def test_a_webhook_receiver_turns_polling_into_a_safety_net() -> None:
     with TranslationClient(api="heygen", api_key=KEY, webhook_secret="whsec_x") as client:
-        assert not client._scheduler.pushes_flow(client._scheduler.clock())
+        assert not client._scheduler.pacer.pushes_flow(client._scheduler.clock())
         client.webhook_app()
-        assert client._scheduler.pushes_flow(client._scheduler.clock())
+        assert client._scheduler.pacer.pushes_flow(client._scheduler.clock())
 
 
 def test_translate_retries_a_lost_answer_with_the_same_key() -> None:

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from heygen_client._scheduler import SchedulerConfig
+from heygen_client._config import SchedulerConfig
 from heygen_client.models import Capabilities, JobResult, JobStatus
 from heygen_client.policies import (
     Decision,

@@ -264,7 +264,7 @@ def test_a_worker_is_freed_when_its_jobs_deadline_passes(server: HostileServer) 
         future = client.track("j", deadline=0.2)
         assert isinstance(future.exception(timeout=5), DeadlineExceeded)
         scheduler = client._scheduler
-        wait_until(lambda: scheduler.in_flight_short == 0, timeout=ABANDON_CHECK + 2)
+        wait_until(lambda: scheduler.budget.in_flight_short == 0, timeout=ABANDON_CHECK + 2)
 
 
 def test_the_connection_is_reused_after_a_bounded_request(

@@ -34,11 +34,11 @@ def test_the_finalizer_never_waits_for_a_lock_of_ours(lock: str) -> None:
     future = client.track("a")
     scheduler = client._scheduler
     threads = scheduler.threads()
-    held: Any = scheduler._cond if lock == "scheduler" else scheduler._pool._cond  # type: ignore[union-attr]
+    held: Any = scheduler._cond if lock == "scheduler" else scheduler._threads.pool._cond  # type: ignore[union-attr]
     finalized = threading.Event()
 
     def collect() -> None:  # what the collector does, on whichever thread it runs
-        client._finalizer()
+        client._lifetime.finalizer()
         finalized.set()
 
     with held:  # as a worker inside complete(), or submitting, holds it

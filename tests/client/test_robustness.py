@@ -12,7 +12,8 @@ from heygen_client import TranslationClient
 from heygen_client import _scheduler as scheduler_module
 from heygen_client._backends import BatchAnswer
 from heygen_client._budget import TokenBucket
-from heygen_client._scheduler import SchedulerConfig
+from heygen_client._config import SchedulerConfig
+from heygen_client._threads import execute
 from heygen_client.errors import (
     ClientClosed,
     HTTPStatusError,
@@ -86,7 +87,7 @@ def test_a_raising_policy_on_the_first_poll_keeps_deadlines_and_slots() -> None:
     h.run_until(h.clock() + 5)
     assert isinstance(a.exception(0), TimeoutError)
     assert len(h.poll_times("b")) >= 2  # still polled, on the Backoff() fallback
-    assert h.scheduler.in_flight_short == 0
+    assert h.scheduler.budget.in_flight_short == 0
 
 
 BAD_SECONDS = [float("nan"), float("inf"), -1.0, "5"]
@@ -218,7 +219,7 @@ def test_batch_long_polls_coming_back_early_with_a_final_job_stay_on() -> None:
     h.step()
     h.track("d")
     h.step()
-    assert not h.scheduler._batch_long_off
+    assert not h.scheduler.discovery.batch_long_off
 
 
 @pytest.mark.parametrize("code", [404, 405])
@@ -281,7 +282,7 @@ def test_plain_batches_use_every_worker() -> None:
     scheduler.run_due(h.clock())
     (discovery,) = scheduler.dispatched
     scheduler.dispatched.clear()
-    scheduler.complete(discovery, scheduler.execute(discovery), h.clock())
+    scheduler.complete(discovery, execute(scheduler.backend, discovery), h.clock())
     scheduler.run_due(h.clock())
     # Six batches of ten in flight at once, not two (no worker kept for long-polls).
     assert [len(r.jobs) for r in scheduler.dispatched if r.kind == "batch"] == [10] * 6
@@ -464,7 +465,7 @@ def test_a_batch_too_large_is_halved_and_the_size_remembered() -> None:
     later = [ids for kind, ids, _ in source.calls[last_refusal:] if kind == "batch"]
     assert later
     assert all(isinstance(ids, tuple) and len(ids) <= 2 for ids in later)
-    assert h.scheduler.batch_size(1000) == 2
+    assert h.scheduler.discovery.batch_size(1000) == 2
 
 
 def test_a_413_on_a_batch_of_one_fails_no_job() -> None:

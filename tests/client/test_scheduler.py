@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from heygen_client._config import SchedulerConfig
 from heygen_client._futures import JobBatch, JobFuture
 from heygen_client._jobs import _MANY, Job, add_future, remove_future
-from heygen_client._scheduler import SchedulerConfig
+from heygen_client._threads import execute
 from heygen_client.errors import (
     ClientClosed,
     DeadlineExceeded,
@@ -218,7 +219,7 @@ def test_long_poll_slots_are_bounded() -> None:
     sched = h.scheduler
     sched.run_due(h.clock())
     caps = sched.dispatched.pop()
-    sched.complete(caps, sched.execute(caps), h.clock())
+    sched.complete(caps, execute(sched.backend, caps), h.clock())
     sched.run_due(h.clock())
     kinds = [str(r.kind) for r in h.scheduler.dispatched]
     assert kinds.count("long-poll") == 2
@@ -408,7 +409,7 @@ def test_job_waiting_for_a_batch_long_poll_slot_gets_a_plain_batch_poll() -> Non
     h.track("slow")
     sched.run_due(h.clock())
     caps = sched.dispatched.pop()
-    sched.complete(caps, sched.execute(caps), h.clock())
+    sched.complete(caps, execute(sched.backend, caps), h.clock())
     sched.run_due(h.clock())
     held = sched.dispatched.pop()
     assert held.kind == "batch long-poll"
@@ -421,7 +422,7 @@ def test_job_waiting_for_a_batch_long_poll_slot_gets_a_plain_batch_poll() -> Non
     assert plain.kind == "batch"
     assert [j.key for j in plain.jobs] == ["fast"]
     sched.dispatched.clear()
-    sched.complete(plain, sched.execute(plain), h.clock())
+    sched.complete(plain, execute(sched.backend, plain), h.clock())
     assert fast.result(0).result == "completed"
 
 
@@ -472,8 +473,8 @@ def test_a_round_looks_at_a_window_of_the_ready_queue() -> None:
     sched.run_due(h.clock())  # discovery
     (caps,) = sched.dispatched
     sched.dispatched.clear()
-    sched.complete(caps, sched.execute(caps), h.clock())
-    inner = sched._dispatcher
+    sched.complete(caps, execute(sched.backend, caps), h.clock())
+    inner = sched.discovery.dispatcher
 
     class Spy:
         window = inner.window
@@ -482,7 +483,7 @@ def test_a_round_looks_at_a_window_of_the_ready_queue() -> None:
             seen.append(len(jobs))
             return inner(s, jobs, now, requests)
 
-    sched._dispatcher = Spy()
+    sched.discovery.dispatcher = Spy()
     for i in range(5000):
         h.source.script(f"j{i}", pending(f"j{i}"))
     sched.track([JobFuture(f"j{i}", sched) for i in range(5000)])

@@ -20,7 +20,7 @@ import pytest
 
 from benchmarks._stats import percentile
 from heygen_client._backends import BaseBackend, BatchAnswer
-from heygen_client._scheduler import SchedulerConfig
+from heygen_client._config import SchedulerConfig
 from heygen_client.models import PLAIN, Capabilities, JobResult, JobStatus
 from heygen_client.policies import PollPolicy, economical_policy
 from mock_server import FakeClock

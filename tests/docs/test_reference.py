@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import heygen_client
+from heygen_client import policies
 from mock_server import redis_server, testing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,14 @@ def test_the_reference_names_every_public_name_and_no_other() -> None:
     assert not extra, f"docs/reference.md documents names that are not public: {extra}"
 
 
+def test_the_policies_entry_lists_each_of_its_names_once() -> None:
+    # The entry lists its members by hand, for their reading order: a new one must be added.
+    text = REFERENCE.read_text(encoding="utf-8")
+    entry = text.split("::: heygen_client.policies\n", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^ +- (\w+)$", entry, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(policies.__all__)
+
+
 def test_roles_link_to_the_entry_they_name_seen_from_their_docstring() -> None:
     html = (
         '<h2 id="heygen_client.TranslationClient">TranslationClient</h2>'
@@ -63,3 +72,21 @@ def test_roles_link_to_the_entry_they_name_seen_from_their_docstring() -> None:
         'unlike <a href="#heygen_client.TranslationClient.close">'
         "<code>TranslationClient.close</code></a>, not <code>close</code></p>"
     ) in out  # Transport has no close on this page
+
+
+def test_a_class_that_lists_its_members_lists_every_public_one() -> None:
+    # A list keeps a reading order across mixins, but leaves out what it does not name.
+    text = REFERENCE.read_text(encoding="utf-8")
+    listed = re.finditer(
+        r"^::: heygen_client\.(?P<name>\w+)\n(?:    .*\n)*?      members: \[(?P<members>[^\]]*)\]",
+        text,
+        re.MULTILINE,
+    )
+    checked = 0
+    for match in listed:
+        members = {m.strip() for m in match["members"].split(",")}
+        cls = getattr(heygen_client, match["name"])
+        public = {name for name in dir(cls) if not name.startswith("_")}
+        assert public <= members, f"{match['name']}: members: lacks {sorted(public - members)}"
+        checked += 1
+    assert checked, "no directive lists its members: drop this test"
