@@ -27,10 +27,12 @@ CHECKS := lint typecheck docs-check package pytest fuzz
 # anew where PYTHONDONTWRITEBYTECODE is set.
 $(PY):
 	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/bin/uv: | $(PY)
 	$(PY) -m pip install --quiet uv
 
 # The stamp records which extras are installed; it is redone when pyproject.toml changes.
-$(VENV)/.installed-%: pyproject.toml | $(PY)
+$(VENV)/.installed-%: pyproject.toml | $(VENV)/bin/uv
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e ".[$*]"
 	touch $@
 
