@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 DEV := $(VENV)/.installed-server,dev,bench,cli,docs,redis
 
 # The suite mostly waits on live servers and on jobs' delays: on two cores, four
-# workers finish it in about half the time two take (more add start-up CPU and
-# gain nothing). Whole files go to one worker, so module-scoped servers start once.
+# workers finish it in about half the time two take. A fifth saves a few seconds
+# at most, for 8 s more CPU to start it and more contention for the tests that
+# wait on real clocks. Whole files go to one worker, so module-scoped servers
+# start once.
 # The fuzz tests run on their own, as tests/fuzz/conftest.py explains, and without
 # coverage: tracing doubled their time and added no covered line. They alone use
 # schemathesis's plugin; the suite leaves it out, which saves each of its workers
