@@ -334,12 +334,14 @@ def test_submit_gives_up_on_a_server_that_always_says_429(
 def test_submit_rate_limit_pauses_end_at_the_timeout(
     always_429: CountingServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    always_429.retry_after = "0.4"
+    # Requests at 0, 0.6 and 1.2 s; the pause after the third would end at 1.8 s,
+    # past the timeout. The second pause ends at 1.2 s: 0.5 s to spare on a busy machine.
+    always_429.retry_after = "0.6"
     started = time.monotonic()
-    argv = ["submit", "--timeout", "1", "--url", always_429.url]
+    argv = ["submit", "--timeout", "1.7", "--url", always_429.url]
     assert main(argv) == ExitCode.SERVER_ERROR
-    assert time.monotonic() - started < 1.5
-    assert always_429.requests == 3  # at 0, 0.4 and 0.8 s; the next would be past 1 s
+    assert time.monotonic() - started < 2.2
+    assert always_429.requests == 3
     assert "HTTP 429" in capsys.readouterr().err
 
 

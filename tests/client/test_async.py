@@ -646,6 +646,9 @@ def test_loop_futures_resolve_while_a_threaded_callback_blocks() -> None:
             blocked.add_done_callback(lambda _: release.wait(15))
             future = client.track("b")
             await until(blocked.done)
+            # b's first answer (pending) must be in before the clock moves, or its
+            # next poll lands a tick later than this test gives it.
+            await until(lambda: polls(source, "b") == 1)
             tick(client, clock)
             # The callback thread is held by "a"'s callback; the loop's result is not.
             status = await asyncio.wait_for(future, timeout=5)
