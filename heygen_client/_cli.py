@@ -121,6 +121,8 @@ def _url(text: str) -> str:
 # command, the options two commands share would be passed around instead of seen.
 def build_parser() -> argparse.ArgumentParser:
     """The ``heygen-client`` argument parser."""
+    # Long for its declarations: one add_argument per flag, each with its help,
+    # which is the CLI's reference; splitting it would scatter that reference.
     epilog = _epilog()
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
