@@ -14,8 +14,9 @@ from heygen_client import policies
 from heygen_client._async import AsyncTranslationClient
 from heygen_client._async_futures import AsyncJobBatch, AsyncJobFuture
 from heygen_client._backends import Backend, BackendFactory, BaseBackend, BatchAnswer
+from heygen_client._batch import JobBatch
 from heygen_client._client import TranslationClient
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client._options import ClientOptions, Limits, Polling, Timeouts
 from heygen_client._transport import Transport
 from heygen_client.errors import (

@@ -19,8 +19,9 @@ from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 from heygen_client._async_futures import AsyncJobBatch, AsyncJobFuture
+from heygen_client._batch import JobBatch
 from heygen_client._client import TranslationClient
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client._options import ClientOptions
 from heygen_client._webhooks import WebhookApp
 from heygen_client.errors import ClientClosed

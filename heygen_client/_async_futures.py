@@ -18,7 +18,8 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from heygen_client._futures import JobFuture, _counts, _find, _outcome
+from heygen_client._batch import counts_of, find, outcome
+from heygen_client._futures import JobFuture
 from heygen_client.errors import ClientClosed
 from heygen_client.models import JobStatus
 
@@ -149,7 +150,7 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
         Raises:
             KeyError: the batch does not track ``job_id``.
         """
-        return _find(self.futures, job_id)
+        return find(self.futures, job_id)
 
     @property
     def done_count(self) -> int:
@@ -179,7 +180,7 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
         As ``JobBatch.counts()``: ``error`` is a job that ended in error, ``failed``
         is tracking that failed (retries spent, deadline, client closed).
         """
-        return _counts(self.futures)
+        return counts_of(self.futures)
 
     def _on_done(self, future: asyncio.Future[JobStatus]) -> None:
         assert isinstance(future, AsyncJobFuture)
@@ -192,7 +193,7 @@ class AsyncJobBatch(asyncio.Future[BatchResults]):
             self.set_result(self._results())
 
     def _results(self) -> BatchResults:
-        return {f.job_id: _outcome(f, asyncio.CancelledError) for f in self.futures}
+        return {f.job_id: outcome(f, asyncio.CancelledError) for f in self.futures}
 
     def _next_finished(self) -> asyncio.Future[None]:
         wakeup = self.get_loop().create_future()

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from heygen_client._batch import JobBatch
 from heygen_client._client import TranslationClient
 from heygen_client._exit_codes import ExitCode, exit_code_of, state_of
 from heygen_client._follow import failure_text, follow, status_fields
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client._progress import (
     JobView,
     JsonLines,

@@ -15,8 +15,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from heygen_client._batch import JobBatch
 from heygen_client._exit_codes import ExitCode, exit_code_of, state_of, worst
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client._progress import JobView, Reporter, Summary
 from heygen_client.errors import DeadlineExceeded, HeyGenError, TranslationFailed
 from heygen_client.models import JobStatus

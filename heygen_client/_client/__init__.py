@@ -18,6 +18,7 @@ import requests
 
 from heygen_client._backends import BackendFactory
 from heygen_client._backends.mock import MockBackend
+from heygen_client._batch import JobBatch, ProgressCallback
 from heygen_client._building import (
     API_KEY_ENV,
     APIS,
@@ -33,7 +34,7 @@ from heygen_client._client.create import CreateMethods
 from heygen_client._client.lifecycle import Lifetime
 from heygen_client._client.tracking import Tracking
 from heygen_client._client.webhooks import WebhookMethods
-from heygen_client._futures import JobBatch, JobFuture, ProgressCallback
+from heygen_client._futures import JobFuture
 from heygen_client._options import Limits, Polling, Timeouts, merged
 from heygen_client._scheduler import Scheduler
 from heygen_client._stores import Store, TrackedJob

@@ -20,8 +20,9 @@ from heygen_client.models import JobStatus
 
 if TYPE_CHECKING:
     from heygen_client._backends import Backend
+    from heygen_client._batch import JobBatch
     from heygen_client._client.lifecycle import Lifetime
-    from heygen_client._futures import JobBatch, JobFuture
+    from heygen_client._futures import JobFuture
     from heygen_client._stores import Store
     from heygen_client.policies import RetryPolicy
 

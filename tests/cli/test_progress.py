@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from heygen_client._batch import JobBatch
 from heygen_client._exit_codes import ExitCode
 from heygen_client._follow import counted_down, follow
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client._progress import (
     STATES,
     JobView,

@@ -12,8 +12,9 @@ from concurrent.futures import Future
 import pytest
 
 from heygen_client import TranslationClient
+from heygen_client._batch import JobBatch
 from heygen_client._callbacks import CallbackRunner
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client.errors import DeadlineExceeded
 from heygen_client.models import JobResult, JobStatus
 from mock_server.testing import LiveServer

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from heygen_client._batch import JobBatch
 from heygen_client._config import SchedulerConfig
-from heygen_client._futures import JobBatch, JobFuture
+from heygen_client._futures import JobFuture
 from heygen_client._jobs import _MANY, Job, add_future, remove_future
 from heygen_client._threads import execute
 from heygen_client.errors import (
