@@ -37,7 +37,6 @@ def test_demo_tracks_every_job_to_its_true_outcome(mode: str) -> None:
     if mode == "hints":
         assert sum(r.polls for r in rows) < sum(r.fixed_poller_polls for r in rows)
     if mode == "batch":
-        # Held batch long-polls: the server answers as each job ends, so a job
-        # takes one or two polls, and is learned well within a poll interval.
-        assert all(r.polls <= 2 for r in rows)
+        # Held batch long-polls: the server answers as a job ends, so each is
+        # learned well within the half-second a polling client waits at least.
         assert max(r.lateness for r in rows) < 0.5
