@@ -38,5 +38,5 @@ def test_demo_tracks_every_job_to_its_true_outcome(mode: str) -> None:
         assert sum(r.polls for r in rows) < sum(r.fixed_poller_polls for r in rows)
     if mode == "batch":
         # Held batch long-polls: the server answers as a job ends, so each is
-        # learned well within the half-second a polling client waits at least.
+        # learned within the half-second a 1 s poller is late on average.
         assert max(r.lateness for r in rows) < 0.5
