@@ -29,10 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from types import TracebackType
-from typing import IO, Self
 
-from mock_server.testing import HOST, free_port, log_text, stop_process
+from mock_server.testing import ChildServer, stop_process
 
 __all__ = ["RedisServer", "RedisServerError"]
 
@@ -45,7 +43,7 @@ class RedisServerError(RuntimeError):
     """``redis-server`` is missing, did not start, or exited early; carries its output."""
 
 
-class RedisServer:
+class RedisServer(ChildServer):
     """A ``redis-server`` process on a loopback port, without persistence.
 
     Args:
@@ -57,18 +55,17 @@ class RedisServer:
             redis-server``), or the server did not answer in time.
     """
 
+    error = RedisServerError
+
     def __init__(self, binary: str = "redis-server", *, start: bool = True) -> None:
         path = shutil.which(binary)
         if path is None:
             raise RedisServerError(
                 f"{binary} is not on the PATH: install it (Debian: apt-get install redis-server)"
             )
+        super().__init__()
         self.binary = path
-        self.host = HOST
-        self.port = 0
         self._dir: tempfile.TemporaryDirectory[str] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
         if start:
             self.start()
 
@@ -76,31 +73,6 @@ class RedisServer:
     def url(self) -> str:
         """``redis://127.0.0.1:PORT/0``: what ``store=`` takes."""
         return f"redis://{self.host}:{self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        """Whether the process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self) -> None:
-        """Start the server (on the port it had, if any) and wait for ``PING``.
-
-        Raises:
-            RedisServerError: it did not answer within ``START_TIMEOUT`` seconds.
-        """
-        if self.running:
-            return
-        keep_port = self.port != 0
-        for attempt in range(1 if keep_port else 3):
-            if not keep_port:
-                self.port = free_port(self.host)
-            try:
-                self._spawn_and_wait()
-                return
-            except RedisServerError:
-                self.stop()
-                if keep_port or attempt == 2:
-                    raise
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL) and reap it; idempotent."""
@@ -115,24 +87,7 @@ class RedisServer:
 
     def restart(self) -> None:
         """Stop and start again on the same port: empty, as a Redis restarted without a save."""
-        self.stop()
-        self.start()
-
-    def output(self) -> str:
-        """The server's log so far (for failure messages)."""
-        return log_text(self._log)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().restart()
 
     def __repr__(self) -> str:
         return f"RedisServer({self.url!r}, running={self.running})"

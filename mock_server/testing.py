@@ -106,11 +106,81 @@ def free_port(host: str = HOST) -> int:
         return port
 
 
+class ChildServer:
+    """A server in a child process on a loopback port: what LiveServer and
+    RedisServer share.
+
+    ``start()`` picks a free port (and tries another if it was taken before
+    the server bound it), or keeps the port it had, as ``restart()`` does.
+    A subclass says how to spawn the server and wait for it
+    (``_spawn_and_wait``, raising ``error``) and how to ``stop()`` it.
+    """
+
+    #: What ``_spawn_and_wait`` raises when the server does not come up.
+    error: type[Exception] = RuntimeError
+
+    def __init__(self) -> None:
+        self.host = HOST
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the child process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Start the server (on the port it had, if any) and wait until it answers."""
+        if self.running:
+            return
+        keep_port = self.port != 0
+        attempts = 1 if keep_port else 3
+        for attempt in range(attempts):
+            if not keep_port:
+                self.port = free_port(self.host)
+            try:
+                self._spawn_and_wait()
+                return
+            except self.error:
+                self.stop()
+                if attempt == attempts - 1:
+                    raise
+
+    def stop(self) -> None:
+        """Stop the server and reap it; idempotent."""
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """Stop and start again on the same port."""
+        self.stop()
+        self.start()
+
+    def output(self) -> str:
+        """The server's combined stdout/stderr so far (for failure messages)."""
+        return log_text(self._log)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _spawn_and_wait(self) -> None:
+        raise NotImplementedError
+
+
 class LiveServerError(RuntimeError):
     """The server process did not start, or exited early; carries its output."""
 
 
-class LiveServer:
+class LiveServer(ChildServer):
     """The mock server running as a real process on a loopback port.
 
     Args:
@@ -124,6 +194,8 @@ class LiveServer:
         start_timeout: Seconds ``start()`` waits for ``/healthz``.
     """
 
+    error = LiveServerError
+
     def __init__(
         self,
         *flags: str,
@@ -131,14 +203,11 @@ class LiveServer:
         start: bool = True,
         start_timeout: float = START_TIMEOUT,
     ):
+        super().__init__()
         self.flags: tuple[str, ...] = tuple(flags)
         self.start_timeout = start_timeout
-        self.host = HOST
-        self.port = 0
         self.secret = _flag_value(self.flags, "--secret") or secrets.token_hex(16)
         self._env = dict(env or {})
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
         if start:
             self.start()
 
@@ -146,11 +215,6 @@ class LiveServer:
     def url(self) -> str:
         """Base URL without a trailing slash, e.g. ``http://127.0.0.1:40123``."""
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        """Whether the child process is alive."""
-        return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
         """Start the process and wait until ``/healthz`` answers 200.
@@ -162,22 +226,9 @@ class LiveServer:
             LiveServerError: The server did not become healthy in time, or
                 the ``server`` extra (Flask) is not installed.
         """
-        if self.running:
-            return
-        require_server_extra()
-        keep_port = self.port != 0
-        attempts = 1 if keep_port else 3
-        for attempt in range(attempts):
-            if not keep_port:
-                self.port = free_port(self.host)
-            try:
-                self._spawn_and_wait()
-                return
-            except LiveServerError:
-                self.stop()
-                if attempt == attempts - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        if not self.running:
+            require_server_extra()
+        super().start()
 
     def stop(self) -> None:
         """Terminate the process (SIGTERM, then SIGKILL) and reap it. Idempotent."""
@@ -192,12 +243,7 @@ class LiveServer:
 
     def restart(self) -> None:
         """Stop and start again on the same port with the same secret and flags."""
-        self.stop()
-        self.start()
-
-    def output(self) -> str:
-        """The process's combined stdout/stderr so far (for failure messages)."""
-        return log_text(self._log)
+        super().restart()
 
     def get_json(self, path: str, timeout: float = 5.0) -> Any:
         """``GET`` a path (e.g. ``"/stats"``) and decode its JSON body, any status."""
@@ -212,18 +258,6 @@ class LiveServer:
         """The server's ``GET /stats`` document."""
         result: dict[str, Any] = self.get_json("/stats")
         return result
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"LiveServer({self.url!r}, flags={self.flags!r}, running={self.running})"
