@@ -49,10 +49,6 @@ class Job:
         futures = self._futures
         return futures if isinstance(futures, tuple | dict) else (futures,)
 
-    @futures.setter
-    def futures(self, futures: Collection[JobFuture]) -> None:
-        self._futures = tuple(futures)
-
 
 #: Futures of one job from which they are kept in a dict instead of a tuple.
 _MANY = 16
@@ -69,6 +65,12 @@ def add_future(job: Job, future: JobFuture) -> None:
         job._futures = (*futures, future)
     else:
         job._futures = dict.fromkeys([*futures, future])
+
+
+def take_futures(job: Job) -> Collection[JobFuture]:
+    """The futures waiting on ``job``, which then has none."""
+    futures, job._futures = job.futures, ()
+    return futures
 
 
 def remove_future(job: Job, future: JobFuture) -> None:

@@ -38,7 +38,7 @@ from heygen_client._deadlines import Deadlines
 from heygen_client._discovery import Discovery
 from heygen_client._fleet import Fleet
 from heygen_client._futures import JobFuture
-from heygen_client._jobs import Job, Kind, Request, add_future, remove_future
+from heygen_client._jobs import Job, Kind, Request, add_future, remove_future, take_futures
 from heygen_client._learning import Pacer
 from heygen_client._outbox import Outbox
 from heygen_client._queue import Queue
@@ -427,9 +427,8 @@ class Scheduler:
         out: Outbox,
     ) -> None:
         """Settle every future of ``job`` with ``status`` or ``error``; stop tracking it."""
-        for future in job.futures:
+        for future in take_futures(job):
             out.settle.append((future, status, error, job.polls))
-        job.futures = []
         self._drop(job)
 
     def _drop(self, job: Job) -> None:
