@@ -27,6 +27,7 @@ from mock_server.testing import LiveServer
 from tests._wait import wait_until
 from tests.chaos._support import ForcedJob, ServerProbe
 from tests.client._fakes import wait_for_callbacks
+from tests.lifecycle._children import end_child
 
 pytestmark = pytest.mark.live
 
@@ -141,12 +142,7 @@ def test_process_exits_with_a_client_open_and_a_long_poll_in_flight(
         code = child.wait(timeout=EXIT_LIMIT)
         took = time.monotonic() - left
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        for stream in (child.stdin, child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
+        end_child(child)
     assert code == 0
     assert took < EXIT_LIMIT
 

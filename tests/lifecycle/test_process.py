@@ -21,6 +21,7 @@ import pytest
 
 from mock_server.testing import LiveServer
 from tests.chaos._support import ServerProbe
+from tests.lifecycle._children import end_child
 
 pytestmark = pytest.mark.live
 
@@ -187,15 +188,6 @@ def start_child(code: str, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def end_child(child: subprocess.Popen[str]) -> None:
-    if child.poll() is None:
-        child.kill()
-        child.wait()
-    for stream in (child.stdin, child.stdout, child.stderr):
-        if stream is not None:
-            stream.close()
 
 
 INTERRUPTED = """
